@@ -1,0 +1,48 @@
+/** Small byte helpers shared by every layer (and by tests). */
+
+const textEncoder = new TextEncoder();
+
+/** UTF-8 encode a string. */
+export function utf8Encode(text: string): Uint8Array {
+  return textEncoder.encode(text);
+}
+
+/** Concatenate byte arrays into one new array. */
+export function concatBytes(parts: readonly Uint8Array[], totalLength?: number): Uint8Array {
+  let length = totalLength ?? 0;
+  if (totalLength === undefined) for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** View any binary value as a Uint8Array without copying. */
+export function toUint8Array(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(data);
+}
+
+/** Lower-case hex of `bytes` (for tests and diagnostics). */
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += bytes[i]!.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** Bytes from hex, ignoring whitespace (for test vectors). */
+export function fromHex(hex: string): Uint8Array {
+  const clean = hex.replace(/\s+/g, '');
+  if (clean.length % 2 !== 0) throw new RangeError('hex string has an odd number of digits');
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const byte = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+    if (Number.isNaN(byte)) throw new RangeError(`invalid hex at ${i * 2}`);
+    out[i] = byte;
+  }
+  return out;
+}
