@@ -89,7 +89,8 @@ export const FRAME_INFO = 0;
 export const FRAME_HEADER_OFFSET = 1;
 /** Row field: header length in bytes (2–14). The payload follows it directly. */
 export const FRAME_HEADER_LENGTH = 2;
-/** Row field: payload length in bytes (complete frames only; see `partialPayloadLength`). */
+/** Row field: payload length in bytes. In the partial frame's row (see `partialHeader`): the
+ *  payload bytes already present in the chunk; its full length is `partialPayloadLength`. */
 export const FRAME_PAYLOAD_LENGTH = 3;
 
 /** Fragmentation state carried between `parseFrames` calls (`FragmentState.fragment`). */
@@ -149,8 +150,10 @@ export class FrameTable {
   consumed = 0;
   /** With NEED_MORE: bytes still missing for the incomplete frame (header and payload). */
   needed = 0;
-  /** With NEED_MORE: whether the incomplete frame's whole header has arrived (then row
-   *  `count` and `partialPayloadLength` describe it; its payload is left untouched). */
+  /** With NEED_MORE: whether the incomplete frame's whole header has arrived. Then row
+   *  `count` describes it (its payload length field counts the payload bytes present),
+   *  its mask key is in `maskKeys`, `partialPayloadLength` is its full length, and its
+   *  payload is left untouched (still masked) for the caller to stream. */
   partialHeader = false;
   /** With NEED_MORE and `partialHeader`: the incomplete frame's payload length (may exceed
    *  2^31, up to 2^53 − 1). */
