@@ -1,0 +1,95 @@
+/**
+ * Character classes of the HTTP/1.1 grammar (RFC 7230 §3.2, §3.2.6; RFC 5234 appendix B.1) as
+ * one 256-entry lookup table, so every scan in this directory is a linear walk over char codes
+ * with one table load per character — no regular expressions, nothing that can backtrack.
+ */
+
+/** `tchar` (RFC 7230 §3.2.6): the characters of a `token`. */
+export const TCHAR = 1;
+/** `VCHAR` (RFC 5234 B.1): visible US-ASCII, 0x21–0x7E. */
+export const VCHAR = 2;
+/** `obs-text` (RFC 7230 §3.2.6): 0x80–0xFF, tolerated in field values and reason phrases. */
+export const OBS_TEXT = 4;
+/** `SP` / `HTAB`: the whitespace of `OWS` (RFC 7230 §3.2.3). */
+export const WSP = 8;
+/** `qdtext` (RFC 7230 §3.2.6): what may stand unescaped inside a quoted-string. */
+export const QDTEXT = 16;
+
+/** Whether a field value may contain this character (`field-vchar`, SP, HTAB). */
+export const FIELD_CHAR = VCHAR | OBS_TEXT | WSP;
+
+const TOKEN_PUNCTUATION = "!#$%&'*+-.^_`|~";
+
+function buildTable(): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let c = 0x21; c <= 0x7e; c++) table[c]! |= VCHAR;
+  for (let c = 0x80; c <= 0xff; c++) table[c]! |= OBS_TEXT;
+  for (let c = 0x30; c <= 0x39; c++) table[c]! |= TCHAR;
+  for (let c = 0x41; c <= 0x5a; c++) table[c]! |= TCHAR;
+  for (let c = 0x61; c <= 0x7a; c++) table[c]! |= TCHAR;
+  for (let i = 0; i < TOKEN_PUNCTUATION.length; i++) table[TOKEN_PUNCTUATION.charCodeAt(i)]! |= TCHAR;
+  table[0x20]! |= WSP;
+  table[0x09]! |= WSP;
+  // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+  for (let c = 0; c < 256; c++) {
+    if ((table[c]! & (VCHAR | OBS_TEXT | WSP)) !== 0 && c !== 0x22 && c !== 0x5c) table[c]! |= QDTEXT;
+  }
+  return table;
+}
+
+/** Class bits per char code 0–255. Codes above 255 belong to no class. */
+export const CHAR_CLASS: Uint8Array = buildTable();
+
+/** Whether char code `code` has any of the class bits in `mask`. */
+export function hasClass(code: number, mask: number): boolean {
+  return code < 256 && (CHAR_CLASS[code]! & mask) !== 0;
+}
+
+/** Whether `text` is a non-empty `token` (RFC 7230 §3.2.6). */
+export function isToken(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (!hasClass(text.charCodeAt(i), TCHAR)) return false;
+  }
+  return true;
+}
+
+/** Whether every character of `text` may appear in a field value (`field-vchar`, SP, HTAB). */
+export function isFieldValue(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (!hasClass(text.charCodeAt(i), FIELD_CHAR)) return false;
+  }
+  return true;
+}
+
+/** ASCII-only lower-casing: header names and the tokens compared here are ASCII by grammar. */
+export function asciiLowerCase(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return text.toLowerCase();
+  }
+  return text;
+}
+
+/** Whether `a` and `b` are equal ignoring ASCII case (RFC 6455 "ASCII case-insensitive match"). */
+export function equalsIgnoreAsciiCase(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x >= 0x41 && x <= 0x5a) x += 0x20;
+    if (y >= 0x41 && y <= 0x5a) y += 0x20;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+/**
+ * A short, printable rendering of untrusted text for error messages: JSON-quoted (control
+ * characters escaped) and cut to 64 characters, so a hostile peer cannot put raw bytes or
+ * kilobytes into our logs or into the body of an error response.
+ */
+export function quoteForMessage(text: string): string {
+  const clipped = text.length > 64 ? `${text.slice(0, 64)}…` : text;
+  return JSON.stringify(clipped);
+}
