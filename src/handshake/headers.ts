@@ -104,7 +104,7 @@ class Scanner {
         runStart = this.index;
         continue;
       }
-      if ((classOf(c) & QDTEXT) === 0) throw this.error(`invalid character ${describeChar(c)} in a quoted string`);
+      if ((classOf(c) & QDTEXT) === 0) throw this.error(`invalid ${describeChar(c)} in a quoted string`);
       this.index++;
     }
     throw this.error('unterminated quoted string');

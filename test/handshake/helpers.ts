@@ -1,6 +1,9 @@
 /** Test helpers for the handshake suites. */
 
 import { expect } from 'vitest';
+import type { ClientExtensionNegotiator, ServerExtensionNegotiator } from '../../src/handshake/extensions.js';
+import type { ExtensionParams } from '../../src/handshake/headers.js';
+import { HandshakeError } from '../../src/shared/errors.js';
 
 /** Run `fn`, fail the test if it does not throw, and return what it threw. */
 export function thrown(fn: () => unknown): Error {
@@ -53,4 +56,55 @@ export function randomChunks(bytes: Uint8Array, random: () => number, maxPiece =
     at += size;
   }
   return chunks;
+}
+
+/** What the test negotiators produce: which extension, and with which parameters. */
+export interface TestExtension {
+  readonly name: string;
+  readonly params: ExtensionParams;
+}
+
+/**
+ * A server negotiator that accepts the first offer whose parameters `accepts` approves (all,
+ * by default) and echoes its parameters back; it records every call.
+ */
+export function testServerNegotiator(
+  name: string,
+  rsvBits: number,
+  accepts: (params: ExtensionParams) => boolean = () => true,
+): ServerExtensionNegotiator<TestExtension> & { readonly calls: ExtensionParams[][] } {
+  const calls: ExtensionParams[][] = [];
+  return {
+    name,
+    rsvBits,
+    calls,
+    accept(offers) {
+      calls.push([...offers]);
+      const chosen = offers.find(accepts);
+      return chosen === undefined ? null : { response: chosen, extension: { name, params: chosen } };
+    },
+  };
+}
+
+/**
+ * A client negotiator that offers `offers` and accepts any response whose parameters are all
+ * known from its offers (a HandshakeError otherwise, as a real extension would).
+ */
+export function testClientNegotiator(
+  name: string,
+  rsvBits: number,
+  offers: ExtensionParams[] = [[]],
+): ClientExtensionNegotiator<TestExtension> {
+  const known = new Set(offers.flatMap((params) => params.map(([paramName]) => paramName)));
+  return {
+    name,
+    rsvBits,
+    offer: () => offers,
+    accept(params) {
+      for (const [paramName] of params) {
+        if (!known.has(paramName)) throw new HandshakeError(`${name}: unexpected parameter ${paramName}`, 400);
+      }
+      return { name, params };
+    },
+  };
 }
