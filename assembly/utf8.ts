@@ -1,0 +1,246 @@
+/**
+ * Incremental UTF-8 validation (Unicode Standard §3.9, Table 3-7; RFC 3629), exact and
+ * resumable: the state after any prefix is the canonical state of `src/codec/types.ts`, so a
+ * message split across frames or reads is validated as it arrives (RFC 6455 §8.1).
+ *
+ * Two engines that agree on every input:
+ * - a shift-based DFA (one u64 row per byte value; state s lives at bit 6·s of the row and
+ *   holds the next state times 6), used to finish a sequence carried in from the previous
+ *   chunk and for the last few bytes;
+ * - for the bulk, the SIMD "lookup" algorithm of Keiser and Lemire ("Validating UTF-8 in less
+ *   than one instruction per byte", 2021): three 16-entry nibble tables classify each pair of
+ *   adjacent bytes, a saturating subtract checks where third and fourth bytes must be
+ *   continuations, and blocks of 64 ASCII bytes are skipped with one test.
+ * The SIMD pass stops at a block boundary; the DFA then restarts at the first byte of the
+ * last (possibly incomplete) sequence, so the carried state is exact.
+ */
+import { UTF8_ACCEPT, UTF8_DFA_PTR, UTF8_INVALID } from './abi';
+
+/** Canonical transition for `state` on `byte` (Table 3-7). */
+function transition(state: u32, byte: u32): u32 {
+  if (state == UTF8_INVALID) return UTF8_INVALID;
+  if (state == UTF8_ACCEPT) {
+    if (byte < 0x80) return 0;
+    if (byte < 0xc2) return UTF8_INVALID; // a continuation byte, or an overlong lead C0/C1
+    if (byte < 0xe0) return 1;
+    if (byte == 0xe0) return 4;
+    if (byte == 0xed) return 5;
+    if (byte < 0xf0) return 2;
+    if (byte == 0xf0) return 6;
+    if (byte < 0xf4) return 3;
+    if (byte == 0xf4) return 7;
+    return UTF8_INVALID; // F5..FF never appear in UTF-8
+  }
+  let low: u32 = 0x80;
+  let high: u32 = 0xbf;
+  if (state == 4) low = 0xa0; // E0: no overlong 3-byte forms
+  else if (state == 5) high = 0x9f; // ED: no surrogates D800..DFFF
+  else if (state == 6) low = 0x90; // F0: no overlong 4-byte forms
+  else if (state == 7) high = 0x8f; // F4: nothing above U+10FFFF
+  if (byte < low || byte > high) return UTF8_INVALID;
+  // States 1..3 have 1..3 bytes to go; 4 and 5 have 2; 6 and 7 have 3.
+  if (state == 1) return 0;
+  if (state == 2 || state == 4 || state == 5) return 1;
+  return 2;
+}
+
+/** Fill the DFA rows (runs once, when the module starts). */
+function buildDfa(): void {
+  for (let byte: u32 = 0; byte < 256; byte++) {
+    let row: u64 = 0;
+    for (let state: u32 = 0; state <= UTF8_INVALID; state++) {
+      row |= <u64>(transition(state, byte) * 6) << (state * 6);
+    }
+    store<u64>(UTF8_DFA_PTR + (byte << 3), row);
+  }
+}
+buildDfa();
+
+/** Run the DFA over [p, end) from the state `shift` (canonical state × 6). */
+// @ts-ignore: decorator
+@inline
+function runDfa(p: usize, end: usize, shift: u32): u32 {
+  while (p < end) {
+    shift = <u32>(load<u64>(UTF8_DFA_PTR + (<usize>load<u8>(p) << 3)) >>> shift) & 63;
+    p++;
+  }
+  return shift;
+}
+
+// Error bits of the Keiser–Lemire lookup tables: each describes a pattern of two bytes.
+const TOO_SHORT: u8 = 1 << 0; //      11______ 0_______  or  11______ 11______
+const TOO_LONG: u8 = 1 << 1; //       0_______ 10______
+const OVERLONG_3: u8 = 1 << 2; //     11100000 100_____
+const TOO_LARGE: u8 = 1 << 3; //      11110100 1001____ .. 11111___ 101_____
+const SURROGATE: u8 = 1 << 4; //      11101101 101_____
+const OVERLONG_2: u8 = 1 << 5; //     1100000_ 10______
+const TOO_LARGE_1000: u8 = 1 << 6; // 11110101 1000____ .. 11111___ 1000____
+const OVERLONG_4: u8 = 1 << 6; //     11110000 1000____
+const TWO_CONTS: u8 = 1 << 7; //      10______ 10______ (an error unless a 3rd/4th byte)
+const CARRY: u8 = TOO_SHORT | TOO_LONG | TWO_CONTS;
+
+/** Indexed by the high nibble of the first byte of each pair. */
+// @ts-ignore: decorator
+@inline
+function byte1HighTable(): v128 {
+  return i8x16(
+    TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+    TWO_CONTS, TWO_CONTS, TWO_CONTS, TWO_CONTS,
+    TOO_SHORT | OVERLONG_2,
+    TOO_SHORT,
+    TOO_SHORT | OVERLONG_3 | SURROGATE,
+    TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4,
+  );
+}
+
+/** Indexed by the low nibble of the first byte of each pair. */
+// @ts-ignore: decorator
+@inline
+function byte1LowTable(): v128 {
+  return i8x16(
+    CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4,
+    CARRY | OVERLONG_2,
+    CARRY,
+    CARRY,
+    CARRY | TOO_LARGE,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+    CARRY | TOO_LARGE | TOO_LARGE_1000,
+  );
+}
+
+/** Indexed by the high nibble of the second byte of each pair. */
+// @ts-ignore: decorator
+@inline
+function byte2HighTable(): v128 {
+  return i8x16(
+    TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 | OVERLONG_4,
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE,
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+    TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE,
+    TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+  );
+}
+
+/** Errors of one 16-byte block, given the block before it (its last 3 bytes matter). */
+// @ts-ignore: decorator
+@inline
+function blockErrors(input: v128, previous: v128): v128 {
+  const lowNibble = i8x16.splat(0x0f);
+  const prev1 = i8x16.shuffle(previous, input, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+  const special = v128.and(
+    v128.and(
+      i8x16.swizzle(byte1HighTable(), i8x16.shr_u(prev1, 4)),
+      i8x16.swizzle(byte1LowTable(), v128.and(prev1, lowNibble)),
+    ),
+    i8x16.swizzle(byte2HighTable(), i8x16.shr_u(input, 4)),
+  );
+  const prev2 = i8x16.shuffle(previous, input, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
+  const prev3 = i8x16.shuffle(previous, input, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28);
+  // Only bytes after 111_____ (two back) or 1111____ (three back) reach 0x80 here: those
+  // must be continuations, which is exactly where TWO_CONTS is not an error.
+  const mustBeContinuation = v128.and(
+    v128.or(i8x16.sub_sat_u(prev2, i8x16.splat(<i8>(0xe0 - 0x80))), i8x16.sub_sat_u(prev3, i8x16.splat(<i8>(0xf0 - 0x80)))),
+    i8x16.splat(<i8>0x80),
+  );
+  return v128.xor(mustBeContinuation, special);
+}
+
+/** Non-zero lanes where a sequence starting in the last 3 bytes of `input` is cut off. */
+// @ts-ignore: decorator
+@inline
+function incompleteAtEnd(input: v128): v128 {
+  return i8x16.sub_sat_u(
+    input,
+    i8x16(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, <i8>(0xf0 - 1), <i8>(0xe0 - 1), <i8>(0xc0 - 1)),
+  );
+}
+
+/** Returned by `validateBlocks` when a block is invalid. */
+const BLOCKS_INVALID: usize = <usize>-1;
+
+/**
+ * Validate the 16-byte blocks of [start, end) (`end - start` a positive multiple of 16),
+ * where `start` is at a code point boundary. Returns the first byte of the last sequence
+ * that is cut off at `end` (or `end` itself when none is), or BLOCKS_INVALID.
+ */
+function validateBlocks(start: usize, end: usize): usize {
+  let p = start;
+  let previous = i8x16.splat(0);
+  let previousIncomplete = i8x16.splat(0);
+  let error = i8x16.splat(0);
+  const end64 = start + ((end - start) & ~(<usize>63));
+  while (p < end64) {
+    const a = v128.load(p);
+    const b = v128.load(p, 16);
+    const c = v128.load(p, 32);
+    const d = v128.load(p, 48);
+    if (i8x16.bitmask(v128.or(v128.or(a, b), v128.or(c, d))) == 0) {
+      // All ASCII: valid, unless the block before ended inside a sequence.
+      error = v128.or(error, previousIncomplete);
+      previousIncomplete = i8x16.splat(0);
+    } else {
+      error = v128.or(error, blockErrors(a, previous));
+      error = v128.or(error, blockErrors(b, a));
+      error = v128.or(error, blockErrors(c, b));
+      error = v128.or(error, blockErrors(d, c));
+      previousIncomplete = incompleteAtEnd(d);
+    }
+    if (v128.any_true(error)) return BLOCKS_INVALID;
+    previous = d;
+    p += 64;
+  }
+  while (p < end) {
+    const input = v128.load(p);
+    if (i8x16.bitmask(input) == 0) {
+      error = v128.or(error, previousIncomplete);
+      previousIncomplete = i8x16.splat(0);
+    } else {
+      error = v128.or(error, blockErrors(input, previous));
+      previousIncomplete = incompleteAtEnd(input);
+    }
+    previous = input;
+    p += 16;
+  }
+  if (v128.any_true(error)) return BLOCKS_INVALID;
+  // The blocks checked every byte against the bytes before it. A lead byte in the last
+  // three whose sequence runs past `end` has not been checked against what follows: hand
+  // it back so the DFA continues from there.
+  if (load<u8>(end - 1) >= 0xc0) return end - 1;
+  if (load<u8>(end - 2) >= 0xe0) return end - 2;
+  if (load<u8>(end - 3) >= 0xf0) return end - 3;
+  return end;
+}
+
+/**
+ * Advance the canonical validator `state` over `length` bytes at `ptr`. Returns the new
+ * state: UTF8_ACCEPT at a code point boundary, 1..7 inside a sequence, UTF8_INVALID (sticky)
+ * once any byte broke the rules.
+ */
+export function utf8Step(ptr: usize, length: usize, state: u32): u32 {
+  if (state >= UTF8_INVALID) return UTF8_INVALID;
+  let p = ptr;
+  const end = ptr + length;
+  let shift = state * 6;
+  // Finish the sequence carried in from the previous chunk.
+  while (shift != 0 && shift != UTF8_INVALID * 6 && p < end) {
+    shift = <u32>(load<u64>(UTF8_DFA_PTR + (<usize>load<u8>(p) << 3)) >>> shift) & 63;
+    p++;
+  }
+  if (shift != 0) return shift / 6;
+  const blocksEnd = p + ((end - p) & ~(<usize>15));
+  if (blocksEnd > p) {
+    p = validateBlocks(p, blocksEnd);
+    if (p == BLOCKS_INVALID) return UTF8_INVALID;
+  }
+  return runDfa(p, end, 0) / 6;
+}
