@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildClientRequest,
+  ResponseHeadParser,
   computeAcceptKey,
   decodeBase64,
   validateClientRequest,
@@ -12,7 +13,8 @@ import {
   type ClientExtensionNegotiator,
   type ClientRequestOptions,
 } from '../../src/handshake/index.js';
-import { InvalidArgumentError } from '../../src/shared/errors.js';
+import { DefaultLimits } from '../../src/shared/constants.js';
+import { ErrorCode, InvalidArgumentError } from '../../src/shared/errors.js';
 import { webCryptoRandom } from '../../src/shared/ports.js';
 import { countingRandom, handshakeError, headBytes, parseRequest, parseResponse } from './handshake-helpers.js';
 
@@ -201,5 +203,15 @@ describe('§11.3 header fields that appear once (client)', () => {
   it('§11.3.4 a response with two Sec-WebSocket-Protocol headers fails the connection', () => {
     const built = clientRequest({ protocols: ['chat', 'superchat'] });
     expect(() => validateServerResponse(built, response(built.key, { 'Sec-WebSocket-Protocol': ['chat', 'chat'] }))).toThrow(/more than one/);
+  });
+});
+
+describe('§10 security considerations (client handshake)', () => {
+  it('§10.4 a response head over the size limit fails the connection', () => {
+    const fields = Array.from({ length: 5 }, (_, i) => [`X-Filler-${i}`, 'a'.repeat(4000)] as const);
+    const big = headBytes('HTTP/1.1 101 Switching Protocols', fields);
+    expect(big.length).toBeGreaterThan(DefaultLimits.maxHeadSize);
+    const error = handshakeError(() => new ResponseHeadParser().push(big));
+    expect(error.code).toBe(ErrorCode.HEAD_TOO_LARGE);
   });
 });
