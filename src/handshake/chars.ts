@@ -84,6 +84,43 @@ export function equalsIgnoreAsciiCase(a: string, b: string): boolean {
   return true;
 }
 
+// RFC 3986 §3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ).
+const REG_NAME_PUNCTUATION = "-._~%!$&'()*+,;=";
+// Inside brackets: IPv6 hex digits, ':' and '.', and an RFC 6874 zone ID (unreserved, '%').
+const IP_LITERAL_PUNCTUATION = ':.%-_~';
+
+/** Whether `code` may appear in a host (RFC 3986 §3.2.2): in a reg-name or IPv4 address, or
+ *  (`bracketed`) inside the brackets of an IP literal. */
+export function isHostChar(code: number, bracketed: boolean): boolean {
+  if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) return true;
+  return (bracketed ? IP_LITERAL_PUNCTUATION : REG_NAME_PUNCTUATION).includes(String.fromCharCode(code));
+}
+
+/**
+ * Whether `value` is a valid, non-empty Host header value: `uri-host [ ":" port ]`
+ * (RFC 7230 §5.4), with an IPv6 address in brackets and the port all digits.
+ */
+export function isValidHostHeader(value: string): boolean {
+  let hostEnd: number;
+  if (value.startsWith('[')) {
+    hostEnd = value.indexOf(']') + 1;
+    if (hostEnd <= 2) return false;
+    for (let i = 1; i < hostEnd - 1; i++) if (!isHostChar(value.charCodeAt(i), true)) return false;
+  } else {
+    const colon = value.indexOf(':');
+    hostEnd = colon === -1 ? value.length : colon;
+    if (hostEnd === 0) return false;
+    for (let i = 0; i < hostEnd; i++) if (!isHostChar(value.charCodeAt(i), false)) return false;
+  }
+  if (hostEnd === value.length) return true;
+  if (value.charCodeAt(hostEnd) !== 0x3a) return false;
+  for (let i = hostEnd + 1; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
+
 /**
  * A short, printable rendering of untrusted text for error messages: JSON-quoted (control
  * characters escaped) and cut to 64 characters, so a hostile peer cannot put raw bytes or

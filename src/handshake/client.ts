@@ -19,7 +19,7 @@ import { WEBSOCKET_VERSION } from '../shared/constants.js';
 import { HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import type { RandomSource, Sha1 } from '../shared/ports.js';
 import { computeAcceptKey, generateKey } from './accept-key.js';
-import { equalsIgnoreAsciiCase, hasClass, isToken, quoteForMessage, VCHAR } from './chars.js';
+import { equalsIgnoreAsciiCase, hasClass, isHostChar, isToken, quoteForMessage, VCHAR } from './chars.js';
 import {
   acceptServerExtensions,
   collectClientOffers,
@@ -110,16 +110,6 @@ const MANAGED_REQUEST_FIELDS: ReadonlySet<string> = new Set([
   'content-length',
   'transfer-encoding',
 ]);
-
-// RFC 3986 §3.2.2: reg-name = *( unreserved / pct-encoded / sub-delims ).
-const REG_NAME_PUNCTUATION = "-._~%!$&'()*+,;=";
-// Inside brackets: IPv6 hex digits, ':' and '.', and an RFC 6874 zone ID (unreserved, '%').
-const IP_LITERAL_PUNCTUATION = ':.%-_~';
-
-function isHostChar(code: number, bracketed: boolean): boolean {
-  if ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a)) return true;
-  return (bracketed ? IP_LITERAL_PUNCTUATION : REG_NAME_PUNCTUATION).includes(String.fromCharCode(code));
-}
 
 /** The Host header value: `host[:port]`, IPv6 in brackets (RFC 7230 §5.4, RFC 3986 §3.2.2). */
 function hostHeader(host: string, port: number | undefined, secure: boolean): string {

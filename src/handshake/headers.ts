@@ -129,6 +129,21 @@ function describeChar(code: number): string {
 }
 
 /**
+ * Parse `1#element` (RFC 7230 §7): `readElement` reads one element at the cursor; between
+ * elements only whitespace and commas may stand, and empty elements are skipped.
+ */
+function parseList<T>(value: string, field: string, readElement: (scanner: Scanner) => T): T[] {
+  const scanner = new Scanner(value, field);
+  const elements: T[] = [];
+  while (scanner.nextElement()) {
+    elements.push(readElement(scanner));
+    scanner.endElement();
+  }
+  if (elements.length === 0) throw scanner.error('empty list');
+  return elements;
+}
+
+/**
  * Parse a comma-separated list of tokens (RFC 7230 §7 `1#token`, e.g. Connection,
  * Sec-WebSocket-Protocol). Empty elements are skipped; at least one token is required.
  *
@@ -136,14 +151,7 @@ function describeChar(code: number): string {
  * @throws HandshakeError (400) if an element is not a token or the list is empty.
  */
 export function parseTokenList(value: string, field: string): string[] {
-  const scanner = new Scanner(value, field);
-  const tokens: string[] = [];
-  while (scanner.nextElement()) {
-    tokens.push(scanner.token('a token'));
-    scanner.endElement();
-  }
-  if (tokens.length === 0) throw scanner.error('empty list');
-  return tokens;
+  return parseList(value, field, (scanner) => scanner.token('a token'));
 }
 
 /**
@@ -153,19 +161,12 @@ export function parseTokenList(value: string, field: string): string[] {
  * @throws HandshakeError (400) if an element is malformed or the list is empty.
  */
 export function parseUpgradeList(value: string): string[] {
-  const scanner = new Scanner(value, 'Upgrade');
-  const protocols: string[] = [];
-  while (scanner.nextElement()) {
-    let protocol = scanner.token('a protocol name');
-    if (!scanner.done && scanner.peek() === SLASH) {
-      scanner.index++;
-      protocol += `/${scanner.token('a protocol version')}`;
-    }
-    protocols.push(protocol);
-    scanner.endElement();
-  }
-  if (protocols.length === 0) throw scanner.error('empty list');
-  return protocols;
+  return parseList(value, 'Upgrade', (scanner) => {
+    const name = scanner.token('a protocol name');
+    if (scanner.done || scanner.peek() !== SLASH) return name;
+    scanner.index++;
+    return `${name}/${scanner.token('a protocol version')}`;
+  });
 }
 
 /**
@@ -201,9 +202,7 @@ export function parseSubprotocolList(value: string): string[] {
  * @throws HandshakeError (400) with the reason, if the value does not match the grammar.
  */
 export function parseExtensionList(value: string): ExtensionOffer[] {
-  const scanner = new Scanner(value, 'Sec-WebSocket-Extensions');
-  const extensions: ExtensionOffer[] = [];
-  while (scanner.nextElement()) {
+  return parseList(value, 'Sec-WebSocket-Extensions', (scanner) => {
     const name = scanner.token('an extension name');
     const params: Array<readonly [string, string | true]> = [];
     scanner.skipWhitespace();
@@ -229,11 +228,8 @@ export function parseExtensionList(value: string): ExtensionOffer[] {
         params.push([paramName, true]);
       }
     }
-    scanner.endElement();
-    extensions.push({ name, params });
-  }
-  if (extensions.length === 0) throw scanner.error('empty list');
-  return extensions;
+    return { name, params };
+  });
 }
 
 /**

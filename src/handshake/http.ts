@@ -248,11 +248,20 @@ class HeadParser<H> {
     if (this.#error !== null) throw this.#error;
     if (this.#done) throw new InvalidStateError('the HTTP head is already complete');
     try {
-      return this.#push(chunk);
+      const result = this.#push(chunk);
+      if (result.done) this.#release();
+      return result;
     } catch (error) {
       if (error instanceof HandshakeError) this.#error = error;
+      this.#release();
       throw error;
     }
+  }
+
+  /** The parser is single-use: once it is done or failed, drop what it buffered. */
+  #release(): void {
+    this.#line = new Uint8Array(0);
+    this.#fields = [];
   }
 
   #push(chunk: Uint8Array): HeadParseResult<H> {

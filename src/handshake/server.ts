@@ -20,7 +20,7 @@ import { HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import type { Sha1 } from '../shared/ports.js';
 import { computeAcceptKey } from './accept-key.js';
 import { decodeBase64 } from './base64.js';
-import { equalsIgnoreAsciiCase, quoteForMessage } from './chars.js';
+import { equalsIgnoreAsciiCase, isValidHostHeader, quoteForMessage } from './chars.js';
 import {
   negotiateServerExtensions,
   NO_EXTENSIONS,
@@ -104,7 +104,7 @@ function singleField(request: HttpRequestHead, name: string): string | undefined
  *
  * 1. method GET, else 405 with `Allow: GET`;
  * 2. HTTP/1.1 or higher, else 400;
- * 3. exactly one, non-empty Host (RFC 7230 §5.4: 400 otherwise);
+ * 3. exactly one Host, a valid `host[:port]` (RFC 7230 §5.4: 400 otherwise);
  * 4. Upgrade listing `websocket` (ASCII case-insensitive), else 400;
  * 5. Connection listing `Upgrade` (ASCII case-insensitive), else 400;
  * 6. no body: no Transfer-Encoding and no non-zero Content-Length, since the bytes after the
@@ -139,6 +139,7 @@ export function validateClientRequest<E = unknown>(
   const host = singleField(request, 'Host');
   if (host === undefined) throw badRequest('missing Host header');
   if (host === '') throw badRequest('empty Host header');
+  if (!isValidHostHeader(host)) throw badRequest(`invalid Host header ${quoteForMessage(host)}`);
 
   // Item 3: "An |Upgrade| header field containing the value "websocket", treated as an ASCII
   // case-insensitive value."

@@ -81,6 +81,20 @@ describe('validateClientRequest (RFC 6455 §4.2.1)', () => {
     expect(rejection(rfcRequest({ Host: '' }))).toMatchObject({ status: 400, message: 'empty Host header' });
   });
 
+  it.each(['a b', 'example.com:80x', 'example.com:8:8', ':80', '[::1', '[]', '[::1]x', 'user@example.com', 'example.com/'])(
+    '§4.2.1 item 2: invalid Host %j → 400 (RFC 7230 §5.4)',
+    (host) => {
+      expect(rejection(rfcRequest({ Host: host }))).toMatchObject({ status: 400, message: `invalid Host header ${JSON.stringify(host)}` });
+    },
+  );
+
+  it.each(['example.com', 'example.com:8080', 'example.com:', '192.0.2.1:80', '[::1]', '[2001:db8::1]:443', '[::1]:', '[fe80::1%25eth0]', 'xn--bcher-kva.example'])(
+    '§4.2.1 item 2: Host %j is accepted (RFC 3986 §3.2.3: the port may be empty)',
+    (host) => {
+      expect(validateClientRequest(rfcRequest({ Host: host })).key).toBe('dGhlIHNhbXBsZSBub25jZQ==');
+    },
+  );
+
   it.each<[string | string[] | null, string]>([
     [null, 'missing Upgrade header'],
     ['h2c', 'the Upgrade header "h2c" does not contain "websocket"'],
