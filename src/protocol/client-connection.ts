@@ -1,0 +1,88 @@
+/**
+ * The client end of a connection: CONNECTING sends the opening request (RFC 6455 §4.1) and
+ * validates the server's response with the handshake module; the bytes after the response's
+ * head are the first frames. Every frame the client sends is masked with a fresh key (§5.3).
+ */
+import { createMaskKeyPool } from '../codec/mask-key-pool.js';
+import { buildClientRequest, validateServerResponse, type ClientRequest, type ClientRequestOptions } from '../handshake/client.js';
+import { ResponseHeadParser, type HeadLimits } from '../handshake/http.js';
+import { InvalidArgumentError, WebSocketError } from '../shared/errors.js';
+import type { RandomSource, Sha1 } from '../shared/ports.js';
+import { Connection, type ConnectionOptions } from './connection.js';
+import type { Extension } from './extension.js';
+
+/**
+ * Options of a client connection: the common ones and the request's (`host`, `path`,
+ * `protocols`, `extensions`, `origin`, `headers`, …; see `ClientRequestOptions`).
+ */
+export interface ClientConnectionOptions extends ConnectionOptions, Omit<ClientRequestOptions<Extension>, 'host' | 'random'> {
+  /** The server's host, for the Host header; required unless `established`. */
+  readonly host?: string;
+  /**
+   * A cryptographically strong random source (`webCryptoRandom` from `wasmsocket/shared`
+   * ports): the handshake key and the masking keys come from it (RFC 6455 §5.3, §10.3).
+   */
+  readonly random: RandomSource;
+  /** SHA-1 to check Sec-WebSocket-Accept; default the portable implementation. */
+  readonly sha1?: Sha1;
+  /** Limits on the response head; default `DEFAULT_HEAD_LIMITS`. */
+  readonly headLimits?: HeadLimits;
+}
+
+/**
+ * A client-side connection. The opening request is queued at construction: write
+ * `dataToSend()` as soon as the transport connects.
+ *
+ * @example
+ * const conn = new ClientConnection({ codec: portableCodec, random: webCryptoRandom, host: 'example.com', path: '/chat' });
+ * socket.write(conn.dataToSend());      // the request
+ * conn.receiveData(bytes);              // the response, and maybe frames after it
+ * for (const event of conn.eventsReceived()) if (event.type === 'open') conn.sendText('hello');
+ */
+export class ClientConnection extends Connection {
+  readonly #request: ClientRequest<Extension> | null;
+  readonly #headParser: ResponseHeadParser;
+  readonly #sha1: Sha1 | undefined;
+
+  /**
+   * @throws InvalidArgumentError for an invalid host, path, subprotocol list, extension
+   *   configuration, header or limit (see `buildClientRequest`), or no random source.
+   */
+  constructor(options: ClientConnectionOptions) {
+    if (typeof options.random !== 'function') throw new InvalidArgumentError('a client needs a random source to mask its frames (RFC 6455 §5.3)');
+    super('client', options, createMaskKeyPool(options.random));
+    this.#sha1 = options.sha1;
+    this.#headParser = new ResponseHeadParser(options.headLimits);
+    if (options.established !== undefined) {
+      this.#request = null;
+      this.establish(options.established);
+      return;
+    }
+    if (options.host === undefined) throw new InvalidArgumentError('host is required to build the opening request');
+    this.#request = buildClientRequest<Extension>({ ...options, host: options.host });
+    this.writeHandshake(this.#request.bytes);
+  }
+
+  /** The opening request sent (its key, headers and offers); null when `established`. */
+  get request(): ClientRequest<Extension> | null {
+    return this.#request;
+  }
+
+  protected override receiveHandshakeData(data: Uint8Array): void {
+    let result;
+    let agreed;
+    try {
+      result = this.#headParser.push(data);
+      if (!result.done) return;
+      // §4.1: "If the server's response does not conform to the requirements for the
+      // server's handshake as defined in this section and in Section 4.2.2, the client MUST
+      // _Fail the WebSocket Connection_."
+      agreed = validateServerResponse(this.#request!, result.head, this.#sha1);
+    } catch (error) {
+      if (!(error instanceof WebSocketError)) throw error;
+      this.failHandshake(error, null);
+      return;
+    }
+    this.completeHandshake(agreed.protocol, agreed.extensions, agreed.response, result.rest);
+  }
+}
