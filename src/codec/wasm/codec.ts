@@ -175,10 +175,14 @@ export class WasmCodecImpl implements WasmCodec {
     return this.#inputCapacity;
   }
 
-  /** Re-derive every view if the memory grew since they were made. */
+  /**
+   * Re-derive every view if the memory grew since they were made. Growth detaches the old
+   * buffer (`memory.buffer !== cachedBuffer` from then on), and a detached view has length 0:
+   * testing that is far cheaper than reading `memory.buffer` (a ~20 ns host call) each time.
+   */
   #refresh(): void {
+    if (this.#bytes.byteLength !== 0) return;
     const buffer = this.#memory.buffer;
-    if (buffer === this.#buffer) return;
     this.#buffer = buffer;
     this.#bytes = new Uint8Array(buffer);
     this.#inputRegion = new Uint8Array(buffer, this.#inputPtr);
