@@ -364,7 +364,9 @@ function describeError(status: number, view: Uint8Array | null, at: number, maxP
       detail = `RSV bits ${((b0 >> 4) & 7).toString(2).padStart(3, '0')} set on ${opcodeName(b0 & 0xf)} frame without a negotiated extension that allows them`;
       break;
     case FrameError.CONTROL_TOO_LONG:
-      detail = `${opcodeName(b0 & 0xf)} frame payload of ${declaredLength(view, at, b1) ?? 'over 125'} bytes (control frames carry at most 125)`;
+      // Decided from the 7-bit length alone (126 or 127: an extended length), so the reason
+      // does not depend on whether the extended length had arrived.
+      detail = `${opcodeName(b0 & 0xf)} frame with an extended payload length (control frames carry at most 125 bytes)`;
       break;
     case FrameError.PAYLOAD_TOO_BIG: {
       const declared = declaredLength(view, at, b1);

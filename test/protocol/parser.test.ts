@@ -1,0 +1,350 @@
+/**
+ * The incremental frame parser: every frame-level rule of RFC 6455 §5, with each input also
+ * split at every byte and in seeded random chunks, against every codec.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Codec } from '../../src/codec/types.js';
+import { type FrameParserOptions, FrameParser } from '../../src/protocol/parser.js';
+import { utf8Encode } from '../../src/shared/bytes.js';
+import { Opcode } from '../../src/shared/constants.js';
+import { ErrorCode, type ProtocolError } from '../../src/shared/errors.js';
+import { chunkings, randomChunks, splitAt } from '../helpers/chunkings.js';
+import { bytesOf, frame } from '../helpers/frames.js';
+import { protocolCodecs } from './codecs.js';
+
+interface ParsedFrame {
+  opcode: number;
+  fin: boolean;
+  rsv: number;
+  length: number;
+  payload: Uint8Array;
+  pieces: Uint8Array[];
+}
+
+interface ParseResult {
+  frames: ParsedFrame[];
+  error: ProtocolError | null;
+  /** Frames complete when the error was reported. */
+  framesAtError: number;
+  /** Index of the chunk during which the error was reported. */
+  errorChunk: number;
+}
+
+const SERVER: FrameParserOptions = { expectMasked: true, allowedRsv: 0, maxPayload: 1 << 20 };
+const CLIENT: FrameParserOptions = { expectMasked: false, allowedRsv: 0, maxPayload: 1 << 20 };
+
+/** Run `chunks` through a parser and record everything its handler saw. */
+function parse(codec: Codec, chunks: readonly Uint8Array[], options: FrameParserOptions, stopAfter?: number): ParseResult {
+  const result: ParseResult = { frames: [], error: null, framesAtError: -1, errorChunk: -1 };
+  let current: ParsedFrame | null = null;
+  let chunkIndex = 0;
+  const parser = new FrameParser(codec, options, {
+    onFrameStart(opcode, fin, rsv, length) {
+      expect(current).toBeNull();
+      current = { opcode, fin, rsv, length, payload: new Uint8Array(0), pieces: [] };
+      return true;
+    },
+    onFramePayload(data) {
+      expect(data.length).toBeGreaterThan(0);
+      // Copy now: a view is only promised to stay valid because the parser owns the chunk.
+      current!.pieces.push(data);
+      current!.payload = bytesOf(current!.payload, data.slice());
+      return true;
+    },
+    onFrameEnd() {
+      expect(current!.payload.length).toBe(current!.length);
+      result.frames.push(current!);
+      current = null;
+      return stopAfter === undefined || result.frames.length < stopAfter;
+    },
+    onFrameError(error) {
+      expect(result.error).toBeNull();
+      result.error = error;
+      result.framesAtError = result.frames.length;
+      result.errorChunk = chunkIndex;
+    },
+  });
+  for (const chunk of chunks) {
+    parser.receive(chunk);
+    chunkIndex++;
+  }
+  return result;
+}
+
+/** What a parse should produce, for comparing across chunkings. */
+function summary(result: ParseResult) {
+  return {
+    frames: result.frames.map(({ opcode, fin, rsv, payload }) => ({ opcode, fin, rsv, payload: Array.from(payload) })),
+    error: result.error === null ? null : { code: result.error.code, closeCode: result.error.closeCode, message: result.error.message },
+    framesAtError: result.framesAtError,
+  };
+}
+
+/** Parse `bytes` whole, then under every chunking; every chunking must agree with the whole. */
+function parseEveryWay(codec: Codec, bytes: Uint8Array, options: FrameParserOptions, randomCount = 8): ReturnType<typeof summary> {
+  const whole = summary(parse(codec, [bytes.slice()], options));
+  for (const { name, chunks } of chunkings(bytes, { randomCount })) {
+    expect(summary(parse(codec, chunks, options)), name).toEqual(whole);
+  }
+  return whole;
+}
+
+const payloadOf = (length: number, seed = 1): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
+
+describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
+  let codec: Codec;
+  beforeAll(async () => {
+    codec = await make();
+  });
+
+  describe('§5.2 base framing', () => {
+    it('§5.2 parses text, binary, ping, pong and close frames at every split', () => {
+      const frames = [
+        frame(Opcode.TEXT, 'hello', { mask: true }),
+        frame(Opcode.BINARY, payloadOf(20), { mask: true }),
+        frame(Opcode.PING, 'ping!', { mask: true }),
+        frame(Opcode.PONG, '', { mask: true }),
+        frame(Opcode.CLOSE, Uint8Array.of(0x03, 0xe8), { mask: true }),
+      ];
+      const result = parseEveryWay(codec, bytesOf(frames), SERVER);
+      expect(result.error).toBeNull();
+      expect(result.frames.map((f) => f.opcode)).toEqual([Opcode.TEXT, Opcode.BINARY, Opcode.PING, Opcode.PONG, Opcode.CLOSE]);
+      expect(result.frames[0]!.payload).toEqual(Array.from(utf8Encode('hello')));
+      expect(result.frames[1]!.payload).toEqual(Array.from(payloadOf(20)));
+    });
+
+    it('§5.2 reads 7-bit, 16-bit and 64-bit lengths at their boundaries', () => {
+      for (const length of [0, 1, 125, 126, 127, 65535, 65536, 70000]) {
+        const payload = payloadOf(length, length);
+        const bytes = frame(Opcode.BINARY, payload, { mask: true });
+        const chunkSets = [
+          [bytes.slice()],
+          // Splits inside the header and just after it, then the payload in random pieces.
+          ...[1, 2, 3, 4, 5, 9, 10, 13, 14].filter((at) => at < bytes.length).map((at) => splitAt(bytes, [at])),
+          randomChunks(bytes, length, 4096),
+        ];
+        for (const chunks of chunkSets) {
+          const result = parse(codec, chunks, SERVER);
+          expect(result.error).toBeNull();
+          expect(result.frames).toHaveLength(1);
+          expect(result.frames[0]!.payload).toEqual(payload);
+        }
+      }
+    });
+
+    it('§5.2 a frame with a non-minimal length encoding is accepted (only senders must be minimal)', () => {
+      const header = Uint8Array.of(0x82, 126, 0, 5);
+      const result = parseEveryWay(codec, bytesOf(header, Uint8Array.of(1, 2, 3, 4, 5)), CLIENT);
+      expect(result.error).toBeNull();
+      expect(result.frames[0]!.payload).toEqual([1, 2, 3, 4, 5]);
+    });
+
+    it('§5.2 reserved opcodes 0x3–0x7 and 0xB–0xF → 1002, named in the reason', () => {
+      for (const opcode of [0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
+        const result = parseEveryWay(codec, bytesOf(frame(Opcode.TEXT, 'ok'), frame(opcode, 'x')), CLIENT, 2);
+        expect(result.frames).toHaveLength(1);
+        expect(result.error).toMatchObject({ code: ErrorCode.RESERVED_OPCODE, closeCode: 1002, message: `reserved opcode 0x${opcode.toString(16)}` });
+      }
+    });
+
+    it('§5.2 a reserved opcode is reported from the first two bytes, before the rest of the frame arrives', () => {
+      const bytes = frame(0x3, payloadOf(300));
+      const result = parse(codec, splitAt(bytes, [2, 4]), CLIENT);
+      expect(result.error?.code).toBe(ErrorCode.RESERVED_OPCODE);
+      expect(result.errorChunk).toBe(0);
+    });
+
+    it('§5.2 RSV bits without a negotiated extension → 1002, naming the bits', () => {
+      for (const rsv of [1, 2, 4, 7]) {
+        const result = parseEveryWay(codec, frame(Opcode.BINARY, 'x', { rsv }), CLIENT, 2);
+        expect(result.error).toMatchObject({ code: ErrorCode.RSV_NOT_ALLOWED, closeCode: 1002 });
+        expect(result.error!.message).toContain(rsv.toString(2).padStart(3, '0'));
+      }
+    });
+
+    it('§5.2 a negotiated RSV bit is allowed on the first frame of a data message only', () => {
+      const options = { ...CLIENT, allowedRsv: 0b100 };
+      const ok = parseEveryWay(codec, bytesOf(frame(Opcode.TEXT, 'a', { rsv: 4, fin: false }), frame(Opcode.CONTINUATION, 'b')), options, 2);
+      expect(ok.error).toBeNull();
+      expect(ok.frames.map((f) => f.rsv)).toEqual([4, 0]);
+      const onContinuation = parseEveryWay(codec, bytesOf(frame(Opcode.TEXT, 'a', { fin: false }), frame(Opcode.CONTINUATION, 'b', { rsv: 4 })), options, 2);
+      expect(onContinuation.error?.code).toBe(ErrorCode.RSV_NOT_ALLOWED);
+      const onControl = parseEveryWay(codec, frame(Opcode.PING, '', { rsv: 4 }), options, 2);
+      expect(onControl.error?.code).toBe(ErrorCode.RSV_NOT_ALLOWED);
+    });
+
+    it('§5.2 a 64-bit length with the most significant bit set → 1002', () => {
+      const bytes = Uint8Array.of(0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1);
+      const result = parseEveryWay(codec, bytes, CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.LENGTH_MSB_SET, closeCode: 1002 });
+    });
+
+    it('§7.4.1 a frame longer than the limit → 1009 from its header, before its payload arrives', () => {
+      const options = { ...CLIENT, maxPayload: 1000 };
+      const bytes = frame(Opcode.BINARY, payloadOf(1001));
+      const result = parse(codec, splitAt(bytes, [4, 500]), options);
+      expect(result.error).toMatchObject({ code: ErrorCode.PAYLOAD_TOO_BIG, closeCode: 1009, message: 'frame payload of 1001 bytes exceeds the limit of 1000' });
+      expect(result.errorChunk).toBe(0);
+      expect(parse(codec, [frame(Opcode.BINARY, payloadOf(1000))], options).error).toBeNull();
+    });
+
+    it('§7.4.1 a 64-bit length above 2^53 is refused without being read as a number', () => {
+      const bytes = Uint8Array.of(0x82, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+      const result = parseEveryWay(codec, bytes, CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.PAYLOAD_TOO_BIG, closeCode: 1009 });
+    });
+  });
+
+  describe('§5.1 and §5.3 masking', () => {
+    it('§5.3 unmasks client frames with the key phase carried across every split', () => {
+      const payload = payloadOf(300, 9);
+      const key = Uint8Array.of(0xde, 0xad, 0xbe, 0xef);
+      const result = parseEveryWay(codec, bytesOf(frame(Opcode.BINARY, payload, { mask: key }), frame(Opcode.TEXT, 'tail', { mask: key })), SERVER, 16);
+      expect(result.frames[0]!.payload).toEqual(Array.from(payload));
+      expect(result.frames[1]!.payload).toEqual(Array.from(utf8Encode('tail')));
+    });
+
+    it('§5.1 a server receiving an unmasked frame → 1002', () => {
+      const result = parseEveryWay(codec, frame(Opcode.TEXT, 'hi'), SERVER);
+      expect(result.error).toMatchObject({ code: ErrorCode.EXPECTED_MASK, closeCode: 1002 });
+    });
+
+    it('§5.1 a client receiving a masked frame → 1002', () => {
+      const result = parseEveryWay(codec, frame(Opcode.TEXT, 'hi', { mask: true }), CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.UNEXPECTED_MASK, closeCode: 1002 });
+    });
+  });
+
+  describe('§5.4 fragmentation', () => {
+    it('§5.4 a fragmented message with control frames in between, at every split', () => {
+      const bytes = bytesOf(
+        frame(Opcode.TEXT, 'Hel', { fin: false, mask: true }),
+        frame(Opcode.PING, 'p', { mask: true }),
+        frame(Opcode.CONTINUATION, 'lo, ', { fin: false, mask: true }),
+        frame(Opcode.PONG, 'q', { mask: true }),
+        frame(Opcode.CONTINUATION, 'world', { mask: true }),
+      );
+      const result = parseEveryWay(codec, bytes, SERVER);
+      expect(result.error).toBeNull();
+      expect(result.frames.map((f) => [f.opcode, f.fin])).toEqual([
+        [Opcode.TEXT, false],
+        [Opcode.PING, true],
+        [Opcode.CONTINUATION, false],
+        [Opcode.PONG, true],
+        [Opcode.CONTINUATION, true],
+      ]);
+    });
+
+    it('§5.4 a continuation frame with no message in progress → 1002', () => {
+      const result = parseEveryWay(codec, frame(Opcode.CONTINUATION, 'x'), CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.UNEXPECTED_CONTINUATION, closeCode: 1002 });
+    });
+
+    it('§5.4 a new data frame inside a fragmented message → 1002', () => {
+      const result = parseEveryWay(codec, bytesOf(frame(Opcode.BINARY, 'a', { fin: false }), frame(Opcode.TEXT, 'b')), CLIENT);
+      expect(result.frames).toHaveLength(1);
+      expect(result.error).toMatchObject({ code: ErrorCode.EXPECTED_CONTINUATION, closeCode: 1002 });
+    });
+
+    it('§5.4 a new data frame inside a fragmented message is caught even when the first fragment was streamed', () => {
+      const bytes = bytesOf(frame(Opcode.BINARY, payloadOf(200), { fin: false }), frame(Opcode.TEXT, 'b'));
+      const result = parse(codec, splitAt(bytes, [50, 150]), CLIENT);
+      expect(result.error?.code).toBe(ErrorCode.EXPECTED_CONTINUATION);
+    });
+
+    it('§5.5 fragmented control frames → 1002', () => {
+      const result = parseEveryWay(codec, frame(Opcode.PING, 'x', { fin: false }), CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.CONTROL_FRAGMENTED, closeCode: 1002 });
+    });
+
+    it('§5.5 control frames over 125 bytes → 1002, with the length in the reason', () => {
+      const result = parseEveryWay(codec, frame(Opcode.PONG, payloadOf(126)), CLIENT, 2);
+      expect(result.error).toMatchObject({ code: ErrorCode.CONTROL_TOO_LONG, closeCode: 1002, message: 'a pong frame with an extended payload length (control frames carry at most 125 bytes)' });
+    });
+  });
+
+  describe('§8.1 UTF-8 of text, as it arrives', () => {
+    it('§8.1 a code point split across fragments and chunks is valid', () => {
+      const euro = utf8Encode('€'); // e2 82 ac
+      const bytes = bytesOf(
+        frame(Opcode.TEXT, euro.subarray(0, 1), { fin: false }),
+        frame(Opcode.CONTINUATION, euro.subarray(1, 2), { fin: false }),
+        frame(Opcode.CONTINUATION, bytesOf(euro.subarray(2), utf8Encode(' ok'))),
+      );
+      expect(parseEveryWay(codec, bytes, CLIENT).error).toBeNull();
+    });
+
+    it('§8.1 invalid UTF-8 → 1007 as soon as the invalid byte arrives, mid-frame', () => {
+      const payload = bytesOf(utf8Encode('a'.repeat(1000)), Uint8Array.of(0xff), utf8Encode('b'.repeat(1000)));
+      const bytes = frame(Opcode.TEXT, payload);
+      // The invalid byte is in the second chunk; the frame ends in the fourth.
+      const result = parse(codec, splitAt(bytes, [500, 1010, 1500]), CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.INVALID_UTF8, closeCode: 1007 });
+      expect(result.errorChunk).toBe(1);
+    });
+
+    it('§8.1 invalid UTF-8 in a continuation → 1007 before the message ends', () => {
+      const bytes = bytesOf(frame(Opcode.TEXT, 'ok', { fin: false }), frame(Opcode.CONTINUATION, Uint8Array.of(0xc0, 0x80), { fin: false }));
+      const result = parseEveryWay(codec, bytes, CLIENT);
+      expect(result.error?.code).toBe(ErrorCode.INVALID_UTF8);
+      expect(result.framesAtError).toBe(1);
+    });
+
+    it('§8.1 a text message ending inside a character → 1007, also when its last frame is streamed', () => {
+      const bytes = bytesOf(frame(Opcode.TEXT, bytesOf(utf8Encode('x'.repeat(300)), Uint8Array.of(0xe2, 0x82))));
+      const result = parseEveryWay(codec, bytes, CLIENT);
+      expect(result.error).toMatchObject({ code: ErrorCode.INVALID_UTF8, closeCode: 1007 });
+    });
+
+    it('§8.1 binary payloads and text transformed by an extension are not validated here', () => {
+      const options = { ...CLIENT, allowedRsv: 0b100 };
+      const bytes = bytesOf(frame(Opcode.BINARY, Uint8Array.of(0xff)), frame(Opcode.TEXT, Uint8Array.of(0xff, 0xfe), { rsv: 4, fin: false }), frame(Opcode.CONTINUATION, Uint8Array.of(0xc0)));
+      expect(parseEveryWay(codec, bytes, options).error).toBeNull();
+    });
+  });
+
+  describe('streaming and copies', () => {
+    it('a frame split across chunks is streamed as views of the chunks, never re-buffered', () => {
+      const payload = payloadOf(10_000);
+      const bytes = frame(Opcode.BINARY, payload);
+      const chunks = splitAt(bytes, [3000, 6000, 9000]);
+      const result = parse(codec, chunks, CLIENT);
+      const pieces = result.frames[0]!.pieces;
+      expect(pieces).toHaveLength(4);
+      pieces.forEach((piece, i) => expect(piece.buffer).toBe(chunks[i]!.buffer));
+      expect(result.frames[0]!.payload).toEqual(payload);
+    });
+
+    it('a frame that arrives whole is handed out as a view of its chunk', () => {
+      const chunk = bytesOf(frame(Opcode.BINARY, payloadOf(50)), frame(Opcode.BINARY, payloadOf(60)));
+      const result = parse(codec, [chunk], CLIENT);
+      expect(result.frames.map((f) => f.pieces[0]!.buffer)).toEqual([chunk.buffer, chunk.buffer]);
+      expect(result.frames[1]!.payload).toEqual(payloadOf(60));
+    });
+
+    it('a chunk with more frames than the table has rows is parsed in several passes', () => {
+      const frames = Array.from({ length: 50 }, (_, i) => frame(Opcode.BINARY, payloadOf(i), { mask: true }));
+      for (const chunks of [[bytesOf(frames)], randomChunks(bytesOf(frames), 3, 40)]) {
+        const result = parse(codec, chunks, { ...SERVER, tableCapacity: 3 });
+        expect(result.error).toBeNull();
+        expect(result.frames.map((f) => f.payload)).toEqual(frames.map((_, i) => payloadOf(i)));
+      }
+    });
+
+    it('after an error, everything received is discarded', () => {
+      const chunks = [frame(Opcode.CONTINUATION, 'x'), frame(Opcode.TEXT, 'later')];
+      const result = parse(codec, chunks, CLIENT);
+      expect(result.error?.code).toBe(ErrorCode.UNEXPECTED_CONTINUATION);
+      expect(result.frames).toHaveLength(0);
+    });
+
+    it('a handler that returns false stops the parser for good', () => {
+      const bytes = bytesOf(frame(Opcode.TEXT, 'one'), frame(Opcode.TEXT, 'two'), frame(Opcode.TEXT, 'three'));
+      for (const { name, chunks } of chunkings(bytes, { randomCount: 2 })) {
+        const result = parse(codec, chunks, CLIENT, 1);
+        expect(result.frames, name).toHaveLength(1);
+        expect(result.error).toBeNull();
+      }
+    });
+  });
+});
