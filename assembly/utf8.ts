@@ -11,8 +11,9 @@
  *   than one instruction per byte", 2021): three 16-entry nibble tables classify each pair of
  *   adjacent bytes, a saturating subtract checks where third and fourth bytes must be
  *   continuations, and blocks of 64 ASCII bytes are skipped with one test.
- * The SIMD pass stops at a block boundary; the DFA then restarts at the first byte of the
- * last (possibly incomplete) sequence, so the carried state is exact.
+ * The last bytes after the whole blocks are checked as one more (overlapping or zero-padded)
+ * block; then the DFA restarts at the first byte of the last, possibly incomplete, sequence,
+ * so the carried state is exact.
  */
 import { UTF8_ACCEPT, UTF8_DFA_PTR, UTF8_INVALID } from './abi';
 
@@ -165,15 +166,12 @@ function incompleteAtEnd(input: v128): v128 {
   );
 }
 
-/** Returned by `validateBlocks` when a block is invalid. */
-const BLOCKS_INVALID: usize = <usize>-1;
-
 /**
- * Validate the 16-byte blocks of [start, end) (`end - start` a positive multiple of 16),
- * where `start` is at a code point boundary. Returns the first byte of the last sequence
- * that is cut off at `end` (or `end` itself when none is), or BLOCKS_INVALID.
+ * Whether the 16-byte blocks of [start, end) (`end - start` a positive multiple of 16) are
+ * free of errors, `start` being at a code point boundary. A sequence cut off at `end` is not
+ * an error here: the caller looks at the last bytes again.
  */
-function validateBlocks(start: usize, end: usize): usize {
+function validBlocks(start: usize, end: usize): bool {
   let p = start;
   let previous = i8x16.splat(0);
   let previousIncomplete = i8x16.splat(0);
@@ -195,7 +193,7 @@ function validateBlocks(start: usize, end: usize): usize {
       error = v128.or(error, blockErrors(d, c));
       previousIncomplete = incompleteAtEnd(d);
     }
-    if (v128.any_true(error)) return BLOCKS_INVALID;
+    if (v128.any_true(error)) return false;
     previous = d;
     p += 64;
   }
@@ -211,14 +209,38 @@ function validateBlocks(start: usize, end: usize): usize {
     previous = input;
     p += 16;
   }
-  if (v128.any_true(error)) return BLOCKS_INVALID;
-  // The blocks checked every byte against the bytes before it. A lead byte in the last
-  // three whose sequence runs past `end` has not been checked against what follows: hand
-  // it back so the DFA continues from there.
-  if (load<u8>(end - 1) >= 0xc0) return end - 1;
-  if (load<u8>(end - 2) >= 0xe0) return end - 2;
-  if (load<u8>(end - 3) >= 0xf0) return end - 3;
-  return end;
+  return !v128.any_true(error);
+}
+
+/** Lane numbers 0..15, to build lane masks. */
+// @ts-ignore: decorator
+@inline
+function laneIndex(): v128 {
+  return i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/**
+ * Whether the last bytes of [start, end), those after the whole blocks, are free of errors:
+ * checked as one block, the 16 bytes ending at `end` (re-checking some already checked, which
+ * is harmless), or for an input under 16 bytes, the input padded with zeros whose lanes are
+ * then ignored. Bytes before `start` count as ASCII (start is at a boundary). Needs 16
+ * readable bytes from `start` when the input is shorter than that.
+ */
+// @ts-ignore: decorator
+@inline
+function validTail(start: usize, end: usize): bool {
+  const length = end - start;
+  if (length >= 16) {
+    let previous = v128.load(end - 32);
+    if (length < 32) {
+      // Lanes of `previous` before `start` are not input: zero them (ASCII).
+      previous = v128.and(previous, i8x16.ge_u(laneIndex(), i8x16.splat(<i8>(start - (end - 32)))));
+    }
+    return !v128.any_true(blockErrors(v128.load(end - 16), previous));
+  }
+  const inInput = i8x16.lt_u(laneIndex(), i8x16.splat(<i8>length));
+  const input = v128.and(v128.load(start), inInput);
+  return !v128.any_true(v128.and(blockErrors(input, i8x16.splat(0)), inInput));
 }
 
 /**
@@ -237,10 +259,22 @@ export function utf8Step(ptr: usize, length: usize, state: u32): u32 {
     p++;
   }
   if (shift != 0) return shift / 6;
+  if (p == end) return UTF8_ACCEPT;
   const blocksEnd = p + ((end - p) & ~(<usize>15));
-  if (blocksEnd > p) {
-    p = validateBlocks(p, blocksEnd);
-    if (p == BLOCKS_INVALID) return UTF8_INVALID;
+  if (blocksEnd > p && !validBlocks(p, blocksEnd)) return UTF8_INVALID;
+  if (blocksEnd < end) {
+    if (end - p < 16 && p + 16 > (<usize>memory.size() << 16)) {
+      // Too close to the end of memory to read a whole block: the DFA alone decides.
+      return runDfa(p, end, 0) / 6;
+    }
+    if (!validTail(p, end)) return UTF8_INVALID;
   }
-  return runDfa(p, end, 0) / 6;
+  // Every byte has been checked against the bytes before it. A lead byte among the last
+  // three whose sequence runs past `end` has not been checked against what follows it:
+  // the DFA continues from there and gives the state to carry.
+  let boundary = end;
+  if (load<u8>(end - 1) >= 0xc0) boundary = end - 1;
+  else if (end - p >= 2 && load<u8>(end - 2) >= 0xe0) boundary = end - 2;
+  else if (end - p >= 3 && load<u8>(end - 3) >= 0xf0) boundary = end - 3;
+  return runDfa(boundary, end, 0) / 6;
 }

@@ -98,6 +98,18 @@ for (const [build, bytes] of wasmBuilds) {
         expect(codec.validateUtf8(textView)).toBe(false);
       });
 
+      it('validates short text in the last bytes of memory, where no whole block can be read', async () => {
+        const codec = await make();
+        const region = codec.acquireInput(codec.inputCapacity);
+        for (const [hex, state] of [['41', 0], ['c3a9', 0], ['41e282', 1], ['f09f98', 1], ['c0', UTF8_INVALID], ['41eda080', UTF8_INVALID]] as const) {
+          const bytes = fromHex(hex);
+          const tail = region.subarray(region.length - bytes.length);
+          tail.set(bytes);
+          expect(codec.utf8Step(tail, UTF8_ACCEPT), hex).toBe(state);
+          expect(portableCodec.utf8Step(bytes, UTF8_ACCEPT), hex).toBe(state);
+        }
+      });
+
       it('refuses to acquire more than the bound, or a length that is not a count', async () => {
         const codec = await make(2 * 65536);
         expect(() => codec.acquireInput(2 * 65536 + 1)).toThrow(RangeError);

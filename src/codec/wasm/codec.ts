@@ -11,13 +11,14 @@
  *   INPUT region (from INPUT_PTR to the end of memory), `table.dataOffset` the chunk's place
  *   in it (0 unless the chunk was already in memory), and `table.transient` is true: the
  *   bytes are valid until the next call into this codec.
- *   Rows come back with one `Int32Array.set`, mask keys with one `Uint8Array.set`.
+ *   Rows come back with one `Int32Array.set`, mask keys with one `Uint8Array.set` (a loop
+ *   for one or two rows, where the call to `set` would cost more than the copy).
  * - Memory grows only for a `parseFrames` chunk or an `acquireInput` request larger than the
  *   INPUT region, at least doubling it, never past `maxInputCapacity`; past that bound
  *   `parseFrames` runs the portable codec for that call, while `mask`, `maskInto` and
  *   `utf8Step` never grow memory: they work through large inputs in region-sized slices,
  *   carrying the mask phase or the UTF-8 state. Growth detaches the old `ArrayBuffer`, so
- *   every method re-derives its views when `memory.buffer !== cachedBuffer`.
+ *   right after it every view is re-derived (`memory.buffer !== cachedBuffer`).
  * - Below measured sizes (`WasmThresholds`) the portable code runs instead: for a few bytes
  *   in JS memory, the copy in and out costs more than the wasm pass saves.
  * - No method allocates on its hot path: the views of the INPUT region, the rows and the
@@ -83,6 +84,8 @@ export interface WasmCodecOptions {
 }
 
 const PAGE_SIZE = 65536;
+/** Up to this many rows, copying field by field beats two calls to `TypedArray.set`. */
+const SMALL_ROW_COPY = 2;
 /** Slots of the direct-mapped cache of INPUT views (by length). */
 const INPUT_VIEW_SLOTS = 64;
 
@@ -110,8 +113,14 @@ export class WasmCodecImpl implements WasmCodec {
   readonly implementation = 'wasm' as const;
 
   readonly #memory: WebAssembly.Memory;
-  readonly #wasm: WasmFunctions;
-  readonly #thresholds: WasmThresholds;
+  // The module's functions, held directly: a lookup on the instance's exports object (dozens
+  // of properties, in dictionary mode) would cost more than some calls do.
+  readonly #wasmMask: WasmFunctions['mask'];
+  readonly #wasmUtf8Step: WasmFunctions['utf8Step'];
+  readonly #wasmParseFrames: WasmFunctions['parseFrames'];
+  readonly #maskMinBytes: number;
+  readonly #utf8MinBytes: number;
+  readonly #parseMinBytes: number;
   readonly #maxInputCapacity: number;
   // Memory map, from the module's exported constants.
   readonly #inputPtr: number;
@@ -146,8 +155,13 @@ export class WasmCodecImpl implements WasmCodec {
       throw new Error(`wasm codec static data (ends at ${c.STATIC_DATA_END}) overlaps the descriptor table`);
     }
     this.#memory = instance.memory;
-    this.#wasm = instance.functions;
-    this.#thresholds = { ...DEFAULT_WASM_THRESHOLDS, ...options.thresholds };
+    this.#wasmMask = instance.functions.mask;
+    this.#wasmUtf8Step = instance.functions.utf8Step;
+    this.#wasmParseFrames = instance.functions.parseFrames;
+    const thresholds = { ...DEFAULT_WASM_THRESHOLDS, ...options.thresholds };
+    this.#maskMinBytes = thresholds.maskMinBytes;
+    this.#utf8MinBytes = thresholds.utf8MinBytes;
+    this.#parseMinBytes = thresholds.parseMinBytes;
     const maxInput = options.maxInputCapacity ?? DEFAULT_MAX_INPUT_CAPACITY;
     if (!Number.isInteger(maxInput) || maxInput < PAGE_SIZE || maxInput > DEFAULT_MAX_INPUT_CAPACITY) {
       throw new RangeError(`maxInputCapacity must be an integer from ${PAGE_SIZE} to ${DEFAULT_MAX_INPUT_CAPACITY}`);
@@ -176,13 +190,15 @@ export class WasmCodecImpl implements WasmCodec {
   }
 
   /**
-   * Re-derive every view if the memory grew since they were made. Growth detaches the old
-   * buffer (`memory.buffer !== cachedBuffer` from then on), and a detached view has length 0:
-   * testing that is far cheaper than reading `memory.buffer` (a ~20 ns host call) each time.
+   * Re-derive every view from `memory.buffer` if it is no longer the cached buffer (memory
+   * growth detaches the old one). Growth happens only in `#reserveInput`: the module never
+   * grows its own memory (nothing in it allocates) and the Memory object never leaves this
+   * class. So the hot paths need no check, which matters: reading `memory.buffer` is a
+   * ~20 ns host call, more than some whole calls into wasm cost.
    */
   #refresh(): void {
-    if (this.#bytes.byteLength !== 0) return;
     const buffer = this.#memory.buffer;
+    if (buffer === this.#buffer) return;
     this.#buffer = buffer;
     this.#bytes = new Uint8Array(buffer);
     this.#inputRegion = new Uint8Array(buffer, this.#inputPtr);
@@ -206,7 +222,7 @@ export class WasmCodecImpl implements WasmCodec {
     return true;
   }
 
-  /** Whether `data` lies in the INPUT region of linear memory (call after `#refresh`). */
+  /** Whether `data` lies in the INPUT region of linear memory. */
   #inInput(data: Uint8Array): boolean {
     return data.buffer === this.#buffer && data.byteOffset >= this.#inputPtr;
   }
@@ -233,9 +249,8 @@ export class WasmCodecImpl implements WasmCodec {
 
   mask(data: Uint8Array, key: Uint8Array, phase = 0): number {
     const length = data.length;
-    if (length < this.#thresholds.maskMinBytes) return portableCodec.mask(data, key, phase);
-    this.#refresh();
-    if (this.#inInput(data)) return this.#wasm.mask(data.byteOffset, length, maskKeyWord(key), phase & 3);
+    if (length < this.#maskMinBytes) return portableCodec.mask(data, key, phase);
+    if (this.#inInput(data)) return this.#wasmMask(data.byteOffset, length, maskKeyWord(key), phase & 3);
     return this.#maskThroughInput(data, maskKeyWord(key), phase & 3, data, 0);
   }
 
@@ -244,13 +259,12 @@ export class WasmCodecImpl implements WasmCodec {
     if (targetOffset < 0 || targetOffset + length > target.length) {
       throw new RangeError(`target has no room for ${length} bytes at offset ${targetOffset}`);
     }
-    if (length < this.#thresholds.maskMinBytes) return portableCodec.maskInto(source, key, target, targetOffset, phase);
-    this.#refresh();
+    if (length < this.#maskMinBytes) return portableCodec.maskInto(source, key, target, targetOffset, phase);
     if (this.#inInput(target)) {
       // Copy straight to where the masked bytes belong and mask them there.
       const at = target.byteOffset + targetOffset;
       this.#bytes.set(source, at);
-      return this.#wasm.mask(at, length, maskKeyWord(key), phase & 3);
+      return this.#wasmMask(at, length, maskKeyWord(key), phase & 3);
     }
     return this.#maskThroughInput(source, maskKeyWord(key), phase & 3, target, targetOffset);
   }
@@ -264,7 +278,7 @@ export class WasmCodecImpl implements WasmCodec {
     for (let done = 0; done < length; ) {
       const n = Math.min(capacity, length - done);
       bytes.set(n === length ? source : source.subarray(done, done + n), input);
-      phase = this.#wasm.mask(input, n, keyWord, phase);
+      phase = this.#wasmMask(input, n, keyWord, phase);
       target.set(this.#inputView(n), targetOffset + done);
       done += n;
     }
@@ -273,15 +287,14 @@ export class WasmCodecImpl implements WasmCodec {
 
   utf8Step(data: Uint8Array, state: number): number {
     const length = data.length;
-    if (length < this.#thresholds.utf8MinBytes) return portableCodec.utf8Step(data, state);
-    this.#refresh();
-    if (this.#inInput(data)) return this.#wasm.utf8Step(data.byteOffset, length, state);
+    if (length < this.#utf8MinBytes) return portableCodec.utf8Step(data, state);
+    if (this.#inInput(data)) return this.#wasmUtf8Step(data.byteOffset, length, state);
     const capacity = this.#inputCapacity;
     const input = this.#inputPtr;
     for (let done = 0; done < length && state !== UTF8_INVALID; ) {
       const n = Math.min(capacity, length - done);
       this.#bytes.set(n === length ? data : data.subarray(done, done + n), input);
-      state = this.#wasm.utf8Step(input, n, state);
+      state = this.#wasmUtf8Step(input, n, state);
       done += n;
     }
     return state;
@@ -297,12 +310,11 @@ export class WasmCodecImpl implements WasmCodec {
 
   parseFrames(chunk: Uint8Array, table: FrameTable, options: ParseOptions, state: FragmentState): void {
     const length = chunk.length;
-    this.#refresh();
     let ptr: number;
     if (this.#inInput(chunk)) {
       ptr = chunk.byteOffset;
     } else {
-      if (length < this.#thresholds.parseMinBytes || !this.#reserveInput(length)) {
+      if (length < this.#parseMinBytes || !this.#reserveInput(length)) {
         portableCodec.parseFrames(chunk, table, options, state);
         return;
       }
@@ -323,16 +335,18 @@ export class WasmCodecImpl implements WasmCodec {
     // One call describes up to TABLE_CAPACITY frames; a larger FrameTable takes another.
     for (;;) {
       const maxRows = Math.min(table.capacity - rowBase, this.#tableCapacity);
-      status = this.#wasm.parseFrames(ptr + offset, length - offset, maxRows, flags, options.maxPayload, fragment, utf8);
+      status = this.#wasmParseFrames(ptr + offset, length - offset, maxRows, flags, options.maxPayload, fragment, utf8);
       const count = words[this.#countIndex]!;
       partial = words[this.#partialHeaderIndex]!;
       fragment = words[this.#fragmentIndex]!;
       utf8 = words[this.#utf8Index]!;
       offset += words[this.#consumedIndex]!;
       const rows = count + partial;
-      if (rows > 0) {
+      if (rows > SMALL_ROW_COPY) {
         table.rows.set(this.#rowView(rows), rowBase * FRAME_ROW_FIELDS);
         table.maskKeys.set(this.#keyView(rows), rowBase * 4);
+      } else if (rows > 0) {
+        this.#copyRows(table, rowBase, rows);
       }
       rowBase += count;
       if (status !== ParseStatus.OK || count < maxRows || rowBase === table.capacity || offset === length) break;
@@ -350,6 +364,16 @@ export class WasmCodecImpl implements WasmCodec {
     table.transient = true;
     state.fragment = fragment;
     state.utf8 = utf8;
+  }
+
+  /** Copy `rows` (≤ SMALL_ROW_COPY) rows and keys one field at a time. */
+  #copyRows(table: FrameTable, rowBase: number, rows: number): void {
+    const words = this.#words;
+    const bytes = this.#bytes;
+    const source = this.#rowsPtr >> 2;
+    const target = rowBase * FRAME_ROW_FIELDS;
+    for (let i = 0; i < rows * FRAME_ROW_FIELDS; i++) table.rows[target + i] = words[source + i]!;
+    for (let i = 0; i < rows * 4; i++) table.maskKeys[rowBase * 4 + i] = bytes[this.#keysPtr + i]!;
   }
 
   /** The first `rows` descriptor rows of the wasm table, cached by row count. */
