@@ -152,6 +152,8 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         expect(closePayload(frames[0]!.payload)).toEqual({ code: CloseCode.GOING_AWAY, reason: 'shutting d\u00f6wn' });
         expect(connection.closeSent).toEqual({ code: CloseCode.GOING_AWAY, reason: 'shutting d\u00f6wn' });
         const empty = openConnection(role, codec);
+        // §5.5.1: a body starts with a status code, so a reason cannot go without one.
+        expect(() => empty.sendClose(undefined, 'why')).toThrow(InvalidArgumentError);
         empty.sendClose();
         expect(drain(empty).frames[0]!.payload).toHaveLength(0);
       });
