@@ -17,10 +17,11 @@ import {
   openConnection,
   peerFrame,
   ROLES,
+  closeBody,
   utf8,
   type Role,
 } from './harness.js';
-import { closeBody, closePayload } from './wire.js';
+import { readClose } from '../helpers/frames.js';
 
 /** The codes that may appear in a close frame (RFC 6455 §7.4.1, §7.4.2, IANA registry). */
 const SENDABLE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];
@@ -46,12 +47,12 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         for (const [body, echoed] of [
           [closeBody(CloseCode.GOING_AWAY, 'bye'), CloseCode.GOING_AWAY],
           [closeBody(4321), 4321],
-          [new Uint8Array(0), undefined],
+          [new Uint8Array(0), null],
         ] as const) {
           const connection = openConnection(role, codec);
           const output = feed(connection, peerFrame(role, { opcode: Opcode.CLOSE, payload: body }));
           expect(output.frames.map((frame) => frame.opcode)).toEqual([Opcode.CLOSE]);
-          expect(closePayload(output.frames[0]!.payload).code).toBe(echoed);
+          expect(readClose(output.frames[0]!.payload).code).toBe(echoed);
           expect(eventsOf(output.events, 'close-received')).toHaveLength(1);
           expect(connection.state).toBe(ReadyState.CLOSING);
         }
@@ -149,7 +150,7 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         connection.sendClose(CloseCode.GOING_AWAY, 'shutting d\u00f6wn');
         const { frames } = drain(connection);
         expect(frames.map((frame) => frame.opcode)).toEqual([Opcode.CLOSE]);
-        expect(closePayload(frames[0]!.payload)).toEqual({ code: CloseCode.GOING_AWAY, reason: 'shutting d\u00f6wn' });
+        expect(readClose(frames[0]!.payload)).toEqual({ code: CloseCode.GOING_AWAY, reason: 'shutting d\u00f6wn' });
         expect(connection.closeSent).toEqual({ code: CloseCode.GOING_AWAY, reason: 'shutting d\u00f6wn' });
         const empty = openConnection(role, codec);
         // §5.5.1: a body starts with a status code, so a reason cannot go without one.
@@ -225,7 +226,7 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         const output = feed(connection, peerFrame(role, { opcode: 0x3 }));
         const error = expectFailed(output, connection, CloseCode.PROTOCOL_ERROR);
         const close = output.frames.find((frame) => frame.opcode === Opcode.CLOSE)!;
-        expect(closePayload(close.payload).reason).toBe(error.message);
+        expect(readClose(close.payload).reason).toBe(error.message);
         expect(error.message).toMatch(/opcode/);
       });
 
@@ -260,7 +261,7 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         const connection = openConnection(role, codec);
         connection.fail(CloseCode.POLICY_VIOLATION, 'not allowed');
         const output = feed(connection, peerFrame(role, { opcode: Opcode.TEXT, payload: utf8('ignored') }));
-        expect(output.frames.map((frame) => [frame.opcode, closePayload(frame.payload).code])).toEqual([[Opcode.CLOSE, CloseCode.POLICY_VIOLATION]]);
+        expect(output.frames.map((frame) => [frame.opcode, readClose(frame.payload).code])).toEqual([[Opcode.CLOSE, CloseCode.POLICY_VIOLATION]]);
         expect(messages(output.events)).toEqual([]);
         expect(connection.shouldCloseTransport()).toBe(role === 'server');
       });
@@ -290,7 +291,7 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         for (const code of SENDABLE_CODES) {
           const connection = openConnection(role, codec);
           connection.sendClose(code);
-          expect(closePayload(drain(connection).frames[0]!.payload).code).toBe(code);
+          expect(readClose(drain(connection).frames[0]!.payload).code).toBe(code);
         }
       });
 

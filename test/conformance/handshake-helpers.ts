@@ -11,6 +11,7 @@ import {
 } from '../../src/handshake/index.js';
 import { HandshakeError } from '../../src/shared/errors.js';
 import type { RandomSource } from '../../src/shared/ports.js';
+import { thrown } from '../handshake/helpers.js';
 
 const encoder = new TextEncoder();
 
@@ -66,13 +67,9 @@ export function request(fields: ReadonlyArray<readonly [string, string]>, reques
 
 /** Run `action` and return the HandshakeError it throws (the test fails if it throws none). */
 export function handshakeError(action: () => unknown): HandshakeError {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(HandshakeError);
-    return error as HandshakeError;
-  }
-  throw new Error('expected a HandshakeError, but nothing was thrown');
+  const error = thrown(action);
+  expect(error).toBeInstanceOf(HandshakeError);
+  return error as HandshakeError;
 }
 
 /** A random source that counts: byte i of the whole stream is `(seed + i) & 0xff`. */

@@ -18,9 +18,9 @@ import {
 } from '../../src/protocol/index.js';
 import { Opcode, ReadyState } from '../../src/shared/constants.js';
 import { ProtocolError } from '../../src/shared/errors.js';
-import { buildFrame, concat, type RawFrameSpec } from '../codec/frame-builder.js';
+import { buildFrame, type RawFrameSpec } from '../codec/frame-builder.js';
 import { countingRandom } from './handshake-helpers.js';
-import { closePayload, readFrames, type WireFrame } from './wire.js';
+import { readClose, readFrames, type ReadFrame } from '../helpers/frames.js';
 
 export type Role = 'server' | 'client';
 
@@ -58,13 +58,13 @@ export function wronglyMaskedFrame(role: Role, spec: Omit<RawFrameSpec, 'maskKey
 /** What a connection produced since the last call. */
 export interface Output {
   readonly events: ConnectionEvent[];
-  readonly frames: WireFrame[];
+  readonly frames: ReadFrame[];
 }
 
 /** Collect the events and the frames written since the last call. */
 export function drain(connection: Connection): Output {
   const events = connection.eventsReceived();
-  const frames = readFrames(concat(...connection.dataToSend()));
+  const frames = readFrames(connection.dataToSend());
   return { events, frames };
 }
 
@@ -96,7 +96,7 @@ export function expectFailed(output: Output, connection: Connection, closeCode: 
   if (errorCode !== undefined) expect(error.code).toBe(errorCode);
   const closes = output.frames.filter((frame) => frame.opcode === Opcode.CLOSE);
   expect(closes, 'one close frame sent').toHaveLength(1);
-  expect(closePayload(closes[0]!.payload).code).toBe(closeCode);
+  expect(readClose(closes[0]!.payload).code).toBe(closeCode);
   expect(connection.state).toBe(ReadyState.CLOSING);
   return error as ProtocolError;
 }
@@ -114,4 +114,14 @@ const encoder = new TextEncoder();
 /** UTF-8 bytes of `text`. */
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/** A close frame's payload: the code, then the reason in UTF-8 (or raw reason bytes). */
+export function closeBody(code: number, reason: string | Uint8Array = ''): Uint8Array {
+  const reasonBytes = typeof reason === 'string' ? encoder.encode(reason) : reason;
+  const out = new Uint8Array(2 + reasonBytes.length);
+  out[0] = code >> 8;
+  out[1] = code & 0xff;
+  out.set(reasonBytes, 2);
+  return out;
 }
