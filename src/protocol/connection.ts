@@ -697,12 +697,10 @@ export abstract class Connection {
       this.#handleControl(opcode, payload);
       return;
     }
-    if (!this.#frameFin) return;
-    if (this.#decoders !== null) {
-      if (!this.#decodeFinished) this.#decode(EMPTY, true);
-      return;
-    }
-    this.#finishMessage();
+    // A transformed message whose last piece went to the decoders is finished by them.
+    if (!this.#frameFin || this.#decodeFinished) return;
+    if (this.#decoders !== null) this.#decode(EMPTY, true);
+    else this.#finishMessage();
   }
 
   #handleControl(opcode: number, payload: Uint8Array): void {

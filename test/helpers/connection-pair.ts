@@ -78,7 +78,7 @@ export class ConnectionPair {
   }
 
   /** Pump, letting asynchronous work (promises, timers of 0 ms) finish, until all is quiet. */
-  async settle(rounds = 50): Promise<void> {
+  async settle(rounds = 2000): Promise<void> {
     let quiet = 0;
     for (let i = 0; i < rounds && quiet < 3; i++) {
       const before = this.woken;
