@@ -291,6 +291,63 @@ await section('crossover', crossoverCases, (r) => {
   ];
 });
 
+// --- the issue's targets, checked against this run ---------------------------------------------------
+
+function targetLines(results: readonly BenchResult[]): string[] {
+  const find = (group: string, row: string, subject: string) =>
+    results.find((r) => r.group === group && r.row === row && r.subject === subject);
+  const lines: string[] = [];
+  const verdict = (ok: boolean) => (ok ? 'REACHED' : 'NOT REACHED');
+  const big = [KiB, 16 * KiB, 64 * KiB, MiB].map(label);
+  if (sections.has('receive')) {
+    for (const subject of ['wasm parseFrames, JS chunk (+copy out)', 'wasm parseFrames, acquireInput (+copy out)']) {
+      const ratios = big.map((row) => find('receive', row, subject)!.mbPerSecond / find('receive', row, 'bufferutil (in place)')!.mbPerSecond);
+      lines.push(`unmask ≥ 2× bufferutil, 1 KiB–1 MiB, with the receive path's copies (${subject}): ${ratios.map((x) => `${x.toFixed(2)}×`).join(' ')} — ${verdict(ratios.every((x) => x >= 2))}`);
+    }
+    const kernel = big.map((row) => find('mask', row, 'wasm, in linear memory')?.mbPerSecond ?? Number.NaN);
+    const ceiling = big.map((row) => find('mask', row, 'Uint8Array.set (ceiling)')?.mbPerSecond ?? Number.NaN);
+    lines.push(`  bound: in linear memory the unmask alone runs at ${kernel.map((x) => `${(x / 1000).toFixed(1)}`).join(' / ')} GB/s, and the copy out alone (Uint8Array.set) at ${ceiling.map((x) => `${(x / 1000).toFixed(1)}`).join(' / ')} GB/s`);
+  }
+  if (sections.has('parse')) {
+    for (const row of ['binary 16–125 B', 'text 2–125 B']) {
+      const perFrame = ['wasm, JS chunk', 'wasm, acquireInput'].map((subject) => find('parse', row, subject)!.nsPerOp / FRAMES_PER_CHUNK);
+      lines.push(`${row} frames, ${FRAMES_PER_CHUNK} to a chunk, ≤ 30 ns per frame: ${perFrame.map((x) => `${x.toFixed(1)} ns`).join(' (JS chunk) / ')} (acquireInput) — ${verdict(perFrame.every((x) => x <= 30))}`);
+    }
+    const ws = find('parse', 'text 2–125 B', 'ws Receiver')!.itemsPerSecond;
+    const ratios = ['wasm, JS chunk', 'wasm, acquireInput'].map((subject) => find('parse', 'text 2–125 B', subject)!.itemsPerSecond / ws);
+    lines.push(`parse ${FRAMES_PER_CHUNK} masked 2–125 B text frames ≥ 5× ws Receiver frames/s: ${ratios.map((x) => `${x.toFixed(1)}×`).join(' / ')} — ${verdict(ratios.every((x) => x >= 5))}`);
+  }
+  if (sections.has('utf8')) {
+    for (const [kind, goal] of [['ascii', 15_000], ['mixed', 4_000]] as const) {
+      const rates = ['wasm, in linear memory', 'wasm, JS memory (copy in)'].map((subject) => find('utf8', `${kind} 64 KiB`, subject)!.mbPerSecond);
+      lines.push(`UTF-8 in wasm at 64 KiB, ${kind} ≥ ${goal / 1000} GB/s: ${rates.map((x) => `${(x / 1000).toFixed(1)} GB/s`).join(' (in memory) / ')} (copied in) — ${verdict(rates[0]! >= goal)}`);
+    }
+    const decoderRatios = [KiB, 64 * KiB, MiB].map((size) => {
+      const row = `mixed ${label(size)}`;
+      return find('utf8', row, 'wasm, in linear memory')!.mbPerSecond / find('utf8', row, 'TextDecoder fatal')!.mbPerSecond;
+    });
+    lines.push(`≥ 30× TextDecoder fatal on mixed text (1 KiB, 64 KiB, 1 MiB): ${decoderRatios.map((x) => `${x.toFixed(1)}×`).join(' ')} — ${verdict(decoderRatios.every((x) => x >= 30))}`);
+    const small: string[] = [];
+    let allFaster = true;
+    for (const kind of Object.keys(TEXT_KINDS)) {
+      for (const size of [16, 125, 256]) {
+        const row = `${kind} ${label(size)}`;
+        // What the codec does with its measured crossovers: the portable code below utf8MinBytes.
+        const subject = size < DEFAULT_WASM_THRESHOLDS.utf8MinBytes ? 'portable' : 'wasm, JS memory (copy in)';
+        const ours = find('utf8', row, subject)!.nsPerOp;
+        const theirs = find('utf8', row, 'buffer.isUtf8')!.nsPerOp;
+        allFaster &&= ours < theirs;
+        small.push(`${row} ${ours.toFixed(0)}/${theirs.toFixed(0)} ns`);
+      }
+    }
+    lines.push(`messages ≤ 256 B faster per call than buffer.isUtf8 (codec / isUtf8): ${small.join(', ')} — ${verdict(allFaster)}`);
+  }
+  return lines;
+}
+
+const targets = targetLines(all);
+if (targets.length > 0) process.stdout.write(`\nTargets\n${targets.map((line) => `  ${line}`).join('\n')}\n`);
+
 if (args.json !== undefined) {
   const report = {
     node: process.version,
@@ -299,6 +356,7 @@ if (args.json !== undefined) {
     cores: cpus().length,
     date: new Date().toISOString(),
     options,
+    targets,
     results: all,
   };
   await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,6 +1,7 @@
 /**
- * Differential tests: the wasm codec (release build, every input in wasm; and with the
- * measured crossovers, which mixes both implementations call by call) against the portable
+ * Differential tests: the wasm codec (release build, every input in wasm; with the measured
+ * crossovers, which mixes both implementations call by call; and with `buffer.isUtf8` serving
+ * its UTF-8 validation outside parseFrames) against the portable
  * reference, on seeded random and adversarial inputs. Same rows, statuses, errors, needed
  * bytes, states, same bytes out, same UTF-8 verdicts; and UTF-8 verdicts equal to Node's
  * `buffer.isUtf8`. Seeds are fixed so a failure reproduces.
@@ -27,7 +28,8 @@ import { ALL_WASM, wasmBuilds } from './wasm-builds.js';
 const release = wasmBuilds.find(([name]) => name === 'release')![1];
 const wasm = await createWasmCodecFromBytes(release, { thresholds: ALL_WASM });
 const crossover = await createWasmCodecFromBytes(release);
-const candidates: Array<[string, Codec]> = [['wasm', wasm], ['wasm with crossovers', crossover]];
+const withIsUtf8 = await createWasmCodecFromBytes(release, { platformIsUtf8: isUtf8 });
+const candidates: Array<[string, Codec]> = [['wasm', wasm], ['wasm with crossovers', crossover], ['wasm with buffer.isUtf8', withIsUtf8]];
 
 /** Sizes at the edges of the SIMD blocks and of the length encodings (§5.2). */
 const EDGE_SIZES = [0, 1, 2, 3, 4, 15, 16, 17, 31, 32, 33, 63, 64, 65, 125, 126, 127, 255, 256, 1023, 1024];

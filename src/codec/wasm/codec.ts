@@ -54,18 +54,21 @@ export interface WasmThresholds {
 }
 
 /**
- * The measured crossovers (`npm run bench:codec`, Node 20, x64, 2 cores; medians, see the
- * "crossover" section of its output):
- * - mask: with the copy in and out, wasm overtakes the portable word loop between 256 B and
- *   1 KiB;
- * - UTF-8: wasm (copy in, SIMD pass) beats the portable ASCII word scan from 32 B;
- * - parseFrames: one wasm call (copy in, rows out) beats the portable parser from a chunk of
- *   64 B.
+ * The measured crossovers: `npm run bench:codec -- --only crossover` (Node 20.20, x64 AMD
+ * EPYC, 2 cores; medians, ns per call on bytes in JS memory, portable → wasm):
+ * - mask: 32 B 55.6 → 66.1, 48 B 78.3 → 68.9, 64 B 73.8 → 67.2, 128 B 94.5 → 69.5: wasm
+ *   wins from 48 B, narrowly until the portable word loop's 64 B; the threshold is 64 B.
+ *   (maskInto: wasm from 32 B, 97.5 → 67.3; it shares the threshold.)
+ * - UTF-8: ASCII 16 B 35.3 → 52.4, 32 B 61.3 → 52.7; mixed script 16 B 51.8 → 53.7,
+ *   32 B 92.3 → 55.6: wasm from 32 B.
+ * - parseFrames (one masked text frame per chunk): 16 B 94.7 → 119, 32 B 162 → 127: wasm
+ *   from 32 B.
+ * Below them a wasm call's fixed cost (copies in and out, ~50–65 ns) exceeds the work.
  */
 export const DEFAULT_WASM_THRESHOLDS: WasmThresholds = Object.freeze({
-  maskMinBytes: 512,
+  maskMinBytes: 64,
   utf8MinBytes: 32,
-  parseMinBytes: 64,
+  parseMinBytes: 32,
 });
 
 /**
@@ -81,6 +84,12 @@ export interface WasmCodecOptions {
   readonly thresholds?: Partial<WasmThresholds>;
   /** Bound on the INPUT region (default and upper limit: `DEFAULT_MAX_INPUT_CAPACITY`). */
   readonly maxInputCapacity?: number;
+  /**
+   * A platform validator of complete UTF-8, such as Node's `buffer.isUtf8`, to serve
+   * `validateUtf8` and `utf8Step` (not the validation inside `parseFrames`, which stays in
+   * the one wasm pass). Worth it where it is faster: see `platformIsUtf8` in `select.ts`.
+   */
+  readonly platformIsUtf8?: (data: Uint8Array) => boolean;
 }
 
 const PAGE_SIZE = 65536;
@@ -121,6 +130,7 @@ export class WasmCodecImpl implements WasmCodec {
   readonly #maskMinBytes: number;
   readonly #utf8MinBytes: number;
   readonly #parseMinBytes: number;
+  readonly #platformIsUtf8: ((data: Uint8Array) => boolean) | undefined;
   readonly #maxInputCapacity: number;
   // Memory map, from the module's exported constants.
   readonly #inputPtr: number;
@@ -162,6 +172,7 @@ export class WasmCodecImpl implements WasmCodec {
     this.#maskMinBytes = thresholds.maskMinBytes;
     this.#utf8MinBytes = thresholds.utf8MinBytes;
     this.#parseMinBytes = thresholds.parseMinBytes;
+    this.#platformIsUtf8 = options.platformIsUtf8;
     const maxInput = options.maxInputCapacity ?? DEFAULT_MAX_INPUT_CAPACITY;
     if (!Number.isInteger(maxInput) || maxInput < PAGE_SIZE || maxInput > DEFAULT_MAX_INPUT_CAPACITY) {
       throw new RangeError(`maxInputCapacity must be an integer from ${PAGE_SIZE} to ${DEFAULT_MAX_INPUT_CAPACITY}`);
@@ -288,6 +299,7 @@ export class WasmCodecImpl implements WasmCodec {
   utf8Step(data: Uint8Array, state: number): number {
     const length = data.length;
     if (length < this.#utf8MinBytes) return portableCodec.utf8Step(data, state);
+    if (this.#platformIsUtf8 !== undefined && state === UTF8_ACCEPT) return this.#platformStep(data, this.#platformIsUtf8);
     if (this.#inInput(data)) return this.#wasmUtf8Step(data.byteOffset, length, state);
     const capacity = this.#inputCapacity;
     const input = this.#inputPtr;
@@ -301,7 +313,25 @@ export class WasmCodecImpl implements WasmCodec {
   }
 
   validateUtf8(data: Uint8Array): boolean {
+    if (this.#platformIsUtf8 !== undefined) return this.#platformIsUtf8(data);
     return this.utf8Step(data, UTF8_ACCEPT) === UTF8_ACCEPT;
+  }
+
+  /**
+   * `utf8Step` from the accepting state with a validator of complete UTF-8: it judges the
+   * bytes up to the last sequence, which may be cut off at the end; the DFA takes that
+   * sequence (at most 3 bytes) and gives the exact state to carry.
+   */
+  #platformStep(data: Uint8Array, isUtf8: (data: Uint8Array) => boolean): number {
+    const length = data.length;
+    // A sequence cut off at the end has at most 2 continuation bytes after its lead.
+    let lead = length - 1;
+    while (lead > 0 && lead > length - 3 && (data[lead]! & 0xc0) === 0x80) lead--;
+    const byte = data[lead]!;
+    const sequenceLength = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    if (lead + sequenceLength <= length) return isUtf8(data) ? UTF8_ACCEPT : UTF8_INVALID;
+    if (!isUtf8(data.subarray(0, lead))) return UTF8_INVALID;
+    return portableCodec.utf8Step(data.subarray(lead), UTF8_ACCEPT);
   }
 
   createUtf8Validator(): Utf8Validator {
