@@ -31,11 +31,24 @@
 
 import { DefaultLimits } from '../shared/constants.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError, InvalidStateError } from '../shared/errors.js';
-import { asciiLowerCase, CHAR_CLASS, FIELD_CHAR, hasClass, isFieldValue, isToken, TCHAR, VCHAR, WSP } from './chars.js';
+import {
+  asciiLowerCase,
+  FIELD_CHAR,
+  hasClass,
+  isFieldValue,
+  isToken,
+  latin1Decode,
+  skipBytes,
+  skipBytesBackward,
+  TCHAR,
+  VCHAR,
+  WSP,
+} from './chars.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
+const HTAB = 0x09;
 const COLON = 0x3a;
 
 // ---------------------------------------------------------------------------------------------
@@ -176,15 +189,6 @@ function checkLimits(limits: HeadLimits): HeadLimits {
   return limits;
 }
 
-/** Decode bytes as ISO-8859-1, the byte-per-character reading HTTP heads have (RFC 7230 §3.2.4). */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  let out = '';
-  for (let i = start; i < end; i += 4096) {
-    out += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(i + 4096, end)) as unknown as number[]);
-  }
-  return out;
-}
-
 function hex(code: number): string {
   return `0x${code.toString(16).padStart(2, '0')}`;
 }
@@ -206,8 +210,8 @@ function parseVersion(line: Uint8Array, start: number, end: number): HttpVersion
  * error is reported.
  */
 interface HeadKind<H> {
-  /** Parse the start line; returns an error message if it is malformed. */
-  startLine(line: Uint8Array, length: number): string | null;
+  /** Parse the start line `line[start..end)`; returns an error message if it is malformed. */
+  startLine(line: Uint8Array, start: number, end: number): string | null;
   /** Build the head once the final CRLF arrived. */
   finish(headers: HttpHeaders): H;
   /** The error for a malformed head. */
@@ -223,8 +227,11 @@ interface HeadKind<H> {
 class HeadParser<H> {
   readonly #kind: HeadKind<H>;
   readonly #limits: HeadLimits;
-  /** The line being received, including its CR once that arrived; grows up to the line limit. */
-  #line = new Uint8Array(256);
+  /**
+   * A line that spans chunks, including its CR once that arrived; allocated on first use and
+   * grown up to the line limit. Lines that arrive whole are parsed in the chunk itself.
+   */
+  #line: Uint8Array | null = null;
   #lineLength = 0;
   #headSize = 0;
   #sawStartLine = false;
@@ -260,7 +267,7 @@ class HeadParser<H> {
 
   /** The parser is single-use: once it is done or failed, drop what it buffered. */
   #release(): void {
-    this.#line = new Uint8Array(0);
+    this.#line = null;
     this.#fields = [];
   }
 
@@ -274,13 +281,24 @@ class HeadParser<H> {
       if (this.#headSize + consumed > maxHeadSize) {
         throw this.#kind.tooLarge(`HTTP head larger than ${maxHeadSize} bytes`, false);
       }
-      // +1: the line's CR is buffered with it until the LF arrives.
-      if (this.#lineLength + (end - i) > maxHeaderLineLength + 1) this.#lineTooLong();
-      this.#append(chunk, i, end);
       this.#headSize += consumed;
-      if (lf === -1) break;
+      // +1: a line's CR stays with it until the LF arrives.
+      if (this.#lineLength + (end - i) > maxHeaderLineLength + 1) this.#lineTooLong();
+      if (lf === -1) {
+        this.#append(chunk, i, end);
+        break;
+      }
+      let last: boolean;
+      if (this.#lineLength === 0) {
+        last = this.#completeLine(chunk, i, end);
+      } else {
+        this.#append(chunk, i, end);
+        const length = this.#lineLength;
+        this.#lineLength = 0;
+        last = this.#completeLine(this.#line!, 0, length);
+      }
       i = lf + 1;
-      if (this.#completeLine()) {
+      if (last) {
         this.#done = true;
         return { done: true, head: this.#kind.finish(new HttpHeaders(this.#fields)), rest: chunk.subarray(i) };
       }
@@ -290,9 +308,10 @@ class HeadParser<H> {
 
   #append(chunk: Uint8Array, start: number, end: number): void {
     const needed = this.#lineLength + (end - start);
-    if (needed > this.#line.length) {
-      const grown = new Uint8Array(Math.min(Math.max(needed, this.#line.length * 2), this.#limits.maxHeaderLineLength + 1));
-      grown.set(this.#line.subarray(0, this.#lineLength));
+    if (this.#line === null || needed > this.#line.length) {
+      const capacity = Math.min(Math.max(needed, 256, (this.#line?.length ?? 0) * 2), this.#limits.maxHeaderLineLength + 1);
+      const grown = new Uint8Array(capacity);
+      if (this.#line !== null) grown.set(this.#line.subarray(0, this.#lineLength));
       this.#line = grown;
     }
     this.#line.set(chunk.subarray(start, end), this.#lineLength);
@@ -305,36 +324,34 @@ class HeadParser<H> {
     throw this.#kind.tooLarge(`start line longer than ${limit} bytes`, true);
   }
 
-  /** A line ending in LF is buffered; check it. Returns true when it was the head's last line. */
-  #completeLine(): boolean {
-    const line = this.#line;
-    const total = this.#lineLength;
-    this.#lineLength = 0;
+  /**
+   * `line[start..end)` is a line that was followed by LF (and is at most the line limit plus
+   * its CR). Check it. Returns true when it was the head's last line.
+   */
+  #completeLine(line: Uint8Array, start: number, end: number): boolean {
     // RFC 7230 §3: every line of the head ends in CRLF.
-    if (total === 0 || line[total - 1] !== CR) throw this.#kind.malformed('line ends in a bare LF instead of CRLF');
-    const length = total - 1;
-    const bareCr = line.subarray(0, length).indexOf(CR);
-    if (bareCr !== -1) throw this.#kind.malformed('CR not followed by LF');
-    if (length > this.#limits.maxHeaderLineLength) this.#lineTooLong();
+    if (end === start || line[end - 1] !== CR) throw this.#kind.malformed('line ends in a bare LF instead of CRLF');
+    const contentEnd = end - 1;
+    if (line.indexOf(CR, start) < contentEnd) throw this.#kind.malformed('CR not followed by LF');
 
     if (!this.#sawStartLine) {
-      if (length === 0) return false; // RFC 7230 §3.5: ignore empty lines before the start line
-      const problem = this.#kind.startLine(line, length);
+      if (contentEnd === start) return false; // RFC 7230 §3.5: ignore empty lines before the start line
+      const problem = this.#kind.startLine(line, start, contentEnd);
       if (problem !== null) throw this.#kind.malformed(problem);
       this.#sawStartLine = true;
       return false;
     }
-    if (length === 0) return true;
+    if (contentEnd === start) return true;
     if (this.#fields.length >= this.#limits.maxHeaderCount) {
       throw this.#kind.tooLarge(`more than ${this.#limits.maxHeaderCount} header fields`, false);
     }
-    this.#fields.push(this.#parseField(line, length));
+    this.#fields.push(this.#parseField(line, start, contentEnd));
     return false;
   }
 
-  #parseField(line: Uint8Array, length: number): HeaderField {
-    const first = line[0]!;
-    if (first === SP || first === 0x09) {
+  #parseField(line: Uint8Array, start: number, end: number): HeaderField {
+    const first = line[start]!;
+    if (first === SP || first === HTAB) {
       // RFC 7230 §3.2.4: obs-fold is rejected; §3: whitespace between the start line and the
       // first header field MUST be rejected or ignored.
       throw this.#kind.malformed(
@@ -343,28 +360,23 @@ class HeadParser<H> {
           : 'obsolete line folding (obs-fold) in a header field',
       );
     }
-    let colon = 0;
-    while (colon < length && (CHAR_CLASS[line[colon]!]! & TCHAR) !== 0) colon++;
-    if (colon === length) throw this.#kind.malformed('header field without a colon');
+    const colon = skipBytes(line, start, end, TCHAR);
+    if (colon === end) throw this.#kind.malformed('header field without a colon');
     const stop = line[colon]!;
     if (stop !== COLON) {
-      if (stop === SP || stop === 0x09) throw this.#kind.malformed('whitespace between a header name and its colon');
+      if (stop === SP || stop === HTAB) throw this.#kind.malformed('whitespace between a header name and its colon');
       throw this.#kind.malformed(`invalid character ${hex(stop)} in a header name`);
     }
-    if (colon === 0) throw this.#kind.malformed('empty header name');
-    const name = latin1(line, 0, colon);
+    if (colon === start) throw this.#kind.malformed('empty header name');
 
-    let start = colon + 1;
-    let end = length;
-    while (start < end && (CHAR_CLASS[line[start]!]! & WSP) !== 0) start++;
-    while (end > start && (CHAR_CLASS[line[end - 1]!]! & WSP) !== 0) end--;
-    for (let i = start; i < end; i++) {
-      const code = line[i]!;
-      if ((CHAR_CLASS[code]! & FIELD_CHAR) === 0) {
-        throw this.#kind.malformed(`invalid character ${hex(code)} in the value of header ${name}`);
-      }
-    }
-    return [name, latin1(line, start, end)];
+    const valueStart = skipBytes(line, colon + 1, end, WSP);
+    const valueEnd = skipBytesBackward(line, valueStart, end, WSP);
+    const invalid = skipBytes(line, valueStart, valueEnd, FIELD_CHAR);
+    // One decode per line; name and value are slices of it.
+    const text = latin1Decode(line, start, valueEnd);
+    const name = text.slice(0, colon - start);
+    if (invalid < valueEnd) throw this.#kind.malformed(`invalid character ${hex(line[invalid]!)} in the value of header ${name}`);
+    return [name, text.slice(valueStart - start)];
   }
 }
 
@@ -386,18 +398,17 @@ export class RequestHeadParser {
     let version: HttpVersion = { major: 1, minor: 1 };
     this.#parser = new HeadParser<HttpRequestHead>(
       {
-        startLine(line, length) {
+        startLine(line, start, end) {
           // request-line = method SP request-target SP HTTP-version (RFC 7230 §3.1.1)
-          let i = 0;
-          while (i < length && (CHAR_CLASS[line[i]!]! & TCHAR) !== 0) i++;
-          if (i === 0 || i === length || line[i] !== SP) return 'malformed request line: invalid method';
-          method = latin1(line, 0, i);
-          const targetStart = ++i;
-          while (i < length && (CHAR_CLASS[line[i]!]! & VCHAR) !== 0) i++;
-          if (i === targetStart || i === length || line[i] !== SP) return 'malformed request line: invalid request target';
-          target = latin1(line, targetStart, i);
-          const parsed = parseVersion(line, i + 1, length);
+          const methodEnd = skipBytes(line, start, end, TCHAR);
+          if (methodEnd === start || line[methodEnd] !== SP) return 'malformed request line: invalid method';
+          const targetStart = methodEnd + 1;
+          const targetEnd = skipBytes(line, targetStart, end, VCHAR);
+          if (targetEnd === targetStart || line[targetEnd] !== SP) return 'malformed request line: invalid request target';
+          const parsed = parseVersion(line, targetEnd + 1, end);
           if (parsed === null) return 'malformed request line: invalid HTTP version';
+          method = latin1Decode(line, start, methodEnd);
+          target = latin1Decode(line, targetStart, targetEnd);
           version = parsed;
           return null;
         },
@@ -429,27 +440,27 @@ export class ResponseHeadParser {
     let version: HttpVersion = { major: 1, minor: 1 };
     this.#parser = new HeadParser<HttpResponseHead>(
       {
-        startLine(line, length) {
+        startLine(line, start, end) {
           // status-line = HTTP-version SP status-code SP reason-phrase (RFC 7230 §3.1.2). The
           // SP before an empty reason phrase is optional here, as in h11: servers omit it.
-          const parsed = parseVersion(line, 0, Math.min(8, length));
-          if (parsed === null || length < 12 || line[8] !== SP) return 'malformed status line: invalid HTTP version';
+          const parsed = parseVersion(line, start, Math.min(start + 8, end));
+          if (parsed === null || end - start < 12 || line[start + 8] !== SP) return 'malformed status line: invalid HTTP version';
           let code = 0;
-          for (let i = 9; i < 12; i++) {
+          for (let i = start + 9; i < start + 12; i++) {
             const digit = line[i]! - 0x30;
             if (digit < 0 || digit > 9) return 'malformed status line: invalid status code';
             code = code * 10 + digit;
           }
           if (code < 100) return 'malformed status line: invalid status code';
-          if (length > 12) {
-            if (line[12] !== SP) return 'malformed status line: invalid status code';
-            for (let i = 13; i < length; i++) {
-              if ((CHAR_CLASS[line[i]!]! & FIELD_CHAR) === 0) return `invalid character ${hex(line[i]!)} in the reason phrase`;
-            }
+          const reasonStart = start + 13;
+          if (end > start + 12) {
+            if (line[start + 12] !== SP) return 'malformed status line: invalid status code';
+            const invalid = skipBytes(line, reasonStart, end, FIELD_CHAR);
+            if (invalid < end) return `invalid character ${hex(line[invalid]!)} in the reason phrase`;
           }
           version = parsed;
           status = code;
-          reason = length > 13 ? latin1(line, 13, length) : '';
+          reason = reasonStart < end ? latin1Decode(line, reasonStart, end) : '';
           return null;
         },
         finish: (headers) => ({ version, status, reason, headers }),
