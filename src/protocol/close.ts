@@ -64,7 +64,7 @@ export function serializeClosePayload(code?: number, reason = ''): Uint8Array {
     if (reason !== '') throw new InvalidArgumentError('a close reason needs a close code');
     return EMPTY;
   }
-  if (!isValidCloseCode(code)) {
+  if (!Number.isInteger(code) || !isValidCloseCode(code)) {
     throw new InvalidArgumentError(
       `invalid close code ${String(code)}: use 1000–1003, 1007–1014 or 3000–4999 (1004–1006 and 1015 are reserved and never sent)`,
     );
