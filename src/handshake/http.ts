@@ -421,7 +421,14 @@ export class RequestHeadParser {
     );
   }
 
-  /** See `HeadParser.push`. @throws HandshakeError (400, 414, 431), InvalidStateError */
+  /**
+   * Feed the next bytes, split anywhere. Returns `NEED_MORE`, or the complete head and the
+   * bytes that followed it in this chunk.
+   *
+   * @throws HandshakeError 400 (malformed), 431 (head, field count or header line over the
+   *   limit) or 414 (request line over the line limit); every later call throws it again.
+   * @throws InvalidStateError if the head was already complete.
+   */
   push(chunk: Uint8Array): HeadParseResult<HttpRequestHead> {
     return this.#parser.push(chunk);
   }
@@ -471,7 +478,14 @@ export class ResponseHeadParser {
     );
   }
 
-  /** See `HeadParser.push`. @throws HandshakeError, InvalidStateError */
+  /**
+   * Feed the next bytes, split anywhere. Returns `NEED_MORE`, or the complete head and the
+   * bytes that followed it in this chunk.
+   *
+   * @throws HandshakeError if the response is malformed or over a limit (`status`: the status
+   *   the server sent, or 0); every later call throws it again.
+   * @throws InvalidStateError if the head was already complete.
+   */
   push(chunk: Uint8Array): HeadParseResult<HttpResponseHead> {
     return this.#parser.push(chunk);
   }

@@ -118,6 +118,7 @@ function singleField(request: HttpRequestHead, name: string): string | undefined
  * @throws HandshakeError with the status (and headers) to answer with — see `buildErrorResponse`.
  * @throws InvalidArgumentError when `handleProtocols` returns a subprotocol the client did not
  *   offer, or the extension negotiators are misconfigured: errors of the server itself.
+ *   Whatever `verifyOrigin`, `handleProtocols` or a negotiator throws passes through unchanged.
  */
 export function validateClientRequest<E = unknown>(
   request: HttpRequestHead,
