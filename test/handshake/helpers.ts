@@ -30,34 +30,6 @@ export function latin1Text(bytes: Uint8Array): string {
   return out;
 }
 
-/** `bytes` split into two pieces at every position (including the empty first and last piece). */
-export function* everySplit(bytes: Uint8Array): Generator<Uint8Array[]> {
-  for (let at = 0; at <= bytes.length; at++) yield [bytes.subarray(0, at), bytes.subarray(at)];
-}
-
-/** A small deterministic PRNG (mulberry32), so random chunkings are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** `bytes` cut into random pieces of 1–`maxPiece` bytes. */
-export function randomChunks(bytes: Uint8Array, random: () => number, maxPiece = 16): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    const size = 1 + Math.floor(random() * maxPiece);
-    chunks.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return chunks;
-}
-
 /** What the test negotiators produce: which extension, and with which parameters. */
 export interface TestExtension {
   readonly name: string;
