@@ -3,9 +3,9 @@
  * matching serializers — just enough HTTP for the WebSocket opening handshake (RFC 6455 §4).
  *
  * Theory of operation: bytes are pushed as the transport delivers them, split anywhere. The
- * parser looks for line ends with `indexOf(LF)` (native, linear), copies each line into a
- * bounded buffer and checks it with one pass over its char codes when it completes; no
- * regular expression is involved. `push` returns `NEED_MORE` (a value, as h11's NEED_DATA)
+ * parser looks for line ends with `indexOf(LF)` (native, linear) and checks each complete
+ * line with one pass over its char codes, in the chunk itself; only a line that spans chunks is
+ * copied, into a buffer bounded by the line limit. No regular expression is involved. `push` returns `NEED_MORE` (a value, as h11's NEED_DATA)
  * until the empty line that ends the head arrives, then the head and the bytes that followed
  * it in the same chunk (on a WebSocket connection those are the first frames).
  *
