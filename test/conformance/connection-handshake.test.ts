@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Codec } from '../../src/codec/types.js';
-import type { ClientExtensionNegotiator } from '../../src/handshake/index.js';
+import type { ClientExtensionNegotiator, ServerExtensionNegotiator } from '../../src/handshake/index.js';
 import {
   ClientConnection,
   ServerConnection,
@@ -20,6 +20,7 @@ import { codecsUnderTest } from '../helpers/codecs.js';
 import { countingRandom, parseRequest, parseResponse } from './handshake-helpers.js';
 import { drain, eventsOf, expectFailed, feed, messages, PEER_MASK_KEY, utf8 } from './harness.js';
 import { buildFrame, concat } from '../codec/frame-builder.js';
+import { readFrames } from '../helpers/frames.js';
 
 /** RSV2: a bit no registered extension uses, for a made-up extension. */
 const TEST_RSV = 0b010;
@@ -45,6 +46,12 @@ function reversingExtension(): Extension {
     },
   };
 }
+
+const serverNegotiator: ServerExtensionNegotiator<Extension> = {
+  name: 'x-reverse',
+  rsvBits: TEST_RSV,
+  accept: (offers) => (offers.length === 0 ? null : { response: [], extension: reversingExtension() }),
+};
 
 const clientNegotiator: ClientExtensionNegotiator<Extension> = {
   name: 'x-reverse',
@@ -145,6 +152,20 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
   });
 
   describe('§5.8 and §9.1 extensions in use', () => {
+    it('§5.8 a negotiated extension transforms the messages that carry its RSV bit, both ways', () => {
+      const { client, server } = pair({ extensions: [clientNegotiator] }, { extensions: [serverNegotiator] });
+      pump(client, server);
+      expect(client.extensions.map((extension) => extension.name)).toEqual(['x-reverse']);
+      expect(server.extensions.map((extension) => extension.name)).toEqual(['x-reverse']);
+      client.eventsReceived();
+      server.eventsReceived();
+      client.sendText('stressed');
+      const frames = readFrames(concat(...client.dataToSend().map((chunk) => chunk.slice())));
+      expect(frames.map((frame) => [frame.rsv, new TextDecoder().decode(frame.payload)])).toEqual([[TEST_RSV, 'desserts']]);
+      server.receiveData(concat(...frames.map((frame) => buildFrame({ opcode: frame.opcode, rsv: frame.rsv, payload: frame.payload, maskKey: PEER_MASK_KEY }))));
+      expect(messages(server.eventsReceived())).toEqual([['text', 'stressed']]);
+    });
+
     it('§5.8 an RSV bit of an extension offered but not accepted → 1002', () => {
       const { client, server } = pair({ extensions: [clientNegotiator] });
       pump(client, server);
