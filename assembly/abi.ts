@@ -106,3 +106,13 @@ export const TABLE_KEYS_PTR: usize = TABLE_ROWS_PTR + <usize>((TABLE_CAPACITY + 
 
 /** Start of the input scratch region; it extends to the end of memory. */
 export const INPUT_PTR: usize = 65536;
+
+/**
+ * Debug builds check every range the host passes: it must lie in INPUT, inside memory.
+ * Release builds (`noAssert`) compile this away.
+ */
+// @ts-ignore: decorator
+@inline
+export function assertInput(ptr: usize, length: usize): void {
+  assert(ptr >= INPUT_PTR && ptr + length >= ptr && ptr + length <= (<usize>memory.size() << 16), 'range outside the input region');
+}

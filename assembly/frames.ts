@@ -5,6 +5,7 @@
  * `src/codec/types.ts`, so both codecs report the same error for the same bytes.
  */
 import {
+  assertInput,
   ERR_CONTROL_FRAGMENTED,
   ERR_CONTROL_TOO_LONG,
   ERR_EXPECTED_CONTINUATION,
@@ -35,6 +36,7 @@ import {
   RESULT_PARTIAL_PAYLOAD_LENGTH,
   RESULT_PTR,
   RESULT_UTF8,
+  TABLE_CAPACITY,
   TABLE_KEYS_PTR,
   TABLE_ROWS_PTR,
   UTF8_ACCEPT,
@@ -74,6 +76,8 @@ export function parseFrames(
   fragmentIn: u32,
   utf8In: u32,
 ): i32 {
+  assertInput(ptr, length);
+  assert(maxRows >= 1 && maxRows <= TABLE_CAPACITY, 'maxRows outside 1..TABLE_CAPACITY');
   const expectMasked = flags & FLAG_EXPECT_MASKED;
   const validateUtf8 = (flags & FLAG_VALIDATE_UTF8) != 0;
   const forbiddenRsv = ~(flags >>> FLAG_ALLOWED_RSV_SHIFT) & 7;

@@ -4,10 +4,13 @@
  * host copies bytes into the INPUT region (or has them read there directly) and reads the
  * results from the regions `abi.ts` maps. Nothing here allocates.
  */
+import { assertInput } from './abi';
 import { maskInPlace, rotateKey } from './mask';
-import { utf8Step as step } from './utf8';
-import { parseFrames as parse } from './frames';
-import { TABLE_CAPACITY as ROW_CAPACITY, INPUT_PTR as INPUT_START } from './abi';
+
+/** Advance the canonical UTF-8 validator state over `length` bytes at `ptr` (utf8.ts). */
+export { utf8Step } from './utf8';
+/** Parse, unmask and validate every complete frame of a chunk (frames.ts). */
+export { parseFrames } from './frames';
 
 export {
   UTF8_ACCEPT,
@@ -57,41 +60,13 @@ export {
 /** End of the compiler's static data; the host checks it lies below TABLE_ROWS_PTR. */
 export const STATIC_DATA_END: usize = __heap_base;
 
-/** Debug builds check every range the host passes (release builds compile this away). */
-// @ts-ignore: decorator
-@inline
-function assertRange(ptr: usize, length: usize): void {
-  assert(ptr >= INPUT_START && ptr + length >= ptr && ptr + length <= (<usize>memory.size() << 16), 'range outside the input region');
-}
-
 /**
  * XOR `length` bytes at `ptr` in place with the masking key (the 4 key bytes as a
  * little-endian u32), starting at key position `phase`. Returns the next phase
  * (RFC 6455 §5.3).
  */
 export function mask(ptr: usize, length: usize, key: u32, phase: u32): u32 {
-  assertRange(ptr, length);
+  assertInput(ptr, length);
   maskInPlace(ptr, length, rotateKey(key, phase));
   return (phase + <u32>length) & 3;
-}
-
-/** Advance the canonical UTF-8 validator state over `length` bytes at `ptr`. */
-export function utf8Step(ptr: usize, length: usize, state: u32): u32 {
-  assertRange(ptr, length);
-  return step(ptr, length, state);
-}
-
-/** Parse, unmask and validate every complete frame of a chunk (see frames.ts). */
-export function parseFrames(
-  ptr: usize,
-  length: u32,
-  maxRows: u32,
-  flags: u32,
-  maxPayload: f64,
-  fragment: u32,
-  utf8: u32,
-): i32 {
-  assertRange(ptr, length);
-  assert(maxRows >= 1 && maxRows <= ROW_CAPACITY, 'maxRows outside 1..TABLE_CAPACITY');
-  return parse(ptr, length, maxRows, flags, maxPayload, fragment, utf8);
 }

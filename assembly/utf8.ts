@@ -15,7 +15,7 @@
  * block; then the DFA restarts at the first byte of the last, possibly incomplete, sequence,
  * so the carried state is exact.
  */
-import { UTF8_ACCEPT, UTF8_DFA_PTR, UTF8_INVALID } from './abi';
+import { assertInput, UTF8_ACCEPT, UTF8_DFA_PTR, UTF8_INVALID } from './abi';
 
 /** Canonical transition for `state` on `byte` (Table 3-7). */
 function transition(state: u32, byte: u32): u32 {
@@ -249,6 +249,7 @@ function validTail(start: usize, end: usize): bool {
  * once any byte broke the rules.
  */
 export function utf8Step(ptr: usize, length: usize, state: u32): u32 {
+  assertInput(ptr, length);
   if (state >= UTF8_INVALID) return UTF8_INVALID;
   let p = ptr;
   const end = ptr + length;

@@ -4,22 +4,7 @@
  */
 import { concatBytes, utf8Encode } from '../src/shared/bytes.js';
 
-/** xorshift32 bytes: the same for the same seed, on every run. */
-export function seededBytes(length: number, seed = 0x2545f491): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** A deterministic integer generator in [min, max]. */
+/** A deterministic integer generator in [min, max] (xorshift32). */
 export function seededIntegers(seed: number): (min: number, max: number) => number {
   let x = seed >>> 0 || 1;
   return (min, max) => {
@@ -30,6 +15,14 @@ export function seededIntegers(seed: number): (min: number, max: number) => numb
     x >>>= 0;
     return min + (x % (max - min + 1));
   };
+}
+
+/** Pseudo-random bytes: the same for the same seed, on every run. */
+export function seededBytes(length: number, seed = 0x2545f491): Uint8Array {
+  const next = seededIntegers(seed);
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = next(0, 255);
+  return out;
 }
 
 /** The kinds of text the UTF-8 benchmarks validate. */

@@ -4,6 +4,7 @@
  * zero-copy input, transient table data, memory growth, inputs beyond the scratch region —
  * and codec selection.
  */
+import { isUtf8 } from 'node:buffer';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fromHex, toHex, utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode } from '../../src/shared/constants.js';
@@ -329,6 +330,26 @@ describe('codec selection', () => {
     const a = (await createCodec({ implementation: 'wasm' })) as WasmCodec;
     const b = (await createCodec({ implementation: 'wasm' })) as WasmCodec;
     expect(a.acquireInput(4).buffer).not.toBe(b.acquireInput(4).buffer);
+  });
+
+  it('hands validateUtf8 and utf8Step to a platform validator when given one, exactly', async () => {
+    const seen: number[] = [];
+    const platformIsUtf8 = (data: Uint8Array) => {
+      seen.push(data.length);
+      return isUtf8(data);
+    };
+    const codec = await createCodec({ implementation: 'wasm', platformIsUtf8 });
+    expect(codec.validateUtf8(utf8Encode('héllo'))).toBe(true);
+    expect(codec.validateUtf8(fromHex('c0af'))).toBe(false);
+    // A sequence cut off at the end: the platform judges what precedes it, the DFA the rest.
+    const text = concat(utf8Encode('a'.repeat(40)), fromHex('f09f98'));
+    expect(codec.utf8Step(text, UTF8_ACCEPT)).toBe(1);
+    expect(seen).toEqual([6, 2, 40]);
+    // Frames are still validated inside the one wasm pass.
+    const table = new FrameTable();
+    codec.parseFrames(maskedFrame(Opcode.TEXT, utf8Encode('x'.repeat(50))), table, SERVER, fresh());
+    expect(table.status).toBe(ParseStatus.OK);
+    expect(seen.length).toBe(3);
   });
 
   it('rejects an unknown implementation', async () => {

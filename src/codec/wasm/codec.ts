@@ -427,16 +427,7 @@ export class WasmCodecImpl implements WasmCodec {
     return view;
   }
 
-  encodeHeader(
-    target: Uint8Array,
-    offset: number,
-    fin: boolean,
-    rsv: number,
-    opcode: number,
-    payloadLength: number,
-    maskKey: Uint8Array | null,
-  ): number {
-    // 2–14 bytes written straight into the caller's buffer: a wasm call could only add a copy.
-    return portableCodec.encodeHeader(target, offset, fin, rsv, opcode, payloadLength, maskKey);
-  }
+  /** Writes 2–14 bytes straight into the caller's buffer: a wasm call could only add a copy. */
+  readonly encodeHeader: Codec['encodeHeader'] = portableCodec.encodeHeader;
+
 }
