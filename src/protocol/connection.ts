@@ -59,7 +59,7 @@
 import type { MaskKeyPool } from '../codec/mask-key-pool.js';
 import { type Codec, UTF8_ACCEPT, UTF8_INVALID } from '../codec/types.js';
 import type { NegotiatedExtension } from '../handshake/extensions.js';
-import { concatBytes, utf8Encode } from '../shared/bytes.js';
+import { utf8Encode } from '../shared/bytes.js';
 import { CloseCode, isValidCloseCode, MAX_CLOSE_REASON, MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from '../shared/constants.js';
 import {
   ErrorCode,
@@ -225,6 +225,8 @@ export abstract class Connection {
   #decodeFinished = false;
   #decodedSize = 0;
   #decodedUtf8 = UTF8_ACCEPT;
+  /** The message's first piece, and the pieces after it (kept apart so a one-piece message touches no array). */
+  #firstPart: Uint8Array | null = null;
   readonly #parts: Uint8Array[] = [];
   #partsLength = 0;
   #streamHeld: Uint8Array | null = null;
@@ -828,7 +830,8 @@ export abstract class Connection {
       if (this.#streamHeld !== null) this.#emitFragment(this.#streamHeld, false);
       this.#streamHeld = data;
     } else {
-      this.#parts.push(data);
+      if (this.#firstPart === null) this.#firstPart = data;
+      else this.#parts.push(data);
       this.#partsLength += data.length;
     }
   }
@@ -860,15 +863,32 @@ export abstract class Connection {
       this.#flushPieces(true);
       return;
     }
+    const first = this.#firstPart;
     const parts = this.#parts;
-    const data = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : concatBytes(parts, this.#partsLength);
-    parts.length = 0;
+    let data: Uint8Array;
+    if (first === null) {
+      data = EMPTY;
+    } else if (parts.length === 0) {
+      // The message arrived in one piece: hand out the view itself, no copy.
+      data = first;
+    } else {
+      data = new Uint8Array(this.#partsLength);
+      data.set(first, 0);
+      let offset = first.length;
+      for (const part of parts) {
+        data.set(part, offset);
+        offset += part.length;
+      }
+      parts.length = 0;
+    }
+    this.#firstPart = null;
     this.#partsLength = 0;
     this.#events.push({ type: 'message', binary: this.#messageBinary, data });
   }
 
   /** Forget the message in progress (input ended inside it). */
   #dropMessage(): void {
+    this.#firstPart = null;
     this.#parts.length = 0;
     this.#partsLength = 0;
     this.#streamHeld = null;

@@ -349,7 +349,13 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
 
       it('§7.4.1 an internal error → 1011 with nothing said to the peer', () => {
         const broken: Codec = {
-          ...codec,
+          implementation: codec.implementation,
+          mask: (data, key, phase) => codec.mask(data, key, phase),
+          maskInto: (source, key, target, offset, phase) => codec.maskInto(source, key, target, offset, phase),
+          validateUtf8: (data) => codec.validateUtf8(data),
+          utf8Step: (data, state) => codec.utf8Step(data, state),
+          createUtf8Validator: () => codec.createUtf8Validator(),
+          encodeHeader: (target, offset, fin, rsv, opcode, length, key) => codec.encodeHeader(target, offset, fin, rsv, opcode, length, key),
           parseFrames: () => {
             throw new Error('table corrupted at row 3');
           },

@@ -287,7 +287,7 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       const events = feed(connection, [response('AAAAAAAAAAAAAAAAAAAAAA=='), frame(Opcode.TEXT, 'x')]);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ type: 'error', error: { name: 'HandshakeError', status: 101 } });
-      expect((events[0] as { error: HandshakeError }).error.message).toContain('Sec-WebSocket-Accept');
+      expect((ofType(events, 'error')[0]!.error as HandshakeError).message).toContain('Sec-WebSocket-Accept');
       expect(connection.shouldCloseTransport()).toBe(true);
       expect(connection.state).toBe(ReadyState.CONNECTING);
       connection.receiveEof();
@@ -298,7 +298,7 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       const connection = client();
       const key = connection.request!.key;
       const events = feed(connection, [response(key, { 'Retry-After': '5' }, '503 Service Unavailable')]);
-      const error = (events[0] as { error: HandshakeError }).error;
+      const error = (ofType(events, 'error')[0]!.error as HandshakeError);
       expect(error).toBeInstanceOf(HandshakeError);
       expect(error.status).toBe(503);
       expect(new HttpHeaders(error.headers).get('Retry-After')).toBe('5');
