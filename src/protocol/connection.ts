@@ -766,6 +766,9 @@ export abstract class Connection {
       this.#failFromExtension(error);
       return;
     }
+    // The connection may have failed during the call (its output refused past the limit):
+    // then nothing waits for the result, even a pending one.
+    if (generation !== this.#generation) return;
     if (!isPromiseLike<void>(result)) {
       this.#afterDecode(fin);
       return;

@@ -175,6 +175,18 @@ describe.each(protocolCodecs)('extensions, %s codec', (_codecName, make) => {
       expect(bomb.pushesAfterRefusal).toBe(0);
     });
 
+    it('a decoder refused synchronously that then returns a promise leaves nothing pending', () => {
+      const connection = open([{ encode: (d) => d, decode: (_data, _fin, output) => {
+        output.push(new Uint8Array(11));
+        return new Promise<void>(() => {});
+      } }], { limits: { maxMessageSize: 10 } });
+      connection.receiveData(transformed('x', { opcode: Opcode.BINARY }));
+      expect(connection.eventsReceived().map((e) => (e.type === 'error' ? e.error.code : e.type))).toEqual([ErrorCode.MESSAGE_TOO_BIG]);
+      expect(connection.shouldPauseReading()).toBe(false);
+      connection.receiveEof();
+      expect(connection.eventsReceived()).toEqual([{ type: 'close', code: 1006, reason: '', wasClean: false }]);
+    });
+
     it('a decoder sees how much output the message may still have', () => {
       const seen: number[] = [];
       const connection = open([{ encode: (d) => d, decode: (data, _fin, output) => {
