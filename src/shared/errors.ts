@@ -31,6 +31,11 @@ export const ErrorCode = {
   // Opening handshake (RFC 6455 §4)
   HANDSHAKE: 'WSX_ERR_HANDSHAKE',
   HEAD_TOO_LARGE: 'WSX_ERR_HEAD_TOO_LARGE',
+  // Transport (adapters)
+  /** A deadline passed: the opening handshake, a heartbeat pong, or the closing handshake. */
+  TIMEOUT: 'WSX_ERR_TIMEOUT',
+  /** Outgoing data queued for a peer that does not read passed `maxBufferedAmount`. */
+  BUFFER_OVERFLOW: 'WSX_ERR_BUFFER_OVERFLOW',
   // Local misuse
   INVALID_STATE: 'WSX_ERR_INVALID_STATE',
   INVALID_ARGUMENT: 'WSX_ERR_INVALID_ARGUMENT',

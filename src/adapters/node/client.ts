@@ -1,0 +1,191 @@
+/**
+ * The client's opening handshake over Node's HTTP client: the `ClientConnection` builds the
+ * request (RFC 6455 §4.1), `http.request` / `https.request` carries it (so agents, proxies
+ * and TLS options work as everywhere in Node), and the response Node parsed goes back to the
+ * core, which validates it: the status, Sec-WebSocket-Accept, the subprotocol, the extensions.
+ *
+ * Failures end in the sink as one error then a close with 1006: the transport's own error
+ * (ECONNREFUSED, a TLS certificate error), a deadline, or the core's `HandshakeError`.
+ */
+import { type Agent, type ClientRequest as HttpClientRequest, type IncomingMessage, request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ClientRequest as HandshakeRequest } from '../../handshake/client.js';
+import { type HeaderField, serializeResponseHead } from '../../handshake/http.js';
+import { ErrorCode, HandshakeError, WebSocketError } from '../../shared/errors.js';
+import type { NodeConnection } from './socket.js';
+
+/** TLS options passed through to `tls.connect` for `wss:` (see Node's `tls.connect`). */
+export interface ClientTlsOptions {
+  /** Trusted CA certificates (PEM), replacing the default roots. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Client certificate (PEM) and its key, for servers that ask for one. */
+  readonly cert?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly key?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly passphrase?: string;
+  /** Verify the server's certificate (default true). */
+  readonly rejectUnauthorized?: boolean;
+  /** The SNI server name; default the URL's host name unless it is an IP address. */
+  readonly servername?: string;
+}
+
+/** How to reach the server. */
+export interface DialOptions extends ClientTlsOptions {
+  /** `ws:` or `wss:`, already validated. */
+  readonly url: URL;
+  /** Milliseconds until an unfinished handshake fails (0: no deadline). */
+  readonly handshakeTimeout: number;
+  /** An `http.Agent` (e.g. a proxy agent) that provides the socket; default a direct connection. */
+  readonly agent?: Agent;
+  /** IP address family for the host name lookup (4 or 6). */
+  readonly family?: number;
+  /** Local interface to connect from. */
+  readonly localAddress?: string;
+}
+
+/** What the face hears about the HTTP exchange (the `ws` events `upgrade` and `unexpected-response`). */
+export interface DialHooks {
+  /** A 101 response arrived; the core validates it next. */
+  onUpgrade(response: IncomingMessage): void;
+  /**
+   * A response other than 101 arrived. Return true when the application took it over (then no
+   * error is reported for it); the connection is closed either way.
+   */
+  onUnexpectedResponse(request: HttpClientRequest, response: IncomingMessage): boolean;
+}
+
+/** An opening handshake in flight. */
+export interface PendingDial {
+  /** Give up: destroy the request; `error` is reported, then the close (1006). */
+  abort(error: Error): void;
+}
+
+/** The request's header fields as the object `http.request` takes (repeated names joined, RFC 7230 §3.2.2). */
+function headerObject(fields: Iterable<HeaderField>): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of fields) {
+    const existing = headers[name];
+    headers[name] = existing === undefined ? value : `${existing}, ${value}`;
+  }
+  return headers;
+}
+
+/** The response head Node parsed, as bytes for the core's validation. */
+function responseBytes(response: IncomingMessage): Uint8Array {
+  const raw = response.rawHeaders;
+  const fields: HeaderField[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) fields.push([raw[i]!, raw[i + 1]!]);
+  return serializeResponseHead(response.statusCode ?? 0, response.statusMessage ?? '', fields);
+}
+
+/**
+ * Open the transport and run the opening handshake for `driver`'s `ClientConnection`, whose
+ * request is `request`. On a 101 the socket is attached to `driver` with the response; on
+ * anything else the driver reports an error and the close.
+ */
+export function dialClient(driver: NodeConnection, request: HandshakeRequest<unknown>, options: DialOptions, hooks: DialHooks): PendingDial {
+  const { url } = options;
+  const secure = url.protocol === 'wss:';
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const connection = driver.connection;
+  // The core queued the request bytes; http.request sends the same request from its fields.
+  connection.dataToSend();
+
+  let settled = false;
+  let timer: NodeJS.Timeout | null = null;
+  const settle = (): boolean => {
+    if (settled) return false;
+    settled = true;
+    if (timer !== null) clearTimeout(timer);
+    return true;
+  };
+  const fail = (error: Error): void => {
+    if (!settle()) return;
+    httpReq.destroy();
+    driver.failDetached(error);
+  };
+  /** Hand a response head to the core; a head that cannot be re-encoded fails the handshake. */
+  const responseHead = (response: IncomingMessage): Uint8Array | null => {
+    try {
+      return responseBytes(response);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      driver.failDetached(new HandshakeError(`invalid HTTP response: ${message}`, response.statusCode ?? 0));
+      return null;
+    }
+  };
+
+  const tlsOptions: TlsConnectionOptions = {
+    ca: options.ca as TlsConnectionOptions['ca'],
+    cert: options.cert as TlsConnectionOptions['cert'],
+    key: options.key as TlsConnectionOptions['key'],
+    passphrase: options.passphrase,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    // RFC 6066 §3: SNI carries a host name, never an IP address literal.
+    servername: options.servername ?? (isIP(host) === 0 ? host : ''),
+  };
+  const httpReq = (secure ? httpsRequest : httpRequest)({
+    host,
+    port,
+    path: request.target,
+    method: 'GET',
+    headers: headerObject(request.headers),
+    setHost: false,
+    agent: options.agent,
+    family: options.family,
+    localAddress: options.localAddress,
+    ...tlsOptions,
+    // Without an agent the socket is ours alone: connect directly, not through the global
+    // keep-alive agent (an upgraded socket never returns to a pool).
+    createConnection:
+      options.agent === undefined
+        ? (): Socket => {
+            const target = { host, port, family: options.family, localAddress: options.localAddress };
+            return secure ? tlsConnect({ ...target, ...tlsOptions }) : netConnect(target);
+          }
+        : undefined,
+  });
+
+  if (options.handshakeTimeout > 0) {
+    timer = setTimeout(() => fail(new WebSocketError(`the opening handshake did not complete within ${options.handshakeTimeout} ms`, ErrorCode.TIMEOUT)), options.handshakeTimeout);
+    timer.unref();
+  }
+
+  httpReq.on('error', (error) => fail(error));
+  httpReq.on('response', (response) => {
+    if (!settle()) return;
+    const handled = hooks.onUnexpectedResponse(httpReq, response);
+    const bytes = responseHead(response);
+    if (!handled) {
+      response.resume();
+      httpReq.destroy();
+    }
+    if (bytes === null) return;
+    // The core reports the status (and the headers, e.g. a redirect's Location) in its HandshakeError.
+    connection.receiveData(bytes);
+    connection.receiveEof();
+    driver.deliverDetached();
+  });
+  httpReq.on('upgrade', (response, socket: Socket, head: Buffer) => {
+    if (!settle()) {
+      socket.destroy();
+      return;
+    }
+    hooks.onUpgrade(response);
+    const bytes = responseHead(response);
+    if (bytes === null) {
+      socket.destroy();
+      return;
+    }
+    driver.attach(socket, head.length > 0 ? [bytes, head] : [bytes]);
+  });
+  httpReq.end();
+
+  return {
+    abort(error: Error): void {
+      fail(error);
+    },
+  };
+}

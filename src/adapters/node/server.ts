@@ -1,0 +1,221 @@
+/**
+ * The server's opening handshake over Node's HTTP server: Node parses the request head and
+ * emits `'upgrade'`; a `ServerConnection` (with `autoAccept: false`) validates it (RFC 6455
+ * §4.2.1) and negotiates, then the application decides (`accept` / `reject`), and the socket
+ * is handed to a `NodeConnection`.
+ *
+ * Every path ends the socket: a request the core refuses gets its HTTP error response, a
+ * rejected one the application's status, and a handshake that outlives its deadline is
+ * destroyed (a client that never finishes its request must not hold a socket).
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ServerExtensionNegotiator } from '../../handshake/extensions.js';
+import { HttpHeaders, type HeaderField, type HttpRequestHead } from '../../handshake/http.js';
+import { buildErrorResponse, type ServerHandshake } from '../../handshake/server.js';
+import type { Codec } from '../../codec/types.js';
+import type { Extension } from '../../protocol/extension.js';
+import type { ConnectionLimits } from '../../protocol/limits.js';
+import { ServerConnection } from '../../protocol/server-connection.js';
+import type { WebSocketError } from '../../shared/errors.js';
+import type { NodeSocket } from './socket.js';
+import { nodeSha1 } from './platform.js';
+
+/** The request head the core validates, from the message Node's HTTP parser produced. */
+export function requestHeadOf(request: IncomingMessage): HttpRequestHead {
+  const raw = request.rawHeaders;
+  const fields: HeaderField[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) fields.push([raw[i]!, raw[i + 1]!]);
+  return {
+    method: request.method ?? 'GET',
+    target: request.url ?? '/',
+    version: { major: request.httpVersionMajor, minor: request.httpVersionMinor },
+    headers: new HttpHeaders(fields),
+  };
+}
+
+/** Handshake deadlines started when a socket connected (standalone servers), by socket. */
+const connectionDeadlines = new WeakMap<object, NodeJS.Timeout>();
+
+/**
+ * Destroy `socket` unless its opening handshake completes within `timeout` ms. For servers
+ * whose every connection is a WebSocket candidate: the clock starts at the TCP connection, so
+ * a client that never finishes its request head is dropped too.
+ */
+export function startHandshakeDeadline(socket: Socket, timeout: number): void {
+  const timer = setTimeout(() => socket.destroy(), timeout);
+  timer.unref();
+  connectionDeadlines.set(socket, timer);
+  socket.once('close', () => {
+    clearTimeout(timer);
+    connectionDeadlines.delete(socket);
+  });
+}
+
+/** How the server side of a handshake is negotiated. */
+export interface UpgradeOptions {
+  readonly codec: Codec;
+  readonly limits: Partial<ConnectionLimits>;
+  readonly extensions: readonly ServerExtensionNegotiator<Extension>[];
+  readonly handleProtocols?: (offered: ReadonlySet<string>) => string | false;
+  readonly verifyOrigin?: (origin: string | undefined) => boolean;
+  readonly autoPong: boolean;
+  /** Milliseconds until an unfinished handshake is dropped (0: no deadline). */
+  readonly handshakeTimeout: number;
+}
+
+/**
+ * One opening handshake on an upgraded socket. After construction it has either failed (the
+ * error response is on its way, `error` says why) or holds a valid request (`handshake`) that
+ * waits for `accept` or `reject`.
+ */
+export class PendingUpgrade {
+  readonly socket: NodeSocket;
+  readonly #connection: ServerConnection;
+  #timer: NodeJS.Timeout | null = null;
+  #settled = false;
+  #wake: () => void = () => {};
+  #handshake: ServerHandshake<Extension> | null = null;
+  #error: WebSocketError | null = null;
+  readonly #onError = (): void => {
+    this.#settle();
+    this.socket.destroy();
+  };
+
+  constructor(request: IncomingMessage, socket: NodeSocket, head: Uint8Array, options: UpgradeOptions) {
+    this.socket = socket;
+    socket.on('error', this.#onError);
+    this.#connection = new ServerConnection({
+      codec: options.codec,
+      limits: options.limits,
+      autoAccept: false,
+      autoPong: options.autoPong,
+      sha1: nodeSha1,
+      extensions: options.extensions,
+      handleProtocols: options.handleProtocols,
+      verifyOrigin: options.verifyOrigin,
+      onWake: () => this.#wake(),
+    });
+    const existing = connectionDeadlines.get(socket);
+    if (existing !== undefined) {
+      this.#timer = existing;
+      connectionDeadlines.delete(socket);
+    } else if (options.handshakeTimeout > 0) {
+      this.#timer = setTimeout(() => this.abort(), options.handshakeTimeout);
+      this.#timer.unref();
+    }
+    const connection = this.#connection;
+    connection.receiveRequest(requestHeadOf(request));
+    // Frames the client sent right after its request are held by the core until accept().
+    if (head.length > 0) connection.receiveData(head);
+    for (const event of connection.eventsReceived()) {
+      if (event.type === 'request') this.#handshake = event.handshake;
+      else if (event.type === 'error') this.#error = event.error;
+    }
+    if (this.#handshake === null) this.#finishRefused();
+  }
+
+  /** The validated request and the terms agreed so far; null when the core refused it. */
+  get handshake(): ServerHandshake<Extension> | null {
+    return this.#handshake;
+  }
+
+  /** Why the core refused the request (its error response has been sent). */
+  get error(): WebSocketError | null {
+    return this.#error;
+  }
+
+  /** Whether the handshake is over: accepted, rejected, refused, timed out or the socket failed. */
+  get settled(): boolean {
+    return this.#settled || this.socket.destroyed;
+  }
+
+  /**
+   * Accept: the core queues 101 Switching Protocols (with `headers` added) and is OPEN. The
+   * caller hands the socket and the returned connection to a `NodeConnection`, whose `wake`
+   * must be given to `setWake` (asynchronous extensions call it).
+   *
+   * @throws InvalidArgumentError for an invalid extra header (then nothing was sent).
+   */
+  accept(headers: readonly HeaderField[]): ServerConnection {
+    this.#connection.accept({ headers });
+    this.#settle();
+    this.socket.removeListener('error', this.#onError);
+    return this.#connection;
+  }
+
+  /** Where the core's `onWake` goes once a `NodeConnection` drives it. */
+  setWake(wake: () => void): void {
+    this.#wake = wake;
+  }
+
+  /**
+   * Refuse with an HTTP error response (400–599) and close the socket.
+   *
+   * @throws InvalidArgumentError for a status outside 400–599 or an invalid header.
+   */
+  reject(status: number, message: string, headers: readonly HeaderField[] = []): void {
+    if (this.settled) return;
+    this.#connection.reject(status, message, headers);
+    this.#finishRefused();
+  }
+
+  /** Drop the handshake: destroy the socket without an answer. */
+  abort(): void {
+    this.#settle();
+    this.socket.destroy();
+  }
+
+  /** Send the error response the core queued and close the socket once it is written. */
+  #finishRefused(): void {
+    this.#settle();
+    const socket = this.socket;
+    const response = this.#connection.dataToSend();
+    this.#connection.abort();
+    if (socket.destroyed) return;
+    socket.once('finish', () => socket.destroy());
+    socket.cork();
+    for (const chunk of response) socket.write(chunk);
+    socket.uncork();
+    socket.end();
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+}
+
+/**
+ * Answer on a socket that will not be upgraded, with no connection state (a path that does
+ * not match, a server that is closing): an HTTP error response, then close.
+ */
+export function refuseSocket(socket: NodeSocket, status: number, message: string): void {
+  if (socket.destroyed) return;
+  socket.once('finish', () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.end(buildErrorResponse({ status, message }));
+}
+
+/**
+ * An HTTP server for a standalone WebSocket server: upgrade requests go to `onUpgrade`, plain
+ * requests get 426 Upgrade Required (RFC 6455 §4.2.2 has the server answer a non-WebSocket
+ * request with HTTP), and every connection must complete its handshake within
+ * `handshakeTimeout` ms (0: no deadline).
+ */
+export function createUpgradeServer(
+  onUpgrade: (request: IncomingMessage, socket: NodeSocket, head: Buffer) => void,
+  handshakeTimeout: number,
+): HttpServer {
+  const server = createServer((_request, response) => {
+    const body = `${STATUS_CODES[426]}: this server speaks WebSocket only\n`;
+    response.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', Upgrade: 'websocket', 'Content-Length': Buffer.byteLength(body) });
+    response.end(body);
+  });
+  if (handshakeTimeout > 0) server.on('connection', (socket: Socket) => startHandshakeDeadline(socket, handshakeTimeout));
+  server.on('upgrade', onUpgrade);
+  return server;
+}

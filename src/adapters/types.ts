@@ -1,0 +1,90 @@
+/**
+ * What every adapter shares: the face an adapter reports a connection's life to, and the
+ * transport policies (timers, backpressure) an adapter enforces around the Sans-I/O core.
+ *
+ * An adapter owns the transport, the timers and the buffers; the core (`src/protocol`) owns
+ * every protocol decision. The face above the adapter (`src/api`) sees only these callbacks
+ * and the adapter's methods, so the same face can later sit on another adapter.
+ */
+import type { NegotiatedExtension } from '../handshake/extensions.js';
+import type { Extension } from '../protocol/extension.js';
+
+/**
+ * Receives what happens on one connection, in order. The adapter calls these from its own
+ * loop; they must not throw (a face reports its listeners' exceptions itself).
+ *
+ * `Data` is the byte type the adapter hands out (Node's `Buffer` in the Node adapter).
+ */
+export interface ConnectionSink<Data extends Uint8Array = Uint8Array> {
+  /** The opening handshake completed: the connection is OPEN. */
+  onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void;
+  /** A whole message: `binary` false for text (valid UTF-8, not decoded to a string). */
+  onMessage(data: Data, binary: boolean): void;
+  /** A ping arrived (the core has already queued its pong unless auto-pong is off). */
+  onPing(data: Data): void;
+  /** A pong arrived. */
+  onPong(data: Data): void;
+  /** Something failed: the peer broke the protocol, the handshake failed, or a deadline passed. */
+  onError(error: Error): void;
+  /** The transport is closed; always the last call. */
+  onClose(code: number, reason: string, wasClean: boolean): void;
+  /** Outgoing data queued beyond the high-water mark has all been handed to the transport. */
+  onDrain(): void;
+}
+
+/** What to do with a connection whose outgoing buffer passes `maxBufferedAmount`. */
+export type BufferOverflowAction = 'close' | 'terminate';
+
+/**
+ * The heartbeat: a ping every `interval` ms; a peer that has not answered with a pong within
+ * `timeout` ms of a ping is terminated (RFC 6455 §5.5.2: "A Ping frame may serve either as a
+ * keepalive or as a means to verify that the remote endpoint is still responsive").
+ */
+export interface HeartbeatOptions {
+  /** Milliseconds between pings (> 0). */
+  readonly interval: number;
+  /** Milliseconds to wait for the pong (> 0); default `interval`. */
+  readonly timeout?: number;
+}
+
+/** Transport policies for one connection; every field has a default (`DEFAULT_TRANSPORT_OPTIONS`). */
+export interface TransportOptions {
+  /**
+   * Milliseconds to wait, after a close frame was sent, for the peer to finish the closing
+   * handshake and close the transport; then the transport is destroyed (close code 1006).
+   */
+  readonly closeTimeout: number;
+  /** Ping the peer periodically and terminate it when it stops answering; null: off. */
+  readonly heartbeat: HeartbeatOptions | null;
+  /**
+   * Close the connection (1001 Going Away) when nothing has been received for this many
+   * milliseconds; 0: off.
+   */
+  readonly idleTimeout: number;
+  /** `send` returns false once this many bytes of message data wait to be written. */
+  readonly highWaterMark: number;
+  /**
+   * Most bytes of message data allowed to wait for a peer that does not read; beyond it,
+   * `onBufferOverflow` happens. 0: no limit.
+   */
+  readonly maxBufferedAmount: number;
+  /**
+   * `close`: fail the connection with 1008 (Policy Violation) and stop accepting data, then
+   * destroy it after `closeTimeout`; `terminate`: destroy the transport at once.
+   */
+  readonly onBufferOverflow: BufferOverflowAction;
+}
+
+/**
+ * Defaults. The close timeout is `ws`'s 30 s. The high-water mark is 64 KiB, Node's stream
+ * default since v22 and four full TCP segments' worth of a typical window. No buffer limit and
+ * no heartbeat by default, as in `ws`: both are one option away.
+ */
+export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = Object.freeze({
+  closeTimeout: 30_000,
+  heartbeat: null,
+  idleTimeout: 0,
+  highWaterMark: 64 * 1024,
+  maxBufferedAmount: 0,
+  onBufferOverflow: 'close',
+});

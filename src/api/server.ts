@@ -1,0 +1,373 @@
+/**
+ * `WebSocketServer`: the `ws` server API over Node's HTTP servers. Three modes, as in `ws`:
+ * standalone (`{ port, host }`: it runs its own HTTP server), attached (`{ server }`: it takes
+ * the `'upgrade'` requests of yours) and detached (`{ noServer: true }`: your framework calls
+ * `handleUpgrade`). The opening handshake is validated and negotiated by the core (RFC 6455
+ * §4.2); the hooks decide what the application must: `verifyClient`, an origin allow-list,
+ * `handleProtocols`, a connection cap.
+ *
+ * Departures from `ws`, on purpose: `close()` also closes every client with 1001 (Going Away)
+ * and waits for them, at most for their close timeout; the handshake has a deadline by default
+ * (`handshakeTimeout`); `clientTracking: false` hides `clients` but the server still knows its
+ * connections so that `close()` can close them.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defaultCodec, nodeSha1, resolveTransportOptions } from '../adapters/node/platform.js';
+import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
+import type { NodeSocket } from '../adapters/node/socket.js';
+import type { TransportOptions } from '../adapters/types.js';
+import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
+import type { HeaderField } from '../handshake/http.js';
+import { serverResponseHeaders } from '../handshake/server.js';
+import type { Extension } from '../protocol/extension.js';
+import { CloseCode, ReadyState } from '../shared/constants.js';
+import { InvalidArgumentError } from '../shared/errors.js';
+import {
+  attachServerSideWebSocket,
+  createServerSideWebSocket,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  limitsForMaxPayload,
+  type SocketOptions,
+  wakeServerSideWebSocket,
+  WebSocket,
+} from './websocket.js';
+
+/** What `verifyClient` is told about a request (the `ws` shape). */
+export interface VerifyClientInfo {
+  /** The Origin header, if any. */
+  readonly origin: string | undefined;
+  /** Whether the connection is TLS. */
+  readonly secure: boolean;
+  readonly req: IncomingMessage;
+}
+
+/** The answer of an asynchronous `verifyClient`: accept, or refuse with a status, a body and headers. */
+export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: Readonly<Record<string, string>>) => void;
+
+/**
+ * Decide whether to accept a request: return a boolean (or a promise of one), or take the
+ * callback as second parameter and call it. A refusal is answered 401 unless the callback
+ * gives another status (400–599), with its message as the body and its headers.
+ */
+export type VerifyClient =
+  | ((info: VerifyClientInfo) => boolean | PromiseLike<boolean>)
+  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+
+/** Options of `new WebSocketServer(options)`. Exactly one of `port`, `server` and `noServer`. */
+export interface ServerOptions extends SocketOptions {
+  /** Listen on this port (standalone; 0 picks a free one). */
+  readonly port?: number;
+  /** Listen on this address (standalone); default all interfaces. */
+  readonly host?: string;
+  /** `listen` backlog (standalone). */
+  readonly backlog?: number;
+  /** Take the upgrade requests of this HTTP or HTTPS server. */
+  readonly server?: HttpServer;
+  /** Attach to nothing: call `handleUpgrade` yourself. */
+  readonly noServer?: boolean;
+  /** Accept only requests for this path (the query is ignored). */
+  readonly path?: string;
+  /** Keep the connected clients in `clients`; default true. */
+  readonly clientTracking?: boolean;
+  /** Accept or refuse each request (after the core validated it). */
+  readonly verifyClient?: VerifyClient;
+  /**
+   * Choose the subprotocol among those the client offered (called only when it offered any):
+   * return one of them, or false for none (then the response has no Sec-WebSocket-Protocol).
+   */
+  readonly handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  /**
+   * Origins allowed to connect (RFC 6455 §10.2), compared ASCII case-insensitively; a request
+   * from another origin gets 403 Forbidden. Requests without Origin (non-browser clients) are
+   * allowed: Origin protects browsers, and any other client can send whatever it likes.
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Most open connections (and handshakes in progress); beyond it, 503 Service Unavailable. Default unlimited. */
+  readonly maxConnections?: number;
+  /** Milliseconds a handshake may take (for a standalone server, from the TCP connection); 0: none. Default 30 000. */
+  readonly handshakeTimeout?: number;
+  /** Extensions the server supports, in its order of preference (RFC 6455 §9.1). */
+  readonly extensions?: readonly ServerExtensionNegotiator<Extension>[];
+  /** permessage-deflate is not available yet; `false` is accepted for code written for `ws`. */
+  readonly perMessageDeflate?: false;
+}
+
+const enum ServerState {
+  RUNNING,
+  CLOSING,
+  CLOSED,
+}
+
+/**
+ * A WebSocket server. Events: `'connection'` (ws, request), `'listening'`, `'error'`
+ * (error), `'close'`, `'headers'` (headers: string[], request — add lines to the 101 response).
+ */
+export class WebSocketServer extends EventEmitter {
+  /** The options in force. */
+  readonly options: Readonly<ServerOptions>;
+  readonly #transport: TransportOptions;
+  readonly #handshakeTimeout: number;
+  readonly #maxConnections: number;
+  readonly #verifyOrigin: ((origin: string | undefined) => boolean) | undefined;
+  readonly #httpServer: HttpServer | null;
+  readonly #ownsServer: boolean;
+  readonly #connections = new Set<WebSocket>();
+  readonly #clients: Set<WebSocket> | undefined;
+  readonly #pending = new Set<PendingUpgrade>();
+  #state = ServerState.RUNNING;
+  #detach: (() => void) | null = null;
+
+  /**
+   * @param callback called on `'listening'` (standalone).
+   * @throws TypeError unless exactly one of `port`, `server`, `noServer` is given.
+   * @throws InvalidArgumentError for an invalid option.
+   */
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
+    if (modes !== 1) throw new TypeError('exactly one of the "port", "server" and "noServer" options must be given');
+    if (options.perMessageDeflate !== undefined && options.perMessageDeflate !== false) {
+      throw new InvalidArgumentError('permessage-deflate is not available yet: leave perMessageDeflate unset or false');
+    }
+    this.options = { clientTracking: true, ...options };
+    this.#transport = resolveTransportOptions(options);
+    this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    if (!Number.isInteger(this.#handshakeTimeout) || this.#handshakeTimeout < 0) {
+      throw new InvalidArgumentError(`handshakeTimeout must be a non-negative integer, got ${String(this.#handshakeTimeout)}`);
+    }
+    this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
+    if (!(this.#maxConnections > 0)) throw new InvalidArgumentError(`maxConnections must be positive, got ${String(options.maxConnections)}`);
+    limitsForMaxPayload(options.maxPayload);
+    if (options.allowedOrigins !== undefined) {
+      const allowed = new Set(options.allowedOrigins.map((origin) => origin.toLowerCase()));
+      this.#verifyOrigin = (origin) => origin === undefined || allowed.has(origin.toLowerCase());
+    }
+    this.#clients = this.options.clientTracking ? new Set() : undefined;
+
+    const onUpgrade = (request: IncomingMessage, socket: NodeSocket, head: Buffer): void => {
+      if (!this.shouldHandle(request) && this.#httpServer!.listenerCount('upgrade') > 1) return; // another handler's path
+      this.handleUpgrade(request, socket, head, (websocket) => this.emit('connection', websocket, request));
+    };
+    if (options.port !== undefined) {
+      this.#httpServer = createUpgradeServer(onUpgrade, this.#handshakeTimeout);
+      this.#ownsServer = true;
+      this.#listen(this.#httpServer);
+      this.#httpServer.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server !== undefined) {
+      this.#httpServer = options.server;
+      this.#ownsServer = false;
+      this.#listen(this.#httpServer);
+      this.#httpServer.on('upgrade', onUpgrade);
+      const server = this.#httpServer;
+      const detach = this.#detach!;
+      this.#detach = () => {
+        detach();
+        server.removeListener('upgrade', onUpgrade);
+      };
+      if (callback !== undefined) this.once('listening', callback);
+    } else {
+      this.#httpServer = null;
+      this.#ownsServer = false;
+    }
+  }
+
+  /** The connected clients (undefined with `clientTracking: false`). */
+  get clients(): Set<WebSocket> | undefined {
+    return this.#clients;
+  }
+
+  /**
+   * The address the HTTP server is bound to (null before it listens).
+   * @throws Error in `noServer` mode.
+   */
+  address(): AddressInfo | string | null {
+    if (this.options.noServer === true) throw new Error('the server is in "noServer" mode: it has no address');
+    return this.#httpServer?.address() ?? null;
+  }
+
+  /** Whether to take `request` (the `path` option); override for other rules. */
+  shouldHandle(request: IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    return (query === -1 ? url : url.slice(0, query)) === path;
+  }
+
+  /**
+   * Run the opening handshake on an upgrade request: the core validates it (RFC 6455 §4.2.1;
+   * 400/403/405/426 otherwise), then the path, the connection cap, `verifyClient` and the
+   * `'headers'` listeners have their say, and `callback` gets the open socket.
+   */
+  handleUpgrade(request: IncomingMessage, socket: NodeSocket, head: Buffer, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
+    if (this.#state !== ServerState.RUNNING) {
+      refuseSocket(socket, 503, 'the server is closing');
+      return;
+    }
+    if (!this.shouldHandle(request)) {
+      refuseSocket(socket, 400, `no WebSocket endpoint at ${request.url ?? '/'}`);
+      return;
+    }
+    if (this.#connections.size + this.#pending.size >= this.#maxConnections) {
+      refuseSocket(socket, 503, 'too many connections: try again later');
+      return;
+    }
+    const options = this.options;
+    const handleProtocols = options.handleProtocols;
+    const upgrade = new PendingUpgrade(request, socket, head, {
+      codec: options.codec ?? defaultCodec(),
+      limits: limitsForMaxPayload(options.maxPayload),
+      extensions: options.extensions ?? [],
+      handleProtocols: handleProtocols === undefined ? undefined : (offered) => handleProtocols(new Set(offered), request),
+      verifyOrigin: this.#verifyOrigin,
+      autoPong: options.autoPong ?? true,
+      handshakeTimeout: this.#handshakeTimeout,
+    });
+    if (upgrade.handshake === null) return; // refused by the core; its error response is on its way
+    this.#pending.add(upgrade);
+    const verifyClient = options.verifyClient;
+    if (verifyClient === undefined) {
+      this.#complete(upgrade, request, callback);
+      return;
+    }
+    const decide = (verified: unknown, code = 401, message?: string, headers?: Readonly<Record<string, string>>): void => {
+      if (upgrade.settled) {
+        this.#pending.delete(upgrade);
+        return;
+      }
+      if (verified === true) {
+        this.#complete(upgrade, request, callback);
+        return;
+      }
+      this.#pending.delete(upgrade);
+      try {
+        upgrade.reject(code, message ?? 'the server refused the connection', Object.entries(headers ?? {}));
+      } catch (error) {
+        // An invalid status or header from the application: refuse plainly, report it.
+        upgrade.reject(401, 'the server refused the connection');
+        this.emit('error', error);
+      }
+    };
+    const info: VerifyClientInfo = {
+      origin: request.headers.origin,
+      secure: Boolean((request.socket as { encrypted?: boolean }).encrypted),
+      req: request,
+    };
+    try {
+      if (verifyClient.length >= 2) {
+        (verifyClient as (info: VerifyClientInfo, callback: VerifyClientCallback) => void)(info, decide);
+        return;
+      }
+      const result = (verifyClient as (info: VerifyClientInfo) => boolean | PromiseLike<boolean>)(info);
+      if (typeof result === 'object' && result !== null && typeof result.then === 'function') {
+        result.then(
+          (verified) => decide(verified === true),
+          (error: unknown) => {
+            decide(false, 500, 'internal server error');
+            this.emit('error', error);
+          },
+        );
+      } else {
+        decide(result === true);
+      }
+    } catch (error) {
+      decide(false, 500, 'internal server error');
+      this.emit('error', error);
+    }
+  }
+
+  /**
+   * Stop accepting connections, close every client with 1001 (Going Away) and emit `'close'`
+   * when they are all closed (each within its close timeout) and the HTTP server too (when the
+   * server runs its own).
+   */
+  close(callback?: (error?: Error) => void): void {
+    if (this.#state === ServerState.CLOSED) {
+      if (callback !== undefined) queueMicrotask(() => callback(new Error('the server is not running')));
+      return;
+    }
+    if (callback !== undefined) this.once('close', callback);
+    if (this.#state === ServerState.CLOSING) return;
+    this.#state = ServerState.CLOSING;
+    this.#detach?.();
+    this.#detach = null;
+    for (const upgrade of this.#pending) upgrade.abort();
+    this.#pending.clear();
+    for (const websocket of this.#connections) {
+      if (websocket.readyState === ReadyState.OPEN) websocket.close(CloseCode.GOING_AWAY, 'server shutting down');
+    }
+    let httpClosed = !this.#ownsServer;
+    const finish = (): void => {
+      if (this.#state !== ServerState.CLOSING || !httpClosed || this.#connections.size > 0) return;
+      this.#state = ServerState.CLOSED;
+      this.emit('close');
+    };
+    this.#onConnectionsEmpty = finish;
+    if (this.#ownsServer) {
+      this.#httpServer!.close(() => {
+        httpClosed = true;
+        finish();
+      });
+    }
+    queueMicrotask(finish);
+  }
+
+  #onConnectionsEmpty: (() => void) | null = null;
+
+  #listen(server: HttpServer): void {
+    const onListening = (): void => {
+      this.emit('listening');
+    };
+    const onError = (error: Error): void => {
+      this.emit('error', error);
+    };
+    server.on('listening', onListening);
+    server.on('error', onError);
+    this.#detach = () => {
+      server.removeListener('listening', onListening);
+      server.removeListener('error', onError);
+    };
+  }
+
+  #complete(upgrade: PendingUpgrade, request: IncomingMessage, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
+    this.#pending.delete(upgrade);
+    if (upgrade.settled) return;
+    if (this.#state !== ServerState.RUNNING) {
+      upgrade.reject(503, 'the server is closing');
+      return;
+    }
+    let extra: HeaderField[] = [];
+    if (this.listenerCount('headers') > 0) {
+      // ws's 'headers' event: the response lines, which listeners may add to.
+      const lines = ['HTTP/1.1 101 Switching Protocols', ...serverResponseHeaders(upgrade.handshake!, nodeSha1).map(([name, value]) => `${name}: ${value}`)];
+      const original = lines.length;
+      this.emit('headers', lines, request);
+      extra = lines.slice(original).map((line) => {
+        const colon = line.indexOf(':');
+        return colon === -1 ? [line, ''] : [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
+      });
+    }
+    let connection;
+    try {
+      connection = upgrade.accept(extra);
+    } catch (error) {
+      upgrade.reject(500, 'internal server error');
+      this.emit('error', error);
+      return;
+    }
+    const websocket = createServerSideWebSocket({ connection, transport: this.#transport });
+    upgrade.setWake(() => wakeServerSideWebSocket(websocket));
+    this.#connections.add(websocket);
+    this.#clients?.add(websocket);
+    websocket.on('close', () => {
+      this.#connections.delete(websocket);
+      this.#clients?.delete(websocket);
+      // After the application's own close listeners of this socket have run.
+      if (this.#connections.size === 0 && this.#onConnectionsEmpty !== null) queueMicrotask(this.#onConnectionsEmpty);
+    });
+    callback(websocket, request);
+    attachServerSideWebSocket(websocket, upgrade.socket);
+  }
+}

@@ -1,0 +1,858 @@
+/**
+ * `WebSocket`: one class for both ends of a connection, with two faces on the same object.
+ *
+ * - The `ws` face: `on('message', (data, isBinary) => …)`, `send(data, options, cb)`,
+ *   `ping`, `pong`, `close(code, reason)`, `terminate()`, `pause()` / `resume()`, the
+ *   readyState constants, `binaryType` `'nodebuffer'` (default) | `'arraybuffer'` |
+ *   `'fragments'` | `'blob'`. Code written for `ws` needs only its import changed.
+ * - The WHATWG face (HTML §10.4 "WebSocket"): an `EventTarget` with `onopen`, `onmessage`,
+ *   `onerror`, `onclose`, `MessageEvent` (text as a string, binary as `binaryType` says),
+ *   `CloseEvent` (`wasClean`, `code`, `reason`) and `ErrorEvent`, so browser code runs as is.
+ *   The WHATWG algorithm steps are numbered in comments where they are implemented.
+ *
+ * Beyond both: `send` returns false once `highWaterMark` bytes wait to be written, and
+ * `'drain'` follows when they have all gone; `maxBufferedAmount` bounds the memory a peer
+ * that never reads can pin; a heartbeat and an idle timeout are options; `for await (const
+ * message of ws)` reads messages.
+ *
+ * The class holds no protocol logic: the core (`src/protocol`) decides about bytes and the
+ * Node adapter (`src/adapters/node`) about sockets, timers and buffers.
+ */
+import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 'node:http';
+import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
+import { defaultCodec, nodeSha1, resolveTransportOptions } from '../adapters/node/platform.js';
+import { NodeConnection, type NodeSocket, type WriteCallback } from '../adapters/node/socket.js';
+import type { ConnectionSink, TransportOptions } from '../adapters/types.js';
+import type { Codec } from '../codec/types.js';
+import { encodeBase64 } from '../handshake/base64.js';
+import { isToken } from '../handshake/chars.js';
+import type { ClientExtensionNegotiator, NegotiatedExtension } from '../handshake/extensions.js';
+import { serializeExtensionList } from '../handshake/headers.js';
+import type { HeaderField } from '../handshake/http.js';
+import { ClientConnection } from '../protocol/client-connection.js';
+import type { Connection } from '../protocol/connection.js';
+import type { Extension } from '../protocol/extension.js';
+import type { ConnectionLimits } from '../protocol/limits.js';
+import { utf8Encode } from '../shared/bytes.js';
+import { isValidCloseCode, MAX_CLOSE_REASON, ReadyState } from '../shared/constants.js';
+import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
+import { webCryptoRandom } from '../shared/ports.js';
+import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from './events.js';
+
+/** How binary messages are handed out. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+const BINARY_TYPES: ReadonlySet<string> = new Set(['nodebuffer', 'arraybuffer', 'fragments', 'blob']);
+
+/** What `send` takes: text as a string, anything binary, or a `Blob` (sent once read, in order). */
+export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob | number;
+
+/** Options of one `send` (the `ws` names). */
+export interface SendOptions {
+  /** Send as binary; default true unless `data` is a string. */
+  readonly binary?: boolean;
+  /** False: this is a fragment, more `send` calls continue the message (RFC 6455 §5.4). Default true. */
+  readonly fin?: boolean;
+  /** Compress with a negotiated extension if one is in use; default true (the extension decides). */
+  readonly compress?: boolean;
+  /**
+   * Accepted for `ws` compatibility and ignored: RFC 6455 §5.1 and §5.3 fix masking by side
+   * (a client masks every frame, a server none), and this library never sends anything else.
+   */
+  readonly mask?: boolean;
+}
+
+/** Options common to client and server-side sockets. */
+export interface SocketOptions extends Partial<TransportOptions> {
+  /** Largest message accepted, in bytes (1009 above it); 0 means no limit. Default 100 MiB. */
+  readonly maxPayload?: number;
+  /** Answer pings automatically (RFC 6455 §5.5.2); default true. */
+  readonly autoPong?: boolean;
+  /** The frame codec; default the process's shared one (`createCodecSync()`). */
+  readonly codec?: Codec;
+}
+
+/** Options of a client (`new WebSocket(url, protocols, options)`). */
+export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
+  /** More request header fields (Authorization, Cookie, User-Agent, …). */
+  readonly headers?: Readonly<Record<string, string>> | Iterable<HeaderField>;
+  /** The Origin header (RFC 6455 §4.1 client requirement 8). */
+  readonly origin?: string;
+  /** Milliseconds until an unfinished opening handshake fails; 0: none. Default 30 000. */
+  readonly handshakeTimeout?: number;
+  /** An `http.Agent` that provides the socket (e.g. through a proxy). */
+  readonly agent?: Agent;
+  /** IP family for the host name lookup (4 or 6). */
+  readonly family?: number;
+  /** Local address to connect from. */
+  readonly localAddress?: string;
+  /** Extensions to offer (RFC 6455 §9.1), as negotiators. */
+  readonly extensions?: readonly ClientExtensionNegotiator<Extension>[];
+}
+
+/** The default client handshake deadline: generous for slow networks, bounded for dead ones. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+
+/** The connection limits for a `maxPayload` (`ws`'s option name: the largest message). */
+export function limitsForMaxPayload(maxPayload: number | undefined): Partial<ConnectionLimits> {
+  if (maxPayload === undefined) return {};
+  if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) throw new RangeError(`maxPayload must be a non-negative integer, got ${String(maxPayload)}`);
+  const limit = maxPayload === 0 ? Number.MAX_SAFE_INTEGER : maxPayload;
+  // A frame must still be able to carry any control frame (RFC 6455 §5.5).
+  return { maxMessageSize: limit, maxFrameSize: Math.max(limit, 125) };
+}
+
+/** Binary data as `send` takes it, viewed as bytes without copying. */
+function bytesOf(data: Exclude<SendData, Blob | number | string>): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer)) return new Uint8Array(data);
+  throw new TypeError('data must be a string, a Buffer, an ArrayBuffer, a typed array, a DataView or a Blob');
+}
+
+/** A Buffer's bytes as an ArrayBuffer: the underlying one when it is exactly that, else a copy. */
+function toArrayBuffer(data: Buffer): ArrayBuffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
+
+function domException(message: string, name: string): Error {
+  return new DOMException(message, name);
+}
+
+/** A send that waits behind a Blob being read. */
+interface QueuedSend {
+  readonly data: Blob | Uint8Array;
+  readonly binary: boolean;
+  readonly fin: boolean;
+  readonly callback: WriteCallback | undefined;
+}
+
+/** The construction path of server-side sockets (not exported from the package). */
+const SERVER_SIDE: unique symbol = Symbol('server-side');
+
+type HandlerName = 'open' | 'message' | 'error' | 'close';
+
+// Set by the class's static block (it alone can reach the private fields).
+let createServerSide: (init: ServerSideInit) => WebSocket;
+let attachServerSide: (websocket: WebSocket, socket: NodeSocket) => void;
+let wakeServerSide: (websocket: WebSocket) => void;
+
+/**
+ * A WebSocket connection: a client (`new WebSocket(url)`) or a server-side socket (from a
+ * `WebSocketServer`'s `'connection'` event). See the module comment for its two faces.
+ *
+ * Emitter events: `'open'`, `'message'` (data, isBinary), `'ping'` (data), `'pong'` (data),
+ * `'close'` (code, reason: Buffer), `'error'` (error), `'drain'`, and on clients `'upgrade'`
+ * (response) and `'unexpected-response'` (request, response).
+ */
+export class WebSocket extends EventTargetEmitter {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+
+  readonly #driver: NodeConnection;
+  readonly #url: string;
+  readonly #isServer: boolean;
+  #binaryType: BinaryType = 'nodebuffer';
+  #protocol = '';
+  #extensions = '';
+  #pendingDial: PendingDial | null = null;
+  /** The application took over a non-101 response (`'unexpected-response'`): no error for it. */
+  #responseHandled = false;
+  /** Bytes given to `send` after the closing handshake started (WHATWG step: they still count). */
+  #bufferedAfterClose = 0;
+  #sendQueue: QueuedSend[] | null = null;
+  #queuedBytes = 0;
+  #handlers: Partial<Record<HandlerName, { handler: ((event: Event) => void) | null; listener: (event: Event) => void }>> | null = null;
+  #messageReader: ((data: unknown, isBinary: boolean) => void) | null = null;
+
+  /**
+   * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
+   *
+   * @param protocols subprotocols to offer, most preferred first (or the options).
+   * @throws DOMException `SyntaxError` for an invalid URL, a scheme other than ws/wss/http/https,
+   *   a URL with a fragment (RFC 6455 §3), or invalid or repeated subprotocols — before any
+   *   connection is made.
+   * @throws InvalidArgumentError for an invalid option (a header, a limit).
+   */
+  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions);
+  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions, server?: ServerSideInit) {
+    super();
+    const sink = new WebSocket.#Sink(this);
+    if ((url as unknown) === SERVER_SIDE) {
+      const init = server!;
+      this.#url = '';
+      this.#isServer = true;
+      this.#driver = new NodeConnection(init.connection, sink, init.transport);
+      return;
+    }
+    this.#isServer = false;
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols as WebSocketOptions;
+      protocols = undefined;
+    }
+    const opts: WebSocketOptions = options ?? {};
+
+    // WHATWG "new WebSocket(url, protocols)":
+    // 1–3. Parse url (no base URL in Node); failure → "SyntaxError" DOMException.
+    let record: URL;
+    try {
+      record = new URL(url);
+    } catch {
+      throw domException(`invalid URL: ${String(url)}`, 'SyntaxError');
+    }
+    // 4–5. http → ws, https → wss.
+    if (record.protocol === 'http:') record.protocol = 'ws:';
+    else if (record.protocol === 'https:') record.protocol = 'wss:';
+    // 6. Any other scheme than ws or wss → "SyntaxError".
+    if (record.protocol !== 'ws:' && record.protocol !== 'wss:') {
+      throw domException(`the URL's scheme must be ws, wss, http or https, not ${record.protocol.slice(0, -1)}`, 'SyntaxError');
+    }
+    // 7. A fragment → "SyntaxError" (RFC 6455 §3: "Fragment identifiers are meaningless ... MUST NOT be used").
+    if (record.hash !== '' || String(url).includes('#')) throw domException('a WebSocket URL cannot have a fragment', 'SyntaxError');
+    // 8. A single protocol string is a list of one.
+    const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...(protocols as readonly string[])];
+    // 9. Repeated values or values that are not tokens (RFC 6455 §4.1 requirement 10) → "SyntaxError".
+    const seen = new Set<string>();
+    for (const protocol of offered) {
+      if (typeof protocol !== 'string' || !isToken(protocol)) throw domException(`invalid subprotocol ${JSON.stringify(protocol)}`, 'SyntaxError');
+      if (seen.has(protocol)) throw domException(`subprotocol ${JSON.stringify(protocol)} is listed twice`, 'SyntaxError');
+      seen.add(protocol);
+    }
+    // 10. Set this's url to urlRecord.
+    this.#url = record.href;
+
+    const transport = resolveTransportOptions(opts);
+    const handshakeTimeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    let driver: NodeConnection | null = null;
+    const connection = new ClientConnection({
+      codec: opts.codec ?? defaultCodec(),
+      random: webCryptoRandom,
+      sha1: nodeSha1,
+      host: record.hostname,
+      port: record.port === '' ? undefined : Number(record.port),
+      secure: record.protocol === 'wss:',
+      path: `${record.pathname}${record.search}`,
+      origin: opts.origin,
+      protocols: offered,
+      extensions: opts.extensions,
+      headers: withCredentials(record, opts.headers),
+      limits: limitsForMaxPayload(opts.maxPayload),
+      autoPong: opts.autoPong,
+      onWake: () => driver?.wake(),
+    });
+    driver = this.#driver = new NodeConnection(connection, sink, transport);
+    // 12. Establish a WebSocket connection, in parallel.
+    this.#pendingDial = dialClient(
+      driver,
+      connection.request!,
+      {
+        url: record,
+        handshakeTimeout,
+        agent: opts.agent,
+        family: opts.family,
+        localAddress: opts.localAddress,
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        passphrase: opts.passphrase,
+        rejectUnauthorized: opts.rejectUnauthorized,
+        servername: opts.servername,
+      },
+      {
+        onUpgrade: (response) => {
+          this.#pendingDial = null;
+          this.emit2('upgrade', response);
+        },
+        onUnexpectedResponse: (request: HttpClientRequest, response: IncomingMessage) => {
+          this.#pendingDial = null;
+          if (this.listenerCount('unexpected-response') === 0) return false;
+          this.#responseHandled = true;
+          this.emit2('unexpected-response', request, response);
+          return true;
+        },
+      },
+    );
+  }
+
+  static {
+    // Server-side sockets are built by `WebSocketServer` through these, not through the
+    // public constructor.
+    createServerSide = (init) => new (WebSocket as unknown as new (...args: unknown[]) => WebSocket)(SERVER_SIDE, undefined, undefined, init);
+    attachServerSide = (websocket, socket) => websocket.#driver.attach(socket);
+    wakeServerSide = (websocket) => websocket.#driver.wake();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Attributes
+  // -------------------------------------------------------------------------------------------
+
+  get CONNECTING(): 0 {
+    return ReadyState.CONNECTING;
+  }
+  get OPEN(): 1 {
+    return ReadyState.OPEN;
+  }
+  get CLOSING(): 2 {
+    return ReadyState.CLOSING;
+  }
+  get CLOSED(): 3 {
+    return ReadyState.CLOSED;
+  }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): ReadyState {
+    const state = this.#driver.connection.state;
+    return state === ReadyState.OPEN && this.#driver.terminating ? ReadyState.CLOSING : state;
+  }
+
+  /** The URL connected to (`''` on a server-side socket). */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** The agreed subprotocol, `''` for none. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** The extensions in use, as the Sec-WebSocket-Extensions value of the response (`''` for none). */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /**
+   * Bytes of message data accepted by `send` and not yet handed to the operating system
+   * (WHATWG: it keeps counting what is sent after the closing handshake started).
+   */
+  get bufferedAmount(): number {
+    return this.#driver.bufferedAmount + this.#queuedBytes + this.#bufferedAfterClose;
+  }
+
+  /** How binary messages are handed out; invalid values are ignored (as WebIDL enums are). */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (BINARY_TYPES.has(type)) this.#binaryType = type;
+  }
+
+  /** Whether reading is paused (`pause()`). */
+  get isPaused(): boolean {
+    return this.#driver.isPaused;
+  }
+
+  /** Whether this socket is the server's end of the connection. */
+  get isServer(): boolean {
+    return this.#isServer;
+  }
+
+  get onopen(): ((event: Event) => void) | null {
+    return this.#getHandler('open');
+  }
+  set onopen(handler: ((event: Event) => void) | null) {
+    this.#setHandler('open', handler);
+  }
+  get onmessage(): ((event: MessageEvent) => void) | null {
+    return this.#getHandler('message');
+  }
+  set onmessage(handler: ((event: MessageEvent) => void) | null) {
+    this.#setHandler('message', handler as ((event: Event) => void) | null);
+  }
+  get onerror(): ((event: ErrorEvent) => void) | null {
+    return this.#getHandler('error');
+  }
+  set onerror(handler: ((event: ErrorEvent) => void) | null) {
+    this.#setHandler('error', handler as ((event: Event) => void) | null);
+  }
+  get onclose(): ((event: CloseEvent) => void) | null {
+    return this.#getHandler('close');
+  }
+  set onclose(handler: ((event: CloseEvent) => void) | null) {
+    this.#setHandler('close', handler as ((event: Event) => void) | null);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Methods
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Send a message (WHATWG `send(data)`; `ws`'s `send(data, options, cb)`). Strings are sent
+   * as text, everything else as binary unless `options.binary` says otherwise. With
+   * `options.fin` false the data is a fragment and later sends continue the message.
+   *
+   * @returns false when the bytes waiting to be written have reached `highWaterMark` (wait for
+   *   `'drain'`) or the connection is not open; true otherwise.
+   * @throws DOMException `InvalidStateError` while CONNECTING (WHATWG step 1).
+   */
+  send(data: SendData, options?: SendOptions | WriteCallback, callback?: WriteCallback): boolean {
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    const driver = this.#driver;
+    const state = driver.connection.state;
+    // WHATWG send() step 1: "If this's ready state is CONNECTING, then throw an
+    // "InvalidStateError" DOMException."
+    if (state === ReadyState.CONNECTING) throw domException('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError');
+    let bytes: Uint8Array | null = null;
+    let blob: Blob | null = null;
+    let binary: boolean;
+    if (typeof data === 'string') {
+      bytes = Buffer.from(data, 'utf8');
+      binary = false;
+    } else if (typeof data === 'number') {
+      bytes = Buffer.from(String(data), 'utf8');
+      binary = false;
+    } else if (typeof Blob === 'function' && data instanceof Blob) {
+      blob = data;
+      binary = true;
+    } else {
+      bytes = bytesOf(data as Exclude<SendData, Blob | number | string>);
+      binary = true;
+    }
+    if (options !== undefined && options.binary !== undefined) binary = options.binary;
+    const fin = options?.fin ?? true;
+    const size = bytes !== null ? bytes.length : blob!.size;
+    // Step 2: data that cannot be sent (the closing handshake started) still counts in
+    // bufferedAmount; ws reports the failure through the callback.
+    if (state !== ReadyState.OPEN || driver.terminating) {
+      this.#bufferedAfterClose += size;
+      if (callback !== undefined) {
+        const error = new WebSocketError(`the WebSocket is not open (${stateName(this.readyState)})`, ErrorCode.INVALID_STATE);
+        queueMicrotask(() => callback!(error));
+      }
+      return false;
+    }
+    if (blob !== null || this.#sendQueue !== null) {
+      this.#enqueueSend({ data: blob ?? bytes!, binary, fin, callback }, size);
+      return this.bufferedAmount < this.#transportHighWaterMark();
+    }
+    return driver.send(bytes!, binary, fin, callback);
+  }
+
+  /**
+   * Send a ping (RFC 6455 §5.5.2) with up to 125 bytes of application data. `mask` is
+   * accepted for `ws` compatibility and ignored (see `SendOptions.mask`).
+   *
+   * @throws DOMException `InvalidStateError` while CONNECTING; InvalidArgumentError over 125 bytes.
+   */
+  ping(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, callback?: WriteCallback): void {
+    this.#control('ping', data, mask, callback);
+  }
+
+  /** Send a pong (RFC 6455 §5.5.3: unsolicited pongs are a unidirectional heartbeat). See `ping`. */
+  pong(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, callback?: WriteCallback): void {
+    this.#control('pong', data, mask, callback);
+  }
+
+  /**
+   * Start the closing handshake (WHATWG `close(code, reason)`; RFC 6455 §7.1.2). A code may
+   * be any that RFC 6455 §7.4 allows on the wire (so a server can say 1001 or 1011; the
+   * WHATWG API allows only 1000 and 3000–4999 from a browser). A reason without a code sends
+   * 1000.
+   *
+   * @throws DOMException `InvalidAccessError` for a code that may not be sent; `SyntaxError`
+   *   for a reason longer than 123 bytes of UTF-8.
+   */
+  close(code?: number, reason?: string | Uint8Array): void {
+    // WHATWG close() step 1: a code that cannot be sent → "InvalidAccessError".
+    if (code !== undefined && !(Number.isInteger(code) && isValidCloseCode(code))) {
+      throw domException(`invalid close code ${String(code)}: use 1000, 1001–1003, 1007–1014 or 3000–4999`, 'InvalidAccessError');
+    }
+    // Step 2: "If reasonBytes is longer than 123 bytes, then throw a "SyntaxError" DOMException."
+    let reasonText = '';
+    if (reason !== undefined) {
+      reasonText = typeof reason === 'string' ? reason : Buffer.from(reason.buffer, reason.byteOffset, reason.byteLength).toString('utf8');
+      if (utf8Encode(reasonText).length > MAX_CLOSE_REASON) {
+        throw domException(`the close reason is longer than ${MAX_CLOSE_REASON} bytes of UTF-8`, 'SyntaxError');
+      }
+    }
+    // "If code is null and reasonBytes is non-empty, set code to 1000."
+    const status = code ?? (reasonText !== '' ? 1000 : undefined);
+    // Step 3: CLOSING or CLOSED → do nothing (but a completed closing handshake may still
+    // have its transport to close); not yet established → fail the connection.
+    const state = this.#driver.connection.state;
+    if (state === ReadyState.CONNECTING) {
+      this.#abortHandshake();
+      return;
+    }
+    this.#driver.close(status, status === undefined ? undefined : reasonText);
+  }
+
+  /** Destroy the connection now, without a closing handshake; the close (1006) follows. */
+  terminate(): void {
+    const state = this.#driver.connection.state;
+    if (state === ReadyState.CLOSED) return;
+    if (state === ReadyState.CONNECTING) {
+      this.#abortHandshake();
+      return;
+    }
+    this.#driver.terminate();
+  }
+
+  /** Stop reading from the socket: messages wait in the peer's buffers and the kernel's. */
+  pause(): void {
+    const state = this.#driver.connection.state;
+    if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
+    this.#driver.pause();
+  }
+
+  /** Read again after `pause()`. */
+  resume(): void {
+    const state = this.#driver.connection.state;
+    if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
+    this.#driver.resume();
+  }
+
+  /**
+   * Read messages with `for await`: each value is what the `'message'` event's `data` would
+   * be, for text a string. Ends when the connection closes; a connection that failed ends
+   * the iteration with its error. Reading pauses the socket while unread messages wait.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<string | Buffer | ArrayBuffer | Blob | Buffer[]> {
+    return new MessageIterator(this, (reader) => {
+      this.#messageReader = reader;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events from the adapter
+  // -------------------------------------------------------------------------------------------
+
+  static readonly #Sink = class implements ConnectionSink<Buffer> {
+    readonly #websocket: WebSocket;
+    constructor(websocket: WebSocket) {
+      this.#websocket = websocket;
+    }
+    onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
+      this.#websocket.#open(protocol, extensions);
+    }
+    onMessage(data: Buffer, binary: boolean): void {
+      this.#websocket.#message(data, binary);
+    }
+    onPing(data: Buffer): void {
+      this.#websocket.emit2('ping', data);
+    }
+    onPong(data: Buffer): void {
+      this.#websocket.emit2('pong', data);
+    }
+    onError(error: Error): void {
+      this.#websocket.#error(error);
+    }
+    onClose(code: number, reason: string, wasClean: boolean): void {
+      this.#websocket.#close(code, reason, wasClean);
+    }
+    onDrain(): void {
+      this.#websocket.emit2('drain');
+    }
+  };
+
+  #open(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
+    this.#pendingDial = null;
+    // WHATWG "When the WebSocket connection is established": 1. ready state OPEN (the
+    // core's); 2. extensions in use; 3. the subprotocol in use; 4. fire "open".
+    this.#extensions = extensions.length === 0 ? '' : serializeExtensionList(extensions.map(({ name, params }) => ({ name, params })));
+    this.#protocol = protocol ?? '';
+    // A server-side socket is open when the application gets it; it reports no open event.
+    if (this.#isServer) return;
+    this.emit2('open');
+    if (this.hasTargetListeners('open')) this.dispatchSafely(new Event('open'));
+  }
+
+  #message(data: Buffer, binary: boolean): void {
+    // WHATWG "When a WebSocket message has been received": text → a string; binary → per
+    // binaryType. The ws face gets text as a Buffer (isBinary false), as ws hands it out.
+    const binaryType = this.#binaryType;
+    const value = binary && binaryType !== 'nodebuffer' ? convertBinary(data, binaryType) : data;
+    const reader = this.#messageReader;
+    if (reader !== null) reader(binary ? value : data.toString('utf8'), binary);
+    this.emit2('message', value, binary);
+    if (this.hasTargetListeners('message')) {
+      this.dispatchSafely(new MessageEvent('message', { data: binary ? value : data.toString('utf8'), origin: this.#origin() }));
+    }
+  }
+
+  #error(error: Error): void {
+    if (this.#responseHandled && error instanceof HandshakeError) return;
+    this.emit2('error', error);
+    if (this.hasTargetListeners('error')) this.dispatchSafely(new ErrorEvent('error', { error, message: error.message }));
+  }
+
+  #close(code: number, reason: string, wasClean: boolean): void {
+    this.#pendingDial = null;
+    this.#messageReader?.(null, false);
+    this.#failQueuedSends();
+    // WHATWG "When the WebSocket connection is closed": ready state CLOSED (the core's), then
+    // fire "close" with wasClean, code and reason.
+    this.emit2('close', code, Buffer.from(reason, 'utf8'));
+    if (this.hasTargetListeners('close')) this.dispatchSafely(new CloseEvent('close', { wasClean, code, reason }));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+  // -------------------------------------------------------------------------------------------
+
+  #origin(): string {
+    if (this.#isServer) return '';
+    try {
+      return new URL(this.#url).origin;
+    } catch {
+      return '';
+    }
+  }
+
+  #transportHighWaterMark(): number {
+    return this.#driver.highWaterMark;
+  }
+
+  #abortHandshake(): void {
+    const dial = this.#pendingDial;
+    this.#pendingDial = null;
+    dial?.abort(new WebSocketError('the WebSocket was closed before the connection was established', ErrorCode.HANDSHAKE));
+  }
+
+  #control(kind: 'ping' | 'pong', data: SendData | WriteCallback | undefined, mask: boolean | WriteCallback | undefined, callback: WriteCallback | undefined): void {
+    if (typeof data === 'function') {
+      callback = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      callback = mask;
+    }
+    const state = this.#driver.connection.state;
+    if (state === ReadyState.CONNECTING) throw domException(`cannot send a ${kind}: the WebSocket is not open yet (CONNECTING)`, 'InvalidStateError');
+    let bytes: Uint8Array;
+    if (data === undefined) bytes = new Uint8Array(0);
+    else if (typeof data === 'string' || typeof data === 'number') bytes = Buffer.from(String(data), 'utf8');
+    else if (typeof Blob === 'function' && data instanceof Blob) throw new TypeError(`a ${kind} cannot carry a Blob; pass its bytes`);
+    else bytes = bytesOf(data as Exclude<SendData, Blob | number | string>);
+    if (state !== ReadyState.OPEN || this.#driver.terminating) {
+      if (callback !== undefined) {
+        const error = new WebSocketError(`the WebSocket is not open (${stateName(this.readyState)})`, ErrorCode.INVALID_STATE);
+        queueMicrotask(() => callback!(error));
+      }
+      return;
+    }
+    if (kind === 'ping') this.#driver.ping(bytes, callback);
+    else this.#driver.pong(bytes, callback);
+  }
+
+  /** Keep sends in order behind a Blob being read. */
+  #enqueueSend(item: QueuedSend, size: number): void {
+    const queue = (this.#sendQueue ??= []);
+    queue.push(item);
+    this.#queuedBytes += size;
+    if (queue.length === 1) void this.#drainSendQueue(queue);
+  }
+
+  async #drainSendQueue(queue: QueuedSend[]): Promise<void> {
+    while (queue.length > 0) {
+      const item = queue[0]!;
+      let bytes: Uint8Array;
+      let size: number;
+      if (item.data instanceof Uint8Array) {
+        bytes = item.data;
+        size = bytes.length;
+      } else {
+        size = item.data.size;
+        try {
+          bytes = new Uint8Array(await item.data.arrayBuffer());
+        } catch (error) {
+          queue.shift();
+          this.#queuedBytes -= size;
+          item.callback?.(error instanceof Error ? error : new Error(String(error)));
+          continue;
+        }
+      }
+      if (this.#sendQueue !== queue) return;
+      queue.shift();
+      this.#queuedBytes -= size;
+      if (this.#driver.connection.state !== ReadyState.OPEN || this.#driver.terminating) {
+        this.#bufferedAfterClose += size;
+        item.callback?.(new WebSocketError(`the WebSocket is not open (${stateName(this.readyState)})`, ErrorCode.INVALID_STATE));
+        continue;
+      }
+      this.#driver.send(bytes, item.binary, item.fin, item.callback);
+    }
+    if (this.#sendQueue === queue) this.#sendQueue = null;
+  }
+
+  #failQueuedSends(): void {
+    const queue = this.#sendQueue;
+    if (queue === null) return;
+    this.#sendQueue = null;
+    this.#bufferedAfterClose += this.#queuedBytes;
+    this.#queuedBytes = 0;
+    for (const item of queue) item.callback?.(new WebSocketError('the WebSocket closed before the data was sent', ErrorCode.INVALID_STATE));
+  }
+
+  #getHandler<E extends Event>(type: HandlerName): ((event: E) => void) | null {
+    return (this.#handlers?.[type]?.handler ?? null) as ((event: E) => void) | null;
+  }
+
+  /** WHATWG event handler IDL attributes: one listener per type, registered on first set. */
+  #setHandler(type: HandlerName, handler: ((event: Event) => void) | null): void {
+    const handlers = (this.#handlers ??= {});
+    const value = typeof handler === 'function' ? handler : null;
+    const existing = handlers[type];
+    if (existing !== undefined) {
+      existing.handler = value;
+      return;
+    }
+    if (value === null) return;
+    const entry = {
+      handler: value as ((event: Event) => void) | null,
+      listener: (event: Event): void => {
+        entry.handler?.call(this, event);
+      },
+    };
+    handlers[type] = entry;
+    this.addEventListener(type, entry.listener);
+  }
+}
+
+/** What a `WebSocketServer` gives a server-side socket. @internal */
+export interface ServerSideInit {
+  readonly connection: Connection;
+  readonly transport: TransportOptions;
+}
+
+/** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */
+export function createServerSideWebSocket(init: ServerSideInit): WebSocket {
+  return createServerSide(init);
+}
+
+/**
+ * Start a server-side socket on its upgraded `socket`: write the 101 response and deliver
+ * what came with the request (for `WebSocketServer`). @internal
+ */
+export function attachServerSideWebSocket(websocket: WebSocket, socket: NodeSocket): void {
+  attachServerSide(websocket, socket);
+}
+
+/** Run a server-side socket's loop after asynchronous work (the core's `onWake`). @internal */
+export function wakeServerSideWebSocket(websocket: WebSocket): void {
+  wakeServerSide(websocket);
+}
+
+function stateName(state: ReadyState): string {
+  return ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'][state]!;
+}
+
+function convertBinary(data: Buffer, binaryType: BinaryType): ArrayBuffer | Blob | Buffer[] | Buffer {
+  switch (binaryType) {
+    case 'arraybuffer':
+      return toArrayBuffer(data);
+    case 'blob':
+      return new Blob([data as Uint8Array<ArrayBuffer>]);
+    case 'fragments':
+      // The core assembles each message, so a message is one fragment here.
+      return [data];
+    default:
+      return data;
+  }
+}
+
+/** Add `Authorization: Basic` for a URL's user info, as browsers and `ws` do. */
+function withCredentials(url: URL, headers: WebSocketOptions['headers']): Iterable<HeaderField> | Readonly<Record<string, string>> | undefined {
+  if (url.username === '' && url.password === '') return headers;
+  const fields: HeaderField[] =
+    headers === undefined ? [] : Symbol.iterator in headers ? [...(headers as Iterable<HeaderField>)] : Object.entries(headers as Record<string, string>);
+  if (fields.some(([name]) => name.toLowerCase() === 'authorization')) return fields;
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  fields.push(['Authorization', `Basic ${encodeBase64(utf8Encode(credentials))}`]);
+  return fields;
+}
+
+type MessageValue = string | Buffer | ArrayBuffer | Blob | Buffer[];
+
+/**
+ * The async iterator of `for await (const message of ws)`: a queue filled by the message
+ * events; the socket is paused while more than a few messages wait, so a slow loop does not
+ * let memory grow.
+ */
+class MessageIterator implements AsyncIterator<MessageValue> {
+  /** Messages queued before the socket is paused. */
+  static readonly #PAUSE_AT = 16;
+  readonly #websocket: WebSocket;
+  readonly #messages: MessageValue[] = [];
+  #waiting: { resolve: (result: IteratorResult<MessageValue>) => void; reject: (error: unknown) => void } | null = null;
+  #done = false;
+  #error: Error | null = null;
+  #pausedByUs = false;
+  readonly #onError = (error: Error): void => {
+    this.#error ??= error;
+  };
+
+  constructor(websocket: WebSocket, register: (reader: ((data: unknown, isBinary: boolean) => void) | null) => void) {
+    this.#websocket = websocket;
+    websocket.on('error', this.#onError);
+    if (websocket.readyState === ReadyState.CLOSED) this.#done = true;
+    else
+      register((data) => {
+        if (data === null) this.#finish();
+        else this.#push(data as MessageValue);
+      });
+    this.#release = () => {
+      register(null);
+      websocket.off('error', this.#onError);
+    };
+  }
+
+  readonly #release: () => void;
+
+  next(): Promise<IteratorResult<MessageValue>> {
+    if (this.#messages.length > 0) {
+      const value = this.#messages.shift()!;
+      if (this.#pausedByUs && this.#messages.length < MessageIterator.#PAUSE_AT / 2) {
+        this.#pausedByUs = false;
+        this.#websocket.resume();
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#done) {
+      const error = this.#error;
+      this.#error = null;
+      return error !== null ? Promise.reject(error) : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<MessageValue>> {
+    this.#done = true;
+    this.#messages.length = 0;
+    this.#release();
+    if (this.#pausedByUs) this.#websocket.resume();
+    if (this.#websocket.readyState === ReadyState.OPEN) this.#websocket.close(1000);
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  #push(value: MessageValue): void {
+    const waiting = this.#waiting;
+    if (waiting !== null) {
+      this.#waiting = null;
+      waiting.resolve({ value, done: false });
+      return;
+    }
+    this.#messages.push(value);
+    if (!this.#pausedByUs && this.#messages.length >= MessageIterator.#PAUSE_AT) {
+      this.#pausedByUs = true;
+      this.#websocket.pause();
+    }
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#release();
+    const waiting = this.#waiting;
+    if (waiting === null) return;
+    this.#waiting = null;
+    const error = this.#error;
+    this.#error = null;
+    if (error !== null) waiting.reject(error);
+    else waiting.resolve({ value: undefined, done: true });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `wasmsocket` in Node: a `ws`-compatible `WebSocketServer` and `WebSocket` (which is also a
+ * WHATWG `WebSocket` EventTarget), on real sockets.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket, WebSocketServer } from 'wasmsocket';
+ *
+ * const wss = new WebSocketServer({ port: 8080 });
+ * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+ *
+ * const ws = new WebSocket('ws://localhost:8080');
+ * ws.onopen = () => ws.send('hello');
+ * ws.onmessage = (event) => console.log(event.data);
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  WebSocket,
+  type BinaryType,
+  type SendData,
+  type SendOptions,
+  type SocketOptions,
+  type WebSocketOptions,
+} from './api/websocket.js';
+export {
+  WebSocketServer,
+  type ServerOptions,
+  type VerifyClient,
+  type VerifyClientCallback,
+  type VerifyClientInfo,
+} from './api/server.js';
+export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
+export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';
+export type { ClientTlsOptions } from './adapters/node/client.js';
+export type { ClientExtensionNegotiator, ServerExtensionNegotiator } from './handshake/extensions.js';
+export type { Extension, DecodeOutput } from './protocol/extension.js';
+export { CloseCode, ReadyState } from './shared/constants.js';
+export { ErrorCode, HandshakeError, InvalidArgumentError, InvalidStateError, ProtocolError, WebSocketError } from './shared/errors.js';
+export { createCodec, createCodecSync, type Codec } from './codec/index.js';
