@@ -163,6 +163,8 @@ interface OutboundFrame {
 /** The message being sent in fragments. */
 interface OutgoingMessage {
   readonly encoders: readonly Extension[] | null;
+  /** Text: its UTF-8 is checked across fragments (`#sendUtf8`). */
+  readonly text: boolean;
 }
 
 /** A `ProtocolError` for a local fault: 1011, nothing said to the peer, the cause kept. */
@@ -243,6 +245,8 @@ export abstract class Connection {
 
   // Sending.
   #sending: OutgoingMessage | null = null;
+  /** UTF-8 state of the text message being sent in fragments. */
+  #sendUtf8 = UTF8_ACCEPT;
   #outboundPending = false;
   #outbound: OutboundFrame[] = [];
 
@@ -398,15 +402,22 @@ export abstract class Connection {
 
   /**
    * Send a text message, or with `fin` false the first fragment of one (then
-   * `sendContinuation`). A string is encoded as UTF-8; bytes are sent as given and must be
-   * valid UTF-8.
+   * `sendContinuation`). A string is encoded as UTF-8; bytes are sent as they are once checked
+   * to be UTF-8 (RFC 6455 §5.6: the payload "is text data encoded as UTF-8"), a character
+   * split between fragments allowed.
    *
    * @throws InvalidStateError unless OPEN, or while a fragmented message is being sent.
+   * @throws InvalidArgumentError for bytes that are not UTF-8, or a message that would end
+   *   inside a character; nothing is sent then.
    */
   sendText(data: string | Uint8Array, fin = true): void {
     this.#assertCanStart('send a text message');
     const owned = typeof data === 'string';
-    this.#sendData(Opcode.TEXT, owned ? utf8Encode(data) : checkBytes(data), fin, owned);
+    const payload = owned ? utf8Encode(data) : checkBytes(data);
+    // A string's encoding is whole characters; only bytes need checking.
+    const utf8 = owned ? UTF8_ACCEPT : this.#checkOutgoingText(payload, UTF8_ACCEPT, fin);
+    this.#sendData(Opcode.TEXT, payload, fin, owned);
+    this.#sendUtf8 = utf8;
   }
 
   /**
@@ -425,12 +436,19 @@ export abstract class Connection {
    * true ends it. Control frames may be sent between fragments.
    *
    * @throws InvalidStateError unless OPEN, or when no fragmented message is in progress.
+   * @throws InvalidArgumentError when a text message's bytes are not UTF-8 or it would end
+   *   inside a character (see `sendText`); nothing is sent then.
    */
   sendContinuation(data: string | Uint8Array, fin: boolean): void {
     this.#assertOpen('send a continuation frame');
-    if (this.#sending === null) throw new InvalidStateError('cannot send a continuation frame: no fragmented message is in progress');
+    const sending = this.#sending;
+    if (sending === null) throw new InvalidStateError('cannot send a continuation frame: no fragmented message is in progress');
     const owned = typeof data === 'string';
-    this.#sendData(Opcode.CONTINUATION, owned ? utf8Encode(data) : checkBytes(data), fin, owned);
+    const payload = owned ? utf8Encode(data) : checkBytes(data);
+    let utf8 = this.#sendUtf8;
+    if (sending.text && !(owned && utf8 === UTF8_ACCEPT)) utf8 = this.#checkOutgoingText(payload, utf8, fin);
+    this.#sendData(Opcode.CONTINUATION, payload, fin, owned);
+    this.#sendUtf8 = fin ? UTF8_ACCEPT : utf8;
   }
 
   /**
@@ -1107,7 +1125,7 @@ export abstract class Connection {
     } else {
       encoders = this.#encodersFor(opcode === Opcode.BINARY, fin ? payload.length : undefined);
       if (encoders !== null) for (const { rsvBits, extension } of this.#extensions) if (encoders.includes(extension)) rsv |= rsvBits;
-      if (!fin) this.#sending = { encoders };
+      if (!fin) this.#sending = { encoders, text: opcode === Opcode.TEXT };
     }
     this.#queueFrame(opcode, fin, rsv, payload, owned, encoders);
   }
@@ -1123,6 +1141,14 @@ export abstract class Connection {
       if (rsvBits !== 0 && (extension.shouldEncode?.(binary, size) ?? true)) (encoders ??= []).push(extension);
     }
     return encoders;
+  }
+
+  /** Advance the UTF-8 state of outgoing text over `payload`; throw if it cannot be UTF-8. */
+  #checkOutgoingText(payload: Uint8Array, state: number, fin: boolean): number {
+    const next = this.#codec.utf8Step(payload, state);
+    if (next === UTF8_INVALID) throw new InvalidArgumentError('text payload is not valid UTF-8 (RFC 6455 §5.6)');
+    if (fin && next !== UTF8_ACCEPT) throw new InvalidArgumentError('text message would end inside a UTF-8 character (RFC 6455 §5.6)');
+    return next;
   }
 
   #sendControl(opcode: number, data: string | Uint8Array): void {

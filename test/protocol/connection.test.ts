@@ -439,6 +439,30 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
         ]);
       });
 
+      it('§5.6 text given as bytes must be UTF-8: invalid bytes are refused and nothing is sent', () => {
+        const connection = open();
+        expect(() => connection.sendText(Uint8Array.of(0x61, 0xff))).toThrow(new InvalidArgumentError('text payload is not valid UTF-8 (RFC 6455 §5.6)'));
+        expect(() => connection.sendText(Uint8Array.of(0xe2, 0x82))).toThrow('text message would end inside a UTF-8 character (RFC 6455 §5.6)');
+        expect(connection.dataToSend()).toEqual([]);
+        connection.sendText(Uint8Array.of(0x61));
+        expect(sentFrames(connection).map((f) => text(f.payload))).toEqual(['a']);
+      });
+
+      it('§5.6 a character may be split between fragments, but the message must end on a whole one', () => {
+        const connection = open();
+        const euro = utf8Encode('€');
+        connection.sendText(euro.subarray(0, 1), false);
+        expect(() => connection.sendContinuation('x', false)).toThrow('text payload is not valid UTF-8 (RFC 6455 §5.6)');
+        connection.sendContinuation(euro.subarray(1, 2), false);
+        expect(() => connection.sendContinuation(new Uint8Array(0), true)).toThrow('text message would end inside a UTF-8 character (RFC 6455 §5.6)');
+        connection.sendContinuation(euro.subarray(2), false);
+        connection.sendContinuation('!', true);
+        expect(text(bytesOf(sentFrames(connection).map((f) => f.payload)))).toBe('€!');
+        connection.sendBinary(Uint8Array.of(0xff), false);
+        connection.sendContinuation(Uint8Array.of(0xfe), true);
+        expect(sentFrames(connection).map((f) => f.opcode)).toEqual([Opcode.BINARY, Opcode.CONTINUATION]);
+      });
+
       it('§5.4 a fragmented message goes out as first, continuation and last frames, with control frames between', () => {
         const connection = open();
         connection.sendText('Hel', false);
