@@ -249,6 +249,21 @@ describe.each(codecsUnderTest)('%s codec', (_name, makeCodec) => {
         expect(codec.validateUtf8(frame!.payload)).toBe(true);
         expect(new TextDecoder().decode(frame!.payload)).toBe('caf\u00e9 \ud83d\ude00 \ufffd end');
       });
+
+      it('§5.6 text sent as bytes must be valid UTF-8: invalid bytes are refused and nothing is sent', () => {
+        const connection = openConnection(role, codec);
+        for (const bad of [Uint8Array.of(0xff), Uint8Array.of(0x61, 0xc3), Uint8Array.of(0xed, 0xa0, 0x80)]) {
+          expect(() => connection.sendText(bad)).toThrow(InvalidArgumentError);
+        }
+        expect(drain(connection).frames).toEqual([]);
+        // A character may be split between fragments; the message must not end inside one.
+        const euro = utf8('\u20ac');
+        connection.sendText(euro.subarray(0, 1), false);
+        connection.sendContinuation(euro.subarray(1, 2), false);
+        expect(() => connection.sendContinuation(new Uint8Array(0), true)).toThrow(InvalidArgumentError);
+        connection.sendContinuation(euro.subarray(2), true);
+        expect(drain(connection).frames.map((frame) => [...frame.payload])).toEqual([[0xe2], [0x82], [0xac]]);
+      });
     });
 
     describe('§6.1 sending data', () => {
