@@ -185,6 +185,8 @@ export class WebSocket extends EventTargetEmitter {
       this.#url = '';
       this.#isServer = true;
       this.#driver = new NodeConnection(init.connection, sink, init.transport);
+      // The handshake is done: the terms are known before the application gets the socket.
+      this.#setTerms(init.connection.protocol, init.connection.extensions);
       return;
     }
     this.#isServer = false;
@@ -553,12 +555,16 @@ export class WebSocket extends EventTargetEmitter {
     this.#pendingDial = null;
     // WHATWG "When the WebSocket connection is established": 1. ready state OPEN (the
     // core's); 2. extensions in use; 3. the subprotocol in use; 4. fire "open".
-    this.#extensions = extensions.length === 0 ? '' : serializeExtensionList(extensions.map(({ name, params }) => ({ name, params })));
-    this.#protocol = protocol ?? '';
+    this.#setTerms(protocol, extensions);
     // A server-side socket is open when the application gets it; it reports no open event.
     if (this.#isServer) return;
     this.emit2('open');
     if (this.hasTargetListeners('open')) this.dispatchSafely(new Event('open'));
+  }
+
+  #setTerms(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
+    this.#extensions = extensions.length === 0 ? '' : serializeExtensionList(extensions.map(({ name, params }) => ({ name, params })));
+    this.#protocol = protocol ?? '';
   }
 
   #message(data: Buffer, binary: boolean): void {
