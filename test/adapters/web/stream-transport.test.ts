@@ -1,0 +1,341 @@
+/**
+ * The stream transport, run in Node over in-memory stream pairs: handshake, messages, control
+ * frames, the closing handshake, backpressure both ways, timeouts and failures. The same code
+ * runs in Chromium workers in test/browser/.
+ */
+import { describe, expect, it } from 'vitest';
+import { portableCodec } from '../../../src/codec/portable/index.js';
+import { createWebCodec } from '../../../src/adapters/web/codec.js';
+import {
+  createWebStreamPair,
+  type WebStreamPair,
+  WebStreamTransport,
+} from '../../../src/adapters/web/stream-transport.js';
+import type { ReceivedData } from '../../../src/adapters/web/face.js';
+import { ClientConnection } from '../../../src/protocol/client-connection.js';
+import { ServerConnection } from '../../../src/protocol/server-connection.js';
+import { ReadyState } from '../../../src/shared/constants.js';
+
+interface Closed {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+function closed(ws: WebStreamTransport): Promise<Closed> {
+  return new Promise((resolve) => ws.addEventListener('close', (event) => resolve(event as unknown as Closed)));
+}
+
+function opened(ws: WebStreamTransport): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('close', (code, reason) => reject(new Error(`closed before open: ${code} ${reason}`)));
+  });
+}
+
+function nextMessage(ws: WebStreamTransport): Promise<[ReceivedData, boolean]> {
+  return new Promise((resolve) => ws.once('message', (data, isBinary) => resolve([data, isBinary])));
+}
+
+function connectedPair(options: { server?: Parameters<typeof WebStreamTransport.accept>[1]; client?: Parameters<typeof WebStreamTransport.connect>[2] } = {}) {
+  const [clientStreams, serverStreams] = createWebStreamPair();
+  const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec, ...options.server });
+  const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/chat?room=1', { codec: portableCodec, ...options.client });
+  return { client, server };
+}
+
+/** A stream pair whose far end we script by hand. */
+function manualPeer(): { streams: WebStreamPair; toUs: WritableStreamDefaultWriter<Uint8Array>; fromUs: ReadableStreamDefaultReader<Uint8Array> } {
+  const [ours, theirs] = createWebStreamPair();
+  return { streams: ours, toUs: theirs.writable.getWriter(), fromUs: theirs.readable.getReader() };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Play the server's part of the opening handshake by hand (a server core), until the client is open. */
+async function answerHandshake(peer: ReturnType<typeof manualPeer>, client: WebStreamTransport): Promise<void> {
+  const clientOpened = opened(client);
+  const serverCore = new ServerConnection({ codec: portableCodec });
+  while (serverCore.state === ReadyState.CONNECTING) {
+    serverCore.receiveData((await peer.fromUs.read()).value!);
+    for (const chunk of serverCore.dataToSend()) await peer.toUs.write(chunk);
+  }
+  await clientOpened;
+}
+
+describe('WebStreamTransport over a TransformStream pair', () => {
+  it('§4 completes the opening handshake with a subprotocol and reports the upgrade heads', async () => {
+    const { client, server } = connectedPair({
+      client: { protocols: ['chat', 'superchat'] },
+      server: { handleProtocols: (offered) => (offered.has('superchat') ? 'superchat' : false) },
+    });
+    const heads: string[] = [];
+    server.on('upgrade', (head) => heads.push('target' in head ? head.target : ''));
+    client.on('upgrade', (head) => heads.push('status' in head ? String(head.status) : ''));
+    expect(client.readyState).toBe(ReadyState.CONNECTING);
+    expect(() => client.send('too early')).toThrow(/CONNECTING/);
+    await Promise.all([opened(client), opened(server)]);
+    expect(client.readyState).toBe(ReadyState.OPEN);
+    expect(client.protocol).toBe('superchat');
+    expect(server.protocol).toBe('superchat');
+    expect(client.url).toBe('ws://example.com/chat?room=1');
+    expect(heads.sort()).toEqual(['/chat?room=1', '101']);
+  });
+
+  it('exchanges text as strings and binary per binaryType, in both directions', async () => {
+    const { client, server } = connectedPair();
+    server.on('message', (data, isBinary) => server.send(data as string | Uint8Array, { binary: isBinary }));
+    await opened(client);
+    client.send('héllo ✓');
+    expect(await nextMessage(client)).toEqual(['héllo ✓', false]);
+    client.send(new Uint8Array([1, 2, 3]));
+    const [bytes, isBinary] = await nextMessage(client);
+    expect(isBinary).toBe(true);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect([...(bytes as Uint8Array)]).toEqual([1, 2, 3]);
+    client.binaryType = 'arraybuffer';
+    client.send(new Uint16Array([0x0102]).buffer);
+    const [buffer] = await nextMessage(client);
+    expect(buffer).toBeInstanceOf(ArrayBuffer);
+    expect((buffer as ArrayBuffer).byteLength).toBe(2);
+    client.binaryType = 'blob';
+    client.send(new Blob([new Uint8Array([9, 8, 7])]));
+    const [blob] = await nextMessage(client);
+    expect(blob).toBeInstanceOf(Blob);
+    expect([...new Uint8Array(await (blob as Blob).arrayBuffer())]).toEqual([9, 8, 7]);
+    // `binary` overrides the type of the data, as in ws.
+    client.send('as bytes', { binary: true });
+    expect((await nextMessage(client))[1]).toBe(true);
+    client.send(new TextEncoder().encode('as text'), { binary: false });
+    expect(await nextMessage(client)).toEqual(['as text', false]);
+  });
+
+  it('keeps the order of sends behind a Blob that is still being read', async () => {
+    const { client, server } = connectedPair();
+    const received: string[] = [];
+    server.on('message', (data, isBinary) => received.push(isBinary ? `b:${new TextDecoder().decode(data as Uint8Array)}` : `t:${String(data)}`));
+    await opened(client);
+    client.send('1');
+    client.send(new Blob(['2']));
+    client.send('3');
+    client.send(new Blob(['4']));
+    client.send('5');
+    client.close(1000, 'done');
+    await closed(server);
+    expect(received).toEqual(['t:1', 'b:2', 't:3', 'b:4', 't:5']);
+  });
+
+  it('fires WHATWG events and handler attributes next to ws-style listeners', async () => {
+    const { client, server } = connectedPair();
+    const seen: string[] = [];
+    client.onopen = (event) => seen.push(`onopen:${event.type}`);
+    client.addEventListener('open', () => seen.push('open listener'));
+    client.onmessage = (event) => seen.push(`onmessage:${(event as MessageEvent).data}`);
+    client.onclose = (event) => seen.push(`onclose:${(event as unknown as Closed).code}`);
+    server.on('open', () => server.send('hi'));
+    server.on('message', () => server.close(4000, 'bye'));
+    await new Promise((resolve) => client.on('message', resolve));
+    client.send('ack');
+    await closed(client);
+    expect(seen).toEqual(['onopen:open', 'open listener', 'onmessage:hi', 'onclose:4000']);
+    expect(client.onmessage).not.toBeNull();
+    client.onmessage = null;
+    expect(client.onmessage).toBeNull();
+  });
+
+  it('§5.5.2 answers pings, reports pongs, and calls send callbacks once written', async () => {
+    const { client, server } = connectedPair();
+    await Promise.all([opened(client), opened(server)]);
+    const pong = new Promise<Uint8Array>((resolve) => client.on('pong', resolve));
+    const ping = new Promise<Uint8Array>((resolve) => server.on('ping', resolve));
+    await new Promise<void>((resolve, reject) => client.ping('are you there', undefined, (error) => (error ? reject(error) : resolve())));
+    expect(new TextDecoder().decode(await ping)).toBe('are you there');
+    expect(new TextDecoder().decode(await pong)).toBe('are you there');
+    expect(() => client.ping(new Uint8Array(126))).toThrow(/125 bytes/);
+    const written = await new Promise<Error | undefined>((resolve) => client.send('x', resolve));
+    expect(written).toBeUndefined();
+  });
+
+  it('§7 completes the closing handshake with code and reason; both sides report a clean close', async () => {
+    const { client, server } = connectedPair();
+    await opened(client);
+    const [clientClosed, serverClosed] = [closed(client), closed(server)];
+    client.close(4321, 'finished ✓');
+    expect(client.readyState).toBe(ReadyState.CLOSING);
+    expect(await serverClosed).toMatchObject({ code: 4321, reason: 'finished ✓', wasClean: true });
+    // §5.5.1: the server echoes the status code; the reason is its own (none).
+    expect(await clientClosed).toMatchObject({ code: 4321, reason: '', wasClean: true });
+    expect(client.readyState).toBe(ReadyState.CLOSED);
+    const late = await new Promise<Error | undefined>((resolve) => client.send('late', resolve));
+    expect(late?.message).toMatch(/CLOSED/);
+    expect(() => client.close(1005)).not.toThrow();
+  });
+
+  it('§7.4 refuses close codes that may not be sent and over-long reasons, and stays open', async () => {
+    const { client } = connectedPair();
+    await opened(client);
+    expect(() => client.close(1005)).toThrow(/invalid close code 1005/);
+    expect(() => client.close(1000, 'x'.repeat(124))).toThrow(/124 bytes/);
+    expect(client.readyState).toBe(ReadyState.OPEN);
+  });
+
+  it('delivers 1,000 messages of random sizes intact and in order, with the wasm codec switching in', async () => {
+    const [clientStreams, serverStreams] = createWebStreamPair();
+    const codec = createWebCodec();
+    // The handle serves at once with the portable codec; wasm takes over when it has loaded.
+    expect(codec.implementation).toBe('portable');
+    const server = WebStreamTransport.accept(serverStreams, { codec });
+    const client = WebStreamTransport.connect(clientStreams, 'ws://127.0.0.1:9/', { codec: createWebCodec({ implementation: 'portable' }) });
+    server.on('message', (data, isBinary) => server.send(data as Uint8Array, { binary: isBinary }));
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const sent: Uint8Array[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const size = Math.floor(random() ** 3 * 70000);
+      const bytes = new Uint8Array(size);
+      for (let j = 0; j < size; j += 97) bytes[j] = (i + j) & 0xff;
+      sent.push(bytes);
+    }
+    const echoed: Uint8Array[] = [];
+    const done = new Promise<void>((resolve) => client.on('message', (data) => echoed.push(data as Uint8Array) === sent.length && resolve()));
+    await opened(client);
+    for (const bytes of sent.slice(0, 500)) client.send(bytes);
+    expect(await codec.ready).toBe('wasm');
+    for (const bytes of sent.slice(500)) client.send(bytes);
+    await done;
+    expect(codec.implementation).toBe('wasm');
+    expect(echoed.length).toBe(1000);
+    // (A loop, not toEqual: deep equality on 17 MB of typed arrays takes minutes.)
+    const mismatches = sent.filter((bytes, i) => !sameBytes(bytes, echoed[i]!)).length;
+    expect(mismatches).toBe(0);
+  });
+});
+
+describe('WebStreamTransport backpressure', () => {
+  it('does not read while paused, so the peer\'s writer waits; resumes in order', async () => {
+    const peer = manualPeer();
+    const server = WebStreamTransport.accept(peer.streams, { codec: portableCodec });
+    const serverOpened = opened(server);
+    const client = new ClientConnection({ codec: portableCodec, random: (t) => t.fill(7), host: 'example.com' });
+    for (const chunk of client.dataToSend()) await peer.toUs.write(chunk);
+    // Read the 101 response.
+    let response = '';
+    while (!response.includes('\r\n\r\n')) response += new TextDecoder().decode((await peer.fromUs.read()).value);
+    client.receiveData(new TextEncoder().encode(response));
+    const messages: number[] = [];
+    server.on('message', (data) => messages.push((data as Uint8Array).length));
+    await serverOpened;
+    server.pause();
+    expect(server.isPaused).toBe(true);
+    const payload = new Uint8Array(16 * 1024);
+    let written = 0;
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 32; i++) {
+      client.sendBinary(payload);
+      for (const chunk of client.dataToSend()) writes.push(peer.toUs.write(chunk).then(() => void written++));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The stream buffers its high-water mark (64 KiB) and one read at most; the rest waits.
+    expect(messages.length).toBe(0);
+    expect(peer.toUs.desiredSize).toBeLessThanOrEqual(0);
+    expect(written).toBeLessThan(64);
+    server.resume();
+    await Promise.all(writes);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(messages.length).toBe(32);
+    expect(messages.every((length) => length === payload.length)).toBe(true);
+  });
+
+  it('writes only while the writer has room, and counts the rest in bufferedAmount', async () => {
+    const peer = manualPeer();
+    const client = WebStreamTransport.connect(peer.streams, 'ws://example.com/', { codec: portableCodec });
+    await answerHandshake(peer, client);
+    const message = new Uint8Array(32 * 1024);
+    for (let i = 0; i < 16; i++) client.send(message);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Nobody reads: 64 KiB sit in the stream, the rest waits in our queue.
+    expect(client.bufferedAmount).toBeGreaterThan(16 * 32 * 1024 - 128 * 1024);
+    let received = 0;
+    while (received < 16 * (32 * 1024 + 8)) {
+      const { value } = await peer.fromUs.read();
+      received += value!.length;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(client.bufferedAmount).toBe(0);
+  });
+});
+
+describe('WebStreamTransport failures and timeouts', () => {
+  it('§4.2.1 answers a bad request with 400 and closes the transport', async () => {
+    const peer = manualPeer();
+    const server = WebStreamTransport.accept(peer.streams, { codec: portableCodec });
+    const errors: Error[] = [];
+    server.on('error', (error) => errors.push(error));
+    const serverClosed = closed(server);
+    await peer.toUs.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let response = '';
+    for (;;) {
+      const { done, value } = await peer.fromUs.read();
+      if (done) break;
+      response += new TextDecoder().decode(value);
+    }
+    expect(response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await serverClosed).toMatchObject({ code: 1006, wasClean: false });
+    expect(errors[0]?.name).toBe('HandshakeError');
+  });
+
+  it('aborts the streams when the opening handshake takes longer than handshakeTimeout', async () => {
+    const peer = manualPeer();
+    const server = WebStreamTransport.accept(peer.streams, { codec: portableCodec, handshakeTimeout: 30 });
+    const errors: Error[] = [];
+    server.on('error', (error) => errors.push(error));
+    expect(await closed(server)).toMatchObject({ code: 1006, wasClean: false });
+    expect(errors.map((error) => error.message)).toEqual(['the opening handshake did not complete within 30 ms']);
+    await expect(peer.fromUs.read()).rejects.toThrow(/aborted/);
+  });
+
+  it('aborts after closeTimeout when the peer never answers the close', async () => {
+    const peer = manualPeer();
+    const client = WebStreamTransport.connect(peer.streams, 'ws://example.com/', { codec: portableCodec, closeTimeout: 30 });
+    await answerHandshake(peer, client);
+    const started = Date.now();
+    client.close(1000);
+    expect(await closed(client)).toMatchObject({ code: 1006, wasClean: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+  });
+
+  it('terminate() closes at once with 1006; close() while CONNECTING reports an error first', async () => {
+    const { client, server } = connectedPair();
+    await opened(client);
+    const serverClosed = closed(server);
+    client.terminate();
+    expect(await closed(client)).toMatchObject({ code: 1006, wasClean: false });
+    expect((await serverClosed).code).toBe(1006);
+
+    const early = connectedPair();
+    const errors: Error[] = [];
+    early.client.on('error', (error) => errors.push(error));
+    early.client.close();
+    expect(await closed(early.client)).toMatchObject({ code: 1006 });
+    expect(errors.map((error) => error.message)).toEqual(['the connection closed before the opening handshake completed']);
+  });
+
+  it('a readable that errors ends the connection with 1006', async () => {
+    const peer = manualPeer();
+    const client = WebStreamTransport.connect(peer.streams, 'ws://example.com/', { codec: portableCodec });
+    const clientClosed = closed(client);
+    await peer.toUs.abort(new Error('connection reset'));
+    expect(await clientClosed).toMatchObject({ code: 1006, wasClean: false });
+  });
+
+  it('rejects URLs that are not WebSocket URLs, and fragments (RFC 6455 §3)', () => {
+    const [streams] = createWebStreamPair();
+    expect(() => WebStreamTransport.connect(streams, 'ftp://example.com/')).toThrow(/ws: or wss:/);
+    expect(() => WebStreamTransport.connect(streams, 'ws://example.com/#frag')).toThrow(/fragment/);
+    expect(() => WebStreamTransport.connect(streams, 'not a url')).toThrow(/invalid WebSocket URL/);
+  });
+});
