@@ -852,7 +852,7 @@ export abstract class Connection {
       this.#streamHeld = data;
     } else {
       if (this.#firstPart === null) this.#firstPart = data;
-      else this.#parts.push(data);
+      else this.#parts.push(compactPiece(data));
       this.#partsLength += data.length;
     }
   }
@@ -1230,6 +1230,16 @@ export abstract class Connection {
       this.#requestServerTransportClose();
     }
   }
+}
+
+/**
+ * A piece of a message in several pieces, as it is kept until the message is assembled: a
+ * view of the received chunk when it is most of that chunk, else a copy — so a peer that
+ * spreads a message thinly over many large reads (tiny fragments between pings, say) cannot
+ * make the connection hold much more memory than the message itself.
+ */
+export function compactPiece(piece: Uint8Array): Uint8Array {
+  return piece.length * 2 < piece.buffer.byteLength ? piece.slice() : piece;
 }
 
 function checkBytes(data: Uint8Array): Uint8Array {

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Codec } from '../../src/codec/types.js';
-import type { Connection } from '../../src/protocol/connection.js';
+import { compactPiece, type Connection } from '../../src/protocol/connection.js';
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode, ReadyState } from '../../src/shared/constants.js';
 import { ErrorCode, InvalidArgumentError, InvalidStateError } from '../../src/shared/errors.js';
@@ -15,6 +15,19 @@ import { ofType, openConnection, outcomeOf, peer, runEveryWay, type Side, type S
 
 const sides: Side[] = ['server', 'client'];
 const bytesFrom = (length: number, seed = 3): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 7 + seed) & 0xff);
+
+describe('pieces of a message in assembly', () => {
+  it('are kept as views when they are most of their buffer, copied when a small part of it', () => {
+    const read = new Uint8Array(1000);
+    const most = read.subarray(0, 600);
+    expect(compactPiece(most)).toBe(most);
+    const sliver = read.subarray(10, 20);
+    const kept = compactPiece(sliver);
+    expect(kept).not.toBe(sliver);
+    expect(kept.buffer.byteLength).toBe(10);
+    expect(kept).toEqual(sliver);
+  });
+});
 
 describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
   let codec: Codec;
@@ -64,6 +77,16 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
         const messages = ofType(connection.eventsReceived(), 'message');
         expect(messages.map((m) => m.data.buffer)).toEqual([chunk.buffer, chunk.buffer]);
         expect(messages[0]!.data).toEqual(bytesFrom(1000));
+      });
+
+      it('a message spread thinly over large reads is assembled intact', () => {
+        const reads = [bytesOf(peerFrame(Opcode.BINARY, 'a', { fin: false }), peerFrame(Opcode.PING, bytesFrom(125)))];
+        for (let i = 0; i < 20; i++) reads.push(bytesOf(peerFrame(Opcode.CONTINUATION, 'b', { fin: false }), peerFrame(Opcode.PING, bytesFrom(125))));
+        reads.push(peerFrame(Opcode.CONTINUATION, bytesFrom(3000)));
+        const connection = open();
+        for (const read of reads) connection.receiveData(read);
+        const message = ofType(connection.eventsReceived(), 'message')[0]!;
+        expect(message.data).toEqual(bytesOf(utf8Encode('a' + 'b'.repeat(20)), bytesFrom(3000)));
       });
 
       it('§8.1 invalid UTF-8 in a text message → 1007, the close frame says so, and the rest is discarded', () => {
