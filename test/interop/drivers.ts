@@ -120,7 +120,7 @@ export function wsApiClients(Client: WsApiClientClass, options: Record<string, u
 
 /** A ws-API server socket, as far as counting clients goes. */
 interface CountedServer {
-  readonly clients: Set<unknown>;
+  readonly clients: Set<unknown> | undefined;
 }
 
 /** The `ServerDriver` face of a path server. */
@@ -133,7 +133,7 @@ export function pathServerDriver(server: {
   return {
     port: server.port,
     next: (name, accepts) => server.next(name, accepts),
-    clientCount: () => server.server.clients.size,
+    clientCount: () => server.server.clients?.size ?? null,
     stop: () => server.stop(),
   };
 }

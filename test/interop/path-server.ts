@@ -29,7 +29,8 @@ export interface CompatibleSocket {
 
 /** The part of a ws-compatible server this server uses. */
 export interface CompatibleServer {
-  readonly clients: Set<unknown>;
+  /** The connected clients (absent with `clientTracking: false`, never here). */
+  readonly clients: Set<unknown> | undefined;
   on(event: string, listener: (...args: any[]) => void): unknown;
   once(event: string, listener: (...args: any[]) => void): unknown;
   address(): AddressInfo | string | null;
@@ -112,7 +113,7 @@ export async function startPathServer(Server: CompatibleServerClass, subprotocol
     next: (name, accepts = () => true) =>
       events.next(`the path server's "${name}" event`, (event) => event.event === name && accepts(event)),
     stop: async () => {
-      for (const client of server.clients) (client as CompatibleSocket).terminate();
+      for (const client of server.clients ?? []) (client as CompatibleSocket).terminate();
       await withTimeout(new Promise<void>((resolve) => server.close(() => resolve())), 'the path server to stop');
     },
   };

@@ -1,0 +1,297 @@
+/**
+ * `wasmsocket serve`: an echo and broadcast server with a small page to try it from a browser.
+ *
+ *   /           the page (src/cli/page.ts): connects to /broadcast, sends what is typed, shows
+ *               every message and the number of connected clients
+ *   /echo       echoes every message, text as text and binary as binary
+ *   /broadcast  relays every text message to every client as JSON events (`BroadcastEvent`),
+ *               and every binary message unchanged
+ *
+ * Backpressure: the echo stops reading from a client while its echoes wait to be written
+ * (`send` returned false) and reads again on 'drain', so a client that sends faster than it
+ * reads cannot grow the server's memory. A broadcast cannot wait for its slowest listener
+ * without stalling everyone else, so a listener whose backlog passes `BROADCAST_BACKLOG_LIMIT`
+ * is closed with 1008.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { WebSocket, WebSocketServer } from '../node.js';
+import { CommandError, type CommandIo, ExitStatus, parseCommandLine, UsageError, writeLine } from './args.js';
+import { SERVE_PAGE } from './page.js';
+
+/** `wasmsocket serve --help`. */
+export const SERVE_HELP = `Usage: wasmsocket serve [--port <port>] [--host <host>]
+
+Run an echo and broadcast WebSocket server, with a page at / to try it from a browser.
+
+  /           a page that connects to /broadcast, sends what you type and shows every
+              message and how many clients are connected
+  /echo       echoes every message back: text as text, binary as binary
+  /broadcast  relays every text message to every connected client as a JSON event:
+                {"type":"welcome","id":1,"clients":2}   to a client that just joined
+                {"type":"clients","clients":2}          to the others when the count changes
+                {"type":"message","from":1,"text":"…"}  to everyone, the sender included
+              and every binary message unchanged
+
+Options:
+  -p, --port <port>  port to listen on, 0 for any free port (default 8080)
+  -H, --host <host>  address to listen on (default 127.0.0.1)
+  -h, --help         show this help
+
+It prints the URL it listens on. SIGINT (Ctrl+C) or SIGTERM closes every connection with
+1001 (going away) and exits.
+`;
+
+/** The port `serve` listens on unless told otherwise. */
+export const DEFAULT_PORT = 8080;
+
+/** The address `serve` listens on unless told otherwise: loopback, so nothing is exposed by default. */
+export const DEFAULT_HOST = '127.0.0.1';
+
+/**
+ * The most bytes a broadcast listener may have waiting to be written before it is closed:
+ * 16 MiB is a few seconds of a fast relay, far beyond any listener that is merely busy.
+ */
+export const BROADCAST_BACKLOG_LIMIT = 16 * 1024 * 1024;
+
+/** How long clients get to complete the closing handshake at shutdown before they are cut off. */
+export const SHUTDOWN_GRACE_MS = 3000;
+
+/** The JSON events of /broadcast. */
+export type BroadcastEvent =
+  | { readonly type: 'welcome'; readonly id: number; readonly clients: number }
+  | { readonly type: 'clients'; readonly clients: number }
+  | { readonly type: 'message'; readonly from: number; readonly text: string };
+
+/** What to listen on. */
+export interface ServeOptions {
+  readonly port: number;
+  readonly host: string;
+}
+
+/** A running `serve` server. */
+export interface RunningServer {
+  /** The page's URL, e.g. `http://127.0.0.1:8080/`. */
+  readonly url: string;
+  /** The port actually listened on (the chosen one when asked for port 0). */
+  readonly port: number;
+  /** Close every client with 1001, wait for them (at most `SHUTDOWN_GRACE_MS`), stop listening. */
+  close(): Promise<void>;
+  /** Cut every connection at once and stop listening. */
+  terminate(): void;
+}
+
+/** The URL form of `host` (IPv6 addresses in brackets, RFC 3986 §3.2.2). */
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** A listening error, in words. */
+function describeListenError(error: NodeJS.ErrnoException, options: ServeOptions): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `port ${options.port} is already in use on ${options.host}`;
+    case 'EACCES':
+      return `not allowed to listen on port ${options.port} on ${options.host} (ports below 1024 need privileges)`;
+    case 'EADDRNOTAVAIL':
+      return `${options.host} is not an address of this machine`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve host ${options.host}`;
+    default:
+      return `cannot listen on ${options.host}:${options.port}: ${error.message}`;
+  }
+}
+
+/** Answer a plain HTTP request: the page at /, 426 at the WebSocket paths, 404 elsewhere. */
+function answerHttp(request: IncomingMessage, response: ServerResponse): void {
+  const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+  const known = path === '/' || path === '/echo' || path === '/broadcast';
+  if (known && request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+  } else if (path === '/') {
+    const body = Buffer.from(SERVE_PAGE, 'utf8');
+    response.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Length': body.length,
+      'Cache-Control': 'no-store',
+    });
+    response.end(request.method === 'HEAD' ? undefined : body);
+  } else if (known) {
+    // RFC 7231 §6.5.15: 426 names the protocol to switch to.
+    response.writeHead(426, { Upgrade: 'websocket', 'Content-Type': 'text/plain; charset=utf-8' }).end(`${path} is a WebSocket endpoint\n`);
+  } else {
+    response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
+  }
+}
+
+/** Refuse an upgrade with `status` before any WebSocket handshake. */
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Echo every message of `ws`, pausing reads while the echoes wait to be written. */
+function serveEcho(ws: WebSocket): void {
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const below = ws.send(data, { binary: isBinary }) as unknown;
+    if (below === false) ws.pause();
+  });
+  ws.on('drain', () => ws.resume());
+}
+
+/** The members of /broadcast and their ids. */
+class BroadcastRoom {
+  readonly #members = new Map<WebSocket, number>();
+  #lastId = 0;
+
+  join(ws: WebSocket): void {
+    const id = ++this.#lastId;
+    this.#members.set(ws, id);
+    this.#sendEvent(ws, { type: 'welcome', id, clients: this.#members.size });
+    for (const other of this.#members.keys()) {
+      if (other !== ws) this.#sendEvent(other, { type: 'clients', clients: this.#members.size });
+    }
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) this.#relay(data, true);
+      else this.#relay(JSON.stringify({ type: 'message', from: id, text: data.toString('utf8') } satisfies BroadcastEvent), false);
+    });
+    ws.on('close', () => {
+      this.#members.delete(ws);
+      this.#relay(JSON.stringify({ type: 'clients', clients: this.#members.size } satisfies BroadcastEvent), false);
+    });
+  }
+
+  #sendEvent(ws: WebSocket, event: BroadcastEvent): void {
+    this.#deliver(ws, JSON.stringify(event), false);
+  }
+
+  #relay(data: string | Buffer, binary: boolean): void {
+    for (const member of this.#members.keys()) this.#deliver(member, data, binary);
+  }
+
+  #deliver(ws: WebSocket, data: string | Buffer, binary: boolean): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > BROADCAST_BACKLOG_LIMIT) {
+      ws.close(1008, 'too slow: broadcast backlog over 16 MiB');
+      return;
+    }
+    ws.send(data, { binary });
+  }
+}
+
+/** Start the server; rejects with a `CommandError` saying why it cannot listen. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const http: Server = createServer(answerHttp);
+  const wss = new WebSocketServer({ noServer: true });
+  const room = new BroadcastRoom();
+  const connections = new Set<WebSocket>();
+  wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    connections.add(ws);
+    ws.on('close', () => connections.delete(ws));
+    ws.on('error', () => {
+      // A peer's protocol error closes its connection (with the right code); nothing else to do.
+    });
+    if (new URL(request.url ?? '/', 'http://localhost').pathname === '/echo') serveEcho(ws);
+    else room.join(ws);
+  });
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== '/echo' && path !== '/broadcast') {
+      refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  });
+  http.on('clientError', (_error, socket: Duplex) => {
+    if (socket.writable) refuseUpgrade(socket, 400, 'Bad Request');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', (error: NodeJS.ErrnoException) => reject(new CommandError(describeListenError(error, options))));
+    http.listen(options.port, options.host, () => resolve());
+  });
+  const { port, address } = http.address() as AddressInfo;
+  const terminate = (): void => {
+    for (const ws of connections) ws.terminate();
+    http.closeAllConnections();
+    http.close();
+  };
+  return {
+    url: `http://${urlHost(options.host === '' ? address : options.host)}:${port}/`,
+    port,
+    terminate,
+    close: async () => {
+      http.close();
+      http.closeIdleConnections();
+      const closed = [...connections].map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) resolve();
+            else ws.once('close', () => resolve());
+            ws.close(1001, 'server shutting down');
+          }),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
+      await Promise.race([Promise.all(closed), grace]);
+      clearTimeout(timer);
+      terminate();
+    },
+  };
+}
+
+/** Parse `serve`'s arguments. */
+export function parseServeArgs(args: readonly string[]): ServeOptions | 'help' {
+  const { values } = parseCommandLine(() =>
+    parseArgs({
+      args: [...args],
+      options: {
+        port: { type: 'string', short: 'p', default: String(DEFAULT_PORT) },
+        host: { type: 'string', short: 'H', default: DEFAULT_HOST },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }),
+  );
+  if (values.help === true) return 'help';
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+    throw new UsageError(`--port must be a number from 0 to 65535, not "${values.port}"`);
+  }
+  if (values.host === '') throw new UsageError('--host must not be empty');
+  return { port: Number(values.port), host: values.host };
+}
+
+/** Run `wasmsocket serve` until SIGINT or SIGTERM; resolves to the exit status. */
+export async function serveCommand(args: readonly string[], io: CommandIo): Promise<ExitStatus> {
+  const options = parseServeArgs(args);
+  if (options === 'help') {
+    io.stdout.write(SERVE_HELP);
+    return ExitStatus.OK;
+  }
+  const server = await startServer(options);
+  const wsUrl = server.url.replace(/^http/, 'ws');
+  writeLine(io.stdout, `listening on ${server.url}`);
+  writeLine(io.stdout, `  echo       ${wsUrl}echo`);
+  writeLine(io.stdout, `  broadcast  ${wsUrl}broadcast`);
+  return new Promise<ExitStatus>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: do not wait for slow clients.
+        server.terminate();
+        return;
+      }
+      stopping = true;
+      writeLine(io.stdout, `${signal}: closing connections and shutting down`);
+      void server.close().then(() => {
+        process.off('SIGINT', stop).off('SIGTERM', stop);
+        resolve(ExitStatus.OK);
+      });
+    };
+    process.on('SIGINT', stop).on('SIGTERM', stop);
+  });
+}
