@@ -147,8 +147,9 @@ const ITEM_OVERHEAD = 32;
 const END_ITEM: InboundItem = Object.freeze({ kind: ITEM_END });
 const EOF_ITEM: InboundItem = Object.freeze({ kind: ITEM_EOF });
 const EMPTY = new Uint8Array(0);
-const NO_CHUNKS: Uint8Array[] = [];
-const NO_EVENTS: ConnectionEvent[] = [];
+// Returned when there is nothing: shared, so frozen (a caller that pushes onto one learns at once).
+const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
+const NO_EVENTS = Object.freeze([]) as unknown as ConnectionEvent[];
 
 /** A frame waiting behind a pending asynchronous encode. */
 interface OutboundFrame {
@@ -337,7 +338,7 @@ export abstract class Connection {
     return this.#isHoldingInput() && this.#backlog >= this.limits.receiveHighWaterMark;
   }
 
-  /** The events since the last call, in order. */
+  /** The events since the last call, in order. The array is the caller's (an empty one is shared and frozen). */
   eventsReceived(): ConnectionEvent[] {
     const events = this.#events;
     if (events.length === 0) return NO_EVENTS;
@@ -345,7 +346,10 @@ export abstract class Connection {
     return events;
   }
 
-  /** The bytes to write since the last call, as chunks for one vectored write. */
+  /**
+   * The bytes to write since the last call, as chunks for one vectored write. The array is the
+   * caller's (an empty one is shared and frozen).
+   */
   dataToSend(): Uint8Array[] {
     const output = this.#output;
     if (output.length === 0) return NO_CHUNKS;
