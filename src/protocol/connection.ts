@@ -114,7 +114,11 @@ export interface ConnectionOptions {
    * frame in response"). Default true; turn off only to answer pings yourself.
    */
   readonly autoPong?: boolean;
-  /** Report data as `fragment` events as it arrives instead of assembled `message` events. Default false. */
+  /**
+   * Report data as `fragment` events as it arrives instead of assembled `message` events, so a
+   * large message is never held whole. Default false. The limits still apply: raise
+   * `maxMessageSize` to stream messages larger than it.
+   */
   readonly streamMessages?: boolean;
   /**
    * Called when asynchronous work (an extension transform) has produced events or bytes, or

@@ -31,7 +31,7 @@
  * ```ts
  * import { ClientConnection } from 'wasmsocket/protocol';
  * const client = new ClientConnection({ codec, random: webCryptoRandom, host: 'example.com', path: '/chat' });
- * socket.write(concat(client.dataToSend()));   // GET /chat HTTP/1.1 …
+ * for (const chunk of client.dataToSend()) socket.write(chunk);   // GET /chat HTTP/1.1 …
  * // on 'open': client.sendText('hello'); client.sendClose(1000);
  * ```
  *
