@@ -76,6 +76,7 @@ export interface ServerOptions extends SocketOptions {
   /**
    * Choose the subprotocol among those the client offered (called only when it offered any):
    * return one of them, or false for none (then the response has no Sec-WebSocket-Protocol).
+   * Default: the client's first (most preferred) offer, as in `ws`.
    */
   readonly handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
   /**
@@ -92,6 +93,12 @@ export interface ServerOptions extends SocketOptions {
   readonly extensions?: readonly ServerExtensionNegotiator<Extension>[];
   /** permessage-deflate is not available yet; `false` is accepted for code written for `ws`. */
   readonly perMessageDeflate?: false;
+}
+
+/** The default subprotocol choice: the client's most preferred (RFC 6455 §4.1: offers are in order of preference). */
+function firstOffered(offered: ReadonlySet<string>): string | false {
+  for (const protocol of offered) return protocol;
+  return false;
 }
 
 const enum ServerState {
@@ -220,7 +227,8 @@ export class WebSocketServer extends EventEmitter {
       codec: options.codec ?? defaultCodec(),
       limits: limitsForMaxPayload(options.maxPayload),
       extensions: options.extensions ?? [],
-      handleProtocols: handleProtocols === undefined ? undefined : (offered) => handleProtocols(new Set(offered), request),
+      // Without a callback the first subprotocol the client offered is agreed, as ws does.
+      handleProtocols: handleProtocols === undefined ? firstOffered : (offered) => handleProtocols(new Set(offered), request),
       verifyOrigin: this.#verifyOrigin,
       autoPong: options.autoPong ?? true,
       handshakeTimeout: this.#handshakeTimeout,

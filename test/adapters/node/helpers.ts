@@ -34,12 +34,16 @@ export class Resources {
         item.terminate();
       } else if (item instanceof WebSocketServer) {
         await new Promise<void>((resolve) => item.close(() => resolve()));
+      } else if ('terminate' in item) {
+        item.terminate();
       } else if ('destroy' in item) {
         item.destroy();
-      } else if ('close' in item) {
+      } else if ('listening' in item) {
         const server = item as HttpServer | NetServer;
         if ('closeAllConnections' in server) server.closeAllConnections();
         if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      } else {
+        item.close();
       }
     }
   }

@@ -192,6 +192,12 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
       expect((await connected)[0].protocol).toBe('chat.v2');
     });
 
+    it('without handleProtocols the first offer is agreed, as ws does', async () => {
+      const { url } = await startServer(resources, { codec });
+      const ws = await openClient(resources, url, ['first', 'second'], { codec });
+      expect(ws.protocol).toBe('first');
+    });
+
     it('none agreed: no Sec-WebSocket-Protocol header, protocol is empty', async () => {
       const { port, url } = await startServer(resources, { codec, handleProtocols: () => false });
       const response = await responseTo(port, upgradeRequest('/', { 'Sec-WebSocket-Protocol': 'x, y' }));
