@@ -1,7 +1,8 @@
 /**
  * The small page `wasmsocket serve` shows at `/`: it connects to the broadcast endpoint, sends
- * what is typed, shows every message and the number of connected clients. Plain HTML with an
- * inline module script: no build step, no network beyond the server itself.
+ * what is typed, shows every message (binary ones, relayed as they are, by their size) and the
+ * number of connected clients. Plain HTML with an inline module script: no build step, no
+ * network beyond the server itself.
  */
 export const SERVE_PAGE = `<!doctype html>
 <html lang="en">
@@ -56,7 +57,9 @@ endpoint is <code>/echo</code>.</p>
     status.textContent = 'closed (' + e.code + (e.reason ? ' ' + e.reason : '') + ')';
     status.dataset.state = 'closed';
   };
+  ws.binaryType = 'arraybuffer';
   ws.onmessage = (e) => {
+    if (typeof e.data !== 'string') { add('[binary message, ' + e.data.byteLength + ' bytes]', 'system'); return; }
     const event = JSON.parse(e.data);
     if (event.type === 'welcome') { myId = event.id; clients.textContent = event.clients; add('you are client ' + event.id, 'system'); }
     else if (event.type === 'clients') clients.textContent = event.clients;

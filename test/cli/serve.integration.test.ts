@@ -166,13 +166,15 @@ describe('wasmsocket serve', () => {
   });
 
   it('exits 2 with the usage for a bad --port or an unknown option', async () => {
-    for (const args of [['--port', 'http'], ['--port', '65536'], ['--port', '-1'], ['--colour']]) {
-      const exit = await runCli(['serve', ...args]);
+    const cases = [['--port', 'http'], ['--port', '65536'], ['--port', '-1'], ['--colour']];
+    const exits = await Promise.all(cases.map((args) => runCli(['serve', ...args])));
+    cases.forEach((args, index) => {
+      const exit = exits[index]!;
       expect(exit.code, args.join(' ')).toBe(2);
       expect(exit.stderr).toMatch(/^wasmsocket serve: /);
       expect(exit.stderr).toContain('Usage: wasmsocket serve');
       expect(exit.stdout).toBe('');
-    }
+    });
   });
 
   it('--help shows the usage and exits 0', async () => {
