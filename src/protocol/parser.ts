@@ -377,23 +377,17 @@ function describeError(status: number, view: Uint8Array | null, at: number, maxP
   return detail === null ? base : new ProtocolError(detail, base.code, base.closeCode);
 }
 
+const OPCODE_NAMES: Readonly<Record<number, string>> = {
+  [Opcode.CONTINUATION]: 'a continuation',
+  [Opcode.TEXT]: 'a text',
+  [Opcode.BINARY]: 'a binary',
+  [Opcode.CLOSE]: 'a close',
+  [Opcode.PING]: 'a ping',
+  [Opcode.PONG]: 'a pong',
+};
+
 function opcodeName(opcode: number): string {
-  switch (opcode) {
-    case Opcode.CONTINUATION:
-      return 'a continuation';
-    case Opcode.TEXT:
-      return 'a text';
-    case Opcode.BINARY:
-      return 'a binary';
-    case Opcode.CLOSE:
-      return 'a close';
-    case Opcode.PING:
-      return 'a ping';
-    case Opcode.PONG:
-      return 'a pong';
-    default:
-      return `an 0x${opcode.toString(16)}`;
-  }
+  return OPCODE_NAMES[opcode] ?? `an 0x${opcode.toString(16)}`;
 }
 
 /** The payload length a header declares, if its bytes are present. */

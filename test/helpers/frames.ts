@@ -4,6 +4,7 @@
  */
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode } from '../../src/shared/constants.js';
+import { buildFrame } from '../codec/frame-builder.js';
 
 /** A fixed mask key for client-side frames in tests. */
 export const TEST_MASK_KEY = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
@@ -20,23 +21,8 @@ export interface FrameOptions {
 /** One frame's bytes. */
 export function frame(opcode: number, payload: Uint8Array | string = new Uint8Array(0), options: FrameOptions = {}): Uint8Array {
   const data = typeof payload === 'string' ? utf8Encode(payload) : payload;
-  const key = options.mask === true ? TEST_MASK_KEY : options.mask === false || options.mask === undefined ? null : options.mask;
-  const length = options.declaredLength ?? data.length;
-  const header: number[] = [((options.fin ?? true) ? 0x80 : 0) | ((options.rsv ?? 0) << 4) | opcode];
-  const maskBit = key === null ? 0 : 0x80;
-  if (length < 126) header.push(maskBit | length);
-  else if (length < 65536) header.push(maskBit | 126, length >>> 8, length & 0xff);
-  else {
-    header.push(maskBit | 127);
-    const high = Math.floor(length / 0x1_0000_0000);
-    const low = length >>> 0;
-    header.push(high >>> 24, (high >>> 16) & 0xff, (high >>> 8) & 0xff, high & 0xff, low >>> 24, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff);
-  }
-  if (key !== null) header.push(...key);
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header);
-  for (let i = 0; i < data.length; i++) out[header.length + i] = key === null ? data[i]! : data[i]! ^ key[i & 3]!;
-  return out;
+  const maskKey = options.mask === true ? TEST_MASK_KEY : options.mask === false || options.mask === undefined ? null : options.mask;
+  return buildFrame({ opcode, payload: data, fin: options.fin, rsv: options.rsv, maskKey, declaredLength: options.declaredLength });
 }
 
 /** A close frame's bytes: `code` and `reason`, or an empty payload without a code. */
