@@ -2,7 +2,7 @@
  * Frames for protocol tests, built and read independently of the codecs under test (plain
  * RFC 6455 §5.2 arithmetic), so a test of the core never checks the codec against itself.
  */
-import { utf8Encode } from '../../src/shared/bytes.js';
+import { concatBytes, utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode } from '../../src/shared/constants.js';
 import { buildFrame } from '../codec/frame-builder.js';
 
@@ -38,14 +38,7 @@ export function closeFrame(code?: number, reason: string | Uint8Array = '', opti
 
 /** Concatenate byte arrays. */
 export function bytesOf(...parts: readonly (Uint8Array | readonly Uint8Array[])[]): Uint8Array {
-  const flat = parts.flatMap((part) => (part instanceof Uint8Array ? [part] : [...part]));
-  const out = new Uint8Array(flat.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of flat) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes(parts.flatMap((part) => (part instanceof Uint8Array ? [part] : [...part])));
 }
 
 /** One frame as read back from the wire. */
