@@ -36,6 +36,8 @@ export const ErrorCode = {
   TIMEOUT: 'WSX_ERR_TIMEOUT',
   /** Outgoing data queued for a peer that does not read passed `maxBufferedAmount`. */
   BUFFER_OVERFLOW: 'WSX_ERR_BUFFER_OVERFLOW',
+  /** The platform's own WebSocket (a browser's) failed the connection and, by design, said no more. */
+  CONNECTION_FAILED: 'WSX_ERR_CONNECTION_FAILED',
   // Local misuse
   INVALID_STATE: 'WSX_ERR_INVALID_STATE',
   INVALID_ARGUMENT: 'WSX_ERR_INVALID_ARGUMENT',
