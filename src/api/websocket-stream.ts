@@ -283,8 +283,12 @@ export class WebSocketStream {
 
   #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
     // 1. "If stream's ready state is not OPEN, then return."
+    // Note: the socket reports the messages of a network read after the core has processed
+    // the whole read, so one that arrived just before a close frame is reported while the
+    // state is already CLOSING; the core delivers nothing that came after the close (RFC 6455
+    // §1.4), so such a message is enqueued like any other.
     const controller = this.#readableController;
-    if (controller === null || !this.#readableOpen || ws.readyState !== ReadyState.OPEN) return;
+    if (controller === null || !this.#readableOpen) return;
     // 2. Text → a string; binary → a Uint8Array (a view: the connection never reuses it).
     controller.enqueue(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString('utf8'));
     // 4. "Apply backpressure to the WebSocket."
