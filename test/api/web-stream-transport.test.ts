@@ -1,20 +1,17 @@
 /**
- * The stream transport, run in Node over in-memory stream pairs: handshake, messages, control
+ * WebStreamTransport in Node, over in-memory stream pairs: handshake, messages, control
  * frames, the closing handshake, backpressure both ways, timeouts and failures. The same code
  * runs in Chromium workers in test/browser/.
  */
 import { describe, expect, it } from 'vitest';
-import { portableCodec } from '../../../src/codec/portable/index.js';
-import { createWebCodec } from '../../../src/adapters/web/codec.js';
-import {
-  createWebStreamPair,
-  type WebStreamPair,
-  WebStreamTransport,
-} from '../../../src/adapters/web/stream-transport.js';
-import type { ReceivedData } from '../../../src/adapters/web/face.js';
-import { ClientConnection } from '../../../src/protocol/client-connection.js';
-import { ServerConnection } from '../../../src/protocol/server-connection.js';
-import { ReadyState } from '../../../src/shared/constants.js';
+import { portableCodec } from '../../src/codec/portable/index.js';
+import { createWebCodec } from '../../src/adapters/web/codec.js';
+import { createWebStreamPair, type WebStreamPair } from '../../src/adapters/web/stream-connection.js';
+import type { MessageData } from '../../src/api/web-face.js';
+import { WebStreamTransport } from '../../src/api/web-stream-transport.js';
+import { ClientConnection } from '../../src/protocol/client-connection.js';
+import { ServerConnection } from '../../src/protocol/server-connection.js';
+import { ReadyState } from '../../src/shared/constants.js';
 
 interface Closed {
   code: number;
@@ -23,24 +20,39 @@ interface Closed {
 }
 
 function closed(ws: WebStreamTransport): Promise<Closed> {
-  return new Promise((resolve) => ws.addEventListener('close', (event) => resolve(event as unknown as Closed)));
+  return new Promise((resolve) =>
+    ws.addEventListener('close', (event) => {
+      const { code, reason, wasClean } = event as CloseEvent;
+      resolve({ code, reason, wasClean });
+    }),
+  );
 }
 
 function opened(ws: WebStreamTransport): Promise<void> {
   return new Promise((resolve, reject) => {
     ws.once('open', resolve);
-    ws.once('close', (code, reason) => reject(new Error(`closed before open: ${code} ${reason}`)));
+    ws.once('close', (code: number, reason: string) => reject(new Error(`closed before open: ${code} ${reason}`)));
   });
 }
 
-function nextMessage(ws: WebStreamTransport): Promise<[ReceivedData, boolean]> {
-  return new Promise((resolve) => ws.once('message', (data, isBinary) => resolve([data, isBinary])));
+function nextMessage(ws: WebStreamTransport): Promise<[MessageData, boolean]> {
+  return new Promise((resolve) => ws.once('message', (data: MessageData, isBinary: boolean) => resolve([data, isBinary])));
 }
 
-function connectedPair(options: { server?: Parameters<typeof WebStreamTransport.accept>[1]; client?: Parameters<typeof WebStreamTransport.connect>[2] } = {}) {
+function errorsOf(ws: WebStreamTransport): Error[] {
+  const errors: Error[] = [];
+  ws.on('error', (error: Error) => errors.push(error));
+  return errors;
+}
+
+/** A client and a server over a TransformStream pair; the server must report no error. */
+function connectedPair() {
   const [clientStreams, serverStreams] = createWebStreamPair();
-  const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec, ...options.server });
-  const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/chat?room=1', { codec: portableCodec, ...options.client });
+  const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec });
+  const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/chat?room=1', { codec: portableCodec });
+  server.on('error', (error: Error) => {
+    throw error;
+  });
   return { client, server };
 }
 
@@ -68,27 +80,26 @@ async function answerHandshake(peer: ReturnType<typeof manualPeer>, client: WebS
 }
 
 describe('WebStreamTransport over a TransformStream pair', () => {
-  it('§4 completes the opening handshake with a subprotocol and reports the upgrade heads', async () => {
-    const { client, server } = connectedPair({
-      client: { protocols: ['chat', 'superchat'] },
-      server: { handleProtocols: (offered) => (offered.has('superchat') ? 'superchat' : false) },
+  it('§4 completes the opening handshake with a subprotocol', async () => {
+    const [clientStreams, serverStreams] = createWebStreamPair();
+    const server = WebStreamTransport.accept(serverStreams, {
+      codec: portableCodec,
+      handleProtocols: (offered) => (offered.has('superchat') ? 'superchat' : false),
     });
-    const heads: string[] = [];
-    server.on('upgrade', (head) => heads.push('target' in head ? head.target : ''));
-    client.on('upgrade', (head) => heads.push('status' in head ? String(head.status) : ''));
+    const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/chat?room=1', ['chat', 'superchat'], { codec: portableCodec });
     expect(client.readyState).toBe(ReadyState.CONNECTING);
-    expect(() => client.send('too early')).toThrow(/CONNECTING/);
+    expect(() => client.send('too early')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
     await Promise.all([opened(client), opened(server)]);
     expect(client.readyState).toBe(ReadyState.OPEN);
     expect(client.protocol).toBe('superchat');
     expect(server.protocol).toBe('superchat');
     expect(client.url).toBe('ws://example.com/chat?room=1');
-    expect(heads.sort()).toEqual(['/chat?room=1', '101']);
+    expect([client.isServer, server.isServer]).toEqual([false, true]);
   });
 
   it('exchanges text as strings and binary per binaryType, in both directions', async () => {
     const { client, server } = connectedPair();
-    server.on('message', (data, isBinary) => server.send(data as string | Uint8Array, { binary: isBinary }));
+    server.on('message', (data: string | Uint8Array, isBinary: boolean) => server.send(data, { binary: isBinary }));
     await opened(client);
     client.send('héllo ✓');
     expect(await nextMessage(client)).toEqual(['héllo ✓', false]);
@@ -117,16 +128,22 @@ describe('WebStreamTransport over a TransformStream pair', () => {
   it('keeps the order of sends behind a Blob that is still being read', async () => {
     const { client, server } = connectedPair();
     const received: string[] = [];
-    server.on('message', (data, isBinary) => received.push(isBinary ? `b:${new TextDecoder().decode(data as Uint8Array)}` : `t:${String(data)}`));
+    server.on('message', (data: string | Uint8Array, isBinary: boolean) =>
+      received.push(isBinary ? `b:${new TextDecoder().decode(data as Uint8Array)}` : `t:${String(data)}`),
+    );
     await opened(client);
     client.send('1');
     client.send(new Blob(['2']));
     client.send('3');
     client.send(new Blob(['4']));
     client.send('5');
+    client.send(new Blob(['6']));
+    // The close frame follows the messages sent before it; later sends are refused.
     client.close(1000, 'done');
-    await closed(server);
-    expect(received).toEqual(['t:1', 'b:2', 't:3', 'b:4', 't:5']);
+    expect(client.readyState).toBe(ReadyState.CLOSING);
+    expect(client.send('7')).toBe(false);
+    expect(await closed(server)).toMatchObject({ code: 1000, reason: 'done' });
+    expect(received).toEqual(['t:1', 'b:2', 't:3', 'b:4', 't:5', 'b:6']);
   });
 
   it('fires WHATWG events and handler attributes next to ws-style listeners', async () => {
@@ -134,8 +151,8 @@ describe('WebStreamTransport over a TransformStream pair', () => {
     const seen: string[] = [];
     client.onopen = (event) => seen.push(`onopen:${event.type}`);
     client.addEventListener('open', () => seen.push('open listener'));
-    client.onmessage = (event) => seen.push(`onmessage:${(event as MessageEvent).data}`);
-    client.onclose = (event) => seen.push(`onclose:${(event as unknown as Closed).code}`);
+    client.onmessage = (event) => seen.push(`onmessage:${String(event.data)}`);
+    client.onclose = (event) => seen.push(`onclose:${event.code}`);
     server.on('open', () => server.send('hi'));
     server.on('message', () => server.close(4000, 'bye'));
     await new Promise((resolve) => client.on('message', resolve));
@@ -152,10 +169,10 @@ describe('WebStreamTransport over a TransformStream pair', () => {
     await Promise.all([opened(client), opened(server)]);
     const pong = new Promise<Uint8Array>((resolve) => client.on('pong', resolve));
     const ping = new Promise<Uint8Array>((resolve) => server.on('ping', resolve));
-    await new Promise<void>((resolve, reject) => client.ping('are you there', undefined, (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) => client.ping('are you there', (error) => (error ? reject(error) : resolve())));
     expect(new TextDecoder().decode(await ping)).toBe('are you there');
     expect(new TextDecoder().decode(await pong)).toBe('are you there');
-    expect(() => client.ping(new Uint8Array(126))).toThrow(/125 bytes/);
+    expect(() => client.ping(new Uint8Array(126))).toThrow(/126 bytes/);
     const written = await new Promise<Error | undefined>((resolve) => client.send('x', resolve));
     expect(written).toBeUndefined();
   });
@@ -172,14 +189,14 @@ describe('WebStreamTransport over a TransformStream pair', () => {
     expect(client.readyState).toBe(ReadyState.CLOSED);
     const late = await new Promise<Error | undefined>((resolve) => client.send('late', resolve));
     expect(late?.message).toMatch(/CLOSED/);
-    expect(() => client.close(1005)).not.toThrow();
+    expect(() => client.close(1000)).not.toThrow();
   });
 
   it('§7.4 refuses close codes that may not be sent and over-long reasons, and stays open', async () => {
     const { client } = connectedPair();
     await opened(client);
-    expect(() => client.close(1005)).toThrow(/invalid close code 1005/);
-    expect(() => client.close(1000, 'x'.repeat(124))).toThrow(/124 bytes/);
+    expect(() => client.close(1005)).toThrow(expect.objectContaining({ name: 'InvalidAccessError' }));
+    expect(() => client.close(1000, 'x'.repeat(124))).toThrow(expect.objectContaining({ name: 'SyntaxError' }));
     expect(client.readyState).toBe(ReadyState.OPEN);
   });
 
@@ -190,7 +207,7 @@ describe('WebStreamTransport over a TransformStream pair', () => {
     expect(codec.implementation).toBe('portable');
     const server = WebStreamTransport.accept(serverStreams, { codec });
     const client = WebStreamTransport.connect(clientStreams, 'ws://127.0.0.1:9/', { codec: createWebCodec({ implementation: 'portable' }) });
-    server.on('message', (data, isBinary) => server.send(data as Uint8Array, { binary: isBinary }));
+    server.on('message', (data: Uint8Array, isBinary: boolean) => server.send(data, { binary: isBinary }));
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     const sent: Uint8Array[] = [];
@@ -201,7 +218,7 @@ describe('WebStreamTransport over a TransformStream pair', () => {
       sent.push(bytes);
     }
     const echoed: Uint8Array[] = [];
-    const done = new Promise<void>((resolve) => client.on('message', (data) => echoed.push(data as Uint8Array) === sent.length && resolve()));
+    const done = new Promise<void>((resolve) => client.on('message', (data: Uint8Array) => echoed.push(data) === sent.length && resolve()));
     await opened(client);
     for (const bytes of sent.slice(0, 500)) client.send(bytes);
     expect(await codec.ready).toBe('wasm');
@@ -227,7 +244,7 @@ describe('WebStreamTransport backpressure', () => {
     while (!response.includes('\r\n\r\n')) response += new TextDecoder().decode((await peer.fromUs.read()).value);
     client.receiveData(new TextEncoder().encode(response));
     const messages: number[] = [];
-    server.on('message', (data) => messages.push((data as Uint8Array).length));
+    server.on('message', (data: Uint8Array) => messages.push(data.length));
     await serverOpened;
     server.pause();
     expect(server.isPaused).toBe(true);
@@ -273,8 +290,7 @@ describe('WebStreamTransport failures and timeouts', () => {
   it('§4.2.1 answers a bad request with 400 and closes the transport', async () => {
     const peer = manualPeer();
     const server = WebStreamTransport.accept(peer.streams, { codec: portableCodec });
-    const errors: Error[] = [];
-    server.on('error', (error) => errors.push(error));
+    const errors = errorsOf(server);
     const serverClosed = closed(server);
     await peer.toUs.write(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     let response = '';
@@ -291,8 +307,7 @@ describe('WebStreamTransport failures and timeouts', () => {
   it('aborts the streams when the opening handshake takes longer than handshakeTimeout', async () => {
     const peer = manualPeer();
     const server = WebStreamTransport.accept(peer.streams, { codec: portableCodec, handshakeTimeout: 30 });
-    const errors: Error[] = [];
-    server.on('error', (error) => errors.push(error));
+    const errors = errorsOf(server);
     expect(await closed(server)).toMatchObject({ code: 1006, wasClean: false });
     expect(errors.map((error) => error.message)).toEqual(['the opening handshake did not complete within 30 ms']);
     await expect(peer.fromUs.read()).rejects.toThrow(/aborted/);
@@ -317,8 +332,7 @@ describe('WebStreamTransport failures and timeouts', () => {
     expect((await serverClosed).code).toBe(1006);
 
     const early = connectedPair();
-    const errors: Error[] = [];
-    early.client.on('error', (error) => errors.push(error));
+    const errors = errorsOf(early.client);
     early.client.close();
     expect(await closed(early.client)).toMatchObject({ code: 1006 });
     expect(errors.map((error) => error.message)).toEqual(['the connection closed before the opening handshake completed']);
@@ -332,10 +346,15 @@ describe('WebStreamTransport failures and timeouts', () => {
     expect(await clientClosed).toMatchObject({ code: 1006, wasClean: false });
   });
 
-  it('rejects URLs that are not WebSocket URLs, and fragments (RFC 6455 §3)', () => {
+  it('rejects URLs that are not WebSocket URLs, fragments (RFC 6455 §3) and bad subprotocols with SyntaxError', () => {
     const [streams] = createWebStreamPair();
-    expect(() => WebStreamTransport.connect(streams, 'ftp://example.com/')).toThrow(/ws: or wss:/);
-    expect(() => WebStreamTransport.connect(streams, 'ws://example.com/#frag')).toThrow(/fragment/);
-    expect(() => WebStreamTransport.connect(streams, 'not a url')).toThrow(/invalid WebSocket URL/);
+    const syntaxError = (pattern: RegExp) => expect.objectContaining({ name: 'SyntaxError', message: expect.stringMatching(pattern) });
+    expect(() => WebStreamTransport.connect(streams, 'ftp://example.com/')).toThrow(syntaxError(/scheme must be ws, wss, http or https, not ftp/));
+    expect(() => WebStreamTransport.connect(streams, 'ws://example.com/#frag')).toThrow(syntaxError(/fragment/));
+    expect(() => WebStreamTransport.connect(streams, 'not a url')).toThrow(syntaxError(/invalid URL/));
+    expect(() => WebStreamTransport.connect(streams, 'ws://example.com/', ['a', 'a'])).toThrow(syntaxError(/listed twice/));
+    expect(() => WebStreamTransport.connect(streams, 'ws://example.com/', 'not a token')).toThrow(syntaxError(/invalid subprotocol/));
+    // Nothing was locked by the refused calls.
+    expect(streams.readable.locked).toBe(false);
   });
 });

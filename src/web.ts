@@ -1,0 +1,46 @@
+/**
+ * `wasmsocket` in pages and workers (the package's `./web` entry, and `.` under the
+ * `browser`, `worker` and `default` conditions): the Node client's API over the browser's own
+ * `WebSocket`, the whole protocol over any WHATWG byte stream pair, and the codec — loaded
+ * from bytes inlined in this module, compiled asynchronously, portable until then.
+ *
+ * @example The same client code as in Node
+ * ```ts
+ * import { WebSocket } from 'wasmsocket';
+ * const ws = new WebSocket('wss://example.com/chat');
+ * ws.on('message', (data, isBinary) => console.log(isBinary ? data : String(data)));
+ * ```
+ *
+ * @example The protocol over a stream pair (a runtime's TCP socket, a tunnel, workers)
+ * ```ts
+ * import { WebStreamTransport } from 'wasmsocket/web';
+ * const ws = WebStreamTransport.connect({ readable, writable }, 'ws://example.com/');
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export { WebSocket, type BrowserWebSocketOptions } from './api/browser-websocket.js';
+export {
+  WebStreamTransport,
+  type WebStreamClientOptions,
+  type WebStreamOptions,
+  type WebStreamServerOptions,
+} from './api/web-stream-transport.js';
+export {
+  WebSocketFace,
+  type BinaryType,
+  type MessageData,
+  type SendCallback,
+  type SendData,
+  type SendOptions,
+} from './api/web-face.js';
+export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
+export { createWebStreamPair, DEFAULT_STREAM_HANDSHAKE_TIMEOUT, type StreamTransportOptions, type WebStreamPair } from './adapters/web/stream-connection.js';
+export { createWebCodec, sharedWebCodec, type WebCodec, type WebCodecOptions } from './adapters/web/codec.js';
+export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';
+export type { ClientExtensionNegotiator, ServerExtensionNegotiator } from './handshake/extensions.js';
+export type { Extension, DecodeOutput } from './protocol/extension.js';
+export { CloseCode, ReadyState } from './shared/constants.js';
+export { ErrorCode, HandshakeError, InvalidArgumentError, InvalidStateError, ProtocolError, WebSocketError } from './shared/errors.js';
+export { createCodec, type Codec } from './codec/index.js';
