@@ -95,6 +95,11 @@ export interface ServerOptions extends SocketOptions {
   readonly perMessageDeflate?: false;
 }
 
+/** The core's `onWake` for a server-side socket (made here so it holds only the socket). */
+function wakerOf(websocket: WebSocket): () => void {
+  return () => wakeServerSideWebSocket(websocket);
+}
+
 /** The default subprotocol choice: the client's most preferred (RFC 6455 §4.1: offers are in order of preference). */
 function firstOffered(offered: ReadonlySet<string>): string | false {
   for (const protocol of offered) return protocol;
@@ -228,13 +233,14 @@ export class WebSocketServer extends EventEmitter {
       limits: limitsForMaxPayload(options.maxPayload),
       extensions: options.extensions ?? [],
       // Without a callback the first subprotocol the client offered is agreed, as ws does.
-      handleProtocols: handleProtocols === undefined ? firstOffered : (offered) => handleProtocols(new Set(offered), request),
+      handleProtocols: handleProtocols === undefined ? firstOffered : (offered, req) => handleProtocols(new Set(offered), req),
       verifyOrigin: this.#verifyOrigin,
       autoPong: options.autoPong ?? true,
       handshakeTimeout: this.#handshakeTimeout,
     });
     if (upgrade.handshake === null) return; // refused by the core; its error response is on its way
     this.#pending.add(upgrade);
+    upgrade.whenAbandoned(() => this.#pending.delete(upgrade));
     const verifyClient = options.verifyClient;
     if (verifyClient === undefined) {
       this.#complete(upgrade, request, callback);
@@ -365,8 +371,14 @@ export class WebSocketServer extends EventEmitter {
       this.emit('error', error);
       return;
     }
-    const websocket = createServerSideWebSocket({ connection, transport: this.#transport });
-    upgrade.setWake(() => wakeServerSideWebSocket(websocket));
+    const websocket = this.#track(createServerSideWebSocket({ connection, transport: this.#transport }));
+    upgrade.setWake(wakerOf(websocket));
+    callback(websocket, request);
+    attachServerSideWebSocket(websocket, upgrade.socket);
+  }
+
+  /** Count `websocket` among the connections until it closes (its closure holds nothing else). */
+  #track(websocket: WebSocket): WebSocket {
     this.#connections.add(websocket);
     this.#clients?.add(websocket);
     websocket.on('close', () => {
@@ -375,7 +387,6 @@ export class WebSocketServer extends EventEmitter {
       // After the application's own close listeners of this socket have run.
       if (this.#connections.size === 0 && this.#onConnectionsEmpty !== null) queueMicrotask(this.#onConnectionsEmpty);
     });
-    callback(websocket, request);
-    attachServerSideWebSocket(websocket, upgrade.socket);
+    return websocket;
   }
 }

@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { setTimeout } from 'node:timers';
 import type { ServerExtensionNegotiator } from '../../handshake/extensions.js';
 import { HttpHeaders, type HeaderField, type HttpRequestHead } from '../../handshake/http.js';
 import { buildErrorResponse, type ServerHandshake } from '../../handshake/server.js';
@@ -35,7 +36,7 @@ export function requestHeadOf(request: IncomingMessage): HttpRequestHead {
 }
 
 /** Handshake deadlines started when a socket connected (standalone servers), by socket. */
-const connectionDeadlines = new WeakMap<object, NodeJS.Timeout>();
+const connectionDeadlines = new WeakMap<object, { readonly timer: NodeJS.Timeout; readonly onClose: () => void }>();
 
 /**
  * Destroy `socket` unless its opening handshake completes within `timeout` ms. For servers
@@ -43,13 +44,18 @@ const connectionDeadlines = new WeakMap<object, NodeJS.Timeout>();
  * a client that never finishes its request head is dropped too.
  */
 export function startHandshakeDeadline(socket: Socket, timeout: number): void {
-  const timer = setTimeout(() => socket.destroy(), timeout);
+  const timer = setTimeout(destroySocket, timeout, socket as { destroy(): unknown });
   timer.unref();
-  connectionDeadlines.set(socket, timer);
-  socket.once('close', () => {
+  const onClose = (): void => {
     clearTimeout(timer);
     connectionDeadlines.delete(socket);
-  });
+  };
+  connectionDeadlines.set(socket, { timer, onClose });
+  socket.once('close', onClose);
+}
+
+function destroySocket(socket: { destroy(): unknown }): void {
+  socket.destroy();
 }
 
 /** How the server side of a handshake is negotiated. */
@@ -57,11 +63,31 @@ export interface UpgradeOptions {
   readonly codec: Codec;
   readonly limits: Partial<ConnectionLimits>;
   readonly extensions: readonly ServerExtensionNegotiator<Extension>[];
-  readonly handleProtocols?: (offered: ReadonlySet<string>) => string | false;
+  readonly handleProtocols?: (offered: ReadonlySet<string>, request: IncomingMessage) => string | false;
   readonly verifyOrigin?: (origin: string | undefined) => boolean;
   readonly autoPong: boolean;
   /** Milliseconds until an unfinished handshake is dropped (0: no deadline). */
   readonly handshakeTimeout: number;
+}
+
+/**
+ * What the core's callbacks may reach of a handshake. The core keeps its options for the life
+ * of the connection, so its callbacks hold only this small object, whose request is dropped
+ * once the handshake is over: an open connection keeps no HTTP request alive.
+ */
+interface HandshakeScope {
+  request: IncomingMessage | null;
+  wake: (() => void) | null;
+}
+
+function scopedCallbacks(
+  scope: HandshakeScope,
+  handleProtocols: UpgradeOptions['handleProtocols'],
+): { onWake: () => void; handleProtocols: ((offered: ReadonlySet<string>) => string | false) | undefined } {
+  return {
+    onWake: () => scope.wake?.(),
+    handleProtocols: handleProtocols === undefined ? undefined : (offered) => handleProtocols(offered, scope.request!),
+  };
 }
 
 /**
@@ -74,17 +100,26 @@ export class PendingUpgrade {
   readonly #connection: ServerConnection;
   #timer: NodeJS.Timeout | null = null;
   #settled = false;
-  #wake: () => void = () => {};
+  readonly #scope: HandshakeScope;
   #handshake: ServerHandshake<Extension> | null = null;
   #error: WebSocketError | null = null;
+  #abandoned: (() => void) | null = null;
   readonly #onError = (): void => {
     this.#settle();
     this.socket.destroy();
+  };
+  readonly #onClose = (): void => {
+    const abandoned = this.#abandoned;
+    this.#settle();
+    abandoned?.();
   };
 
   constructor(request: IncomingMessage, socket: NodeSocket, head: Uint8Array, options: UpgradeOptions) {
     this.socket = socket;
     socket.on('error', this.#onError);
+    socket.once('close', this.#onClose);
+    const scope: HandshakeScope = (this.#scope = { request, wake: null });
+    const callbacks = scopedCallbacks(scope, options.handleProtocols);
     this.#connection = new ServerConnection({
       codec: options.codec,
       limits: options.limits,
@@ -92,16 +127,18 @@ export class PendingUpgrade {
       autoPong: options.autoPong,
       sha1: nodeSha1,
       extensions: options.extensions,
-      handleProtocols: options.handleProtocols,
+      handleProtocols: callbacks.handleProtocols,
       verifyOrigin: options.verifyOrigin,
-      onWake: () => this.#wake(),
+      onWake: callbacks.onWake,
     });
     const existing = connectionDeadlines.get(socket);
     if (existing !== undefined) {
-      this.#timer = existing;
+      // The deadline started at the TCP connection (a standalone server) goes on.
+      this.#timer = existing.timer;
+      socket.removeListener('close', existing.onClose);
       connectionDeadlines.delete(socket);
     } else if (options.handshakeTimeout > 0) {
-      this.#timer = setTimeout(() => this.abort(), options.handshakeTimeout);
+      this.#timer = setTimeout(destroySocket, options.handshakeTimeout, socket as { destroy(): unknown });
       this.#timer.unref();
     }
     const connection = this.#connection;
@@ -141,12 +178,19 @@ export class PendingUpgrade {
     this.#connection.accept({ headers });
     this.#settle();
     this.socket.removeListener('error', this.#onError);
+    this.socket.removeListener('close', this.#onClose);
     return this.#connection;
+  }
+
+  /** Call `callback` if the socket closes (a deadline, the client left) before the handshake was answered. */
+  whenAbandoned(callback: () => void): void {
+    if (this.settled) callback();
+    else this.#abandoned = callback;
   }
 
   /** Where the core's `onWake` goes once a `NodeConnection` drives it. */
   setWake(wake: () => void): void {
-    this.#wake = wake;
+    this.#scope.wake = wake;
   }
 
   /**
@@ -182,6 +226,9 @@ export class PendingUpgrade {
 
   #settle(): void {
     this.#settled = true;
+    this.#abandoned = null;
+    this.#scope.request = null;
+    this.#handshake = null;
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;

@@ -31,6 +31,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { clearTimeout, setTimeout } from 'node:timers';
 import type { Connection } from '../../protocol/connection.js';
 import type { ConnectionEvent } from '../../protocol/events.js';
 import { CloseCode, ReadyState } from '../../shared/constants.js';
@@ -60,6 +61,14 @@ interface WrittenBatch {
 }
 
 const NOOP = (): void => {};
+
+/** Where a socket keeps the connection that drives it (as `ws` keeps its socket's WebSocket). */
+const CONNECTION: unique symbol = Symbol('wasmsocket.connection');
+type SocketWithConnection = NodeSocket & { [CONNECTION]?: NodeConnection };
+
+function connectionOf(socket: NodeSocket): NodeConnection {
+  return (socket as SocketWithConnection)[CONNECTION]!;
+}
 
 /**
  * One WebSocket connection over a Node socket. Created before the socket exists on a client
@@ -99,23 +108,38 @@ export class NodeConnection {
   #pingSentAt = 0;
   #awaitingPong = false;
 
-  // Socket listeners, bound once per connection.
-  readonly #onData = (chunk: Buffer): void => this.#receive(chunk);
-  readonly #onEnd = (): void => this.#endTransport();
-  readonly #onSocketClose = (): void => this.#transportClosed();
-  readonly #onSocketError = (): void => {
+  /** The write callback of batches that carry message bytes; made on the first such batch. */
+  #onWritten: ((error?: Error | null) => void) | null = null;
+
+  // Socket and timer callbacks are shared by every connection (a connection costs no closures
+  // for them): the socket carries its connection under `CONNECTION`, timers get it as argument.
+  static #onData(this: NodeSocket, chunk: Buffer): void {
+    connectionOf(this).#receive(chunk);
+  }
+  static #onEnd(this: NodeSocket): void {
+    connectionOf(this).#endTransport();
+  }
+  static #onClose(this: NodeSocket): void {
+    connectionOf(this).#transportClosed();
+  }
+  static #onError(this: NodeSocket): void {
     // A transport error (ECONNRESET, EPIPE) ends the connection without a closing handshake:
     // the close is reported with 1006 when the socket closes, as `ws` does.
-    this.#destroy();
-  };
-  readonly #onWritten = (error?: Error | null): void => this.#batchWritten(error ?? undefined);
-  readonly #flushBound = (): void => this.#flush();
-  readonly #onCloseTimeout = (): void => {
-    this.#closeTimer = null;
-    this.#destroy();
-  };
-  readonly #onIdleTimeout = (): void => this.#idle();
-  readonly #onHeartbeat = (): void => this.#heartbeat();
+    connectionOf(this).#destroy();
+  }
+  static #flushTick(connection: NodeConnection): void {
+    connection.#flush();
+  }
+  static #closeTimedOut(connection: NodeConnection): void {
+    connection.#closeTimer = null;
+    connection.#destroy();
+  }
+  static #idleTimedOut(connection: NodeConnection): void {
+    connection.#idle();
+  }
+  static #heartbeatDue(connection: NodeConnection): void {
+    connection.#heartbeat();
+  }
 
   /**
    * @param connection the core, OPEN or CONNECTING; the adapter drives it from now on.
@@ -164,15 +188,16 @@ export class NodeConnection {
    */
   attach(socket: NodeSocket, received: readonly Uint8Array[] = []): void {
     this.#socket = socket;
+    (socket as SocketWithConnection)[CONNECTION] = this;
     // Small frames are latency-bound: send them as they are written (no Nagle delay).
     socket.setNoDelay?.(true);
     socket.setTimeout?.(0);
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
-    socket.on('close', this.#onSocketClose);
-    socket.on('error', this.#onSocketError);
+    socket.on('data', NodeConnection.#onData);
+    socket.on('end', NodeConnection.#onEnd);
+    socket.on('close', NodeConnection.#onClose);
+    socket.on('error', NodeConnection.#onError);
     if (this.#options.idleTimeout > 0) {
-      this.#idleTimer = setTimeout(this.#onIdleTimeout, this.#options.idleTimeout);
+      this.#idleTimer = setTimeout(NodeConnection.#idleTimedOut, this.#options.idleTimeout, this);
       this.#idleTimer.unref();
     }
     for (const chunk of received) this.#connection.receiveData(chunk);
@@ -230,7 +255,7 @@ export class NodeConnection {
     if (callback !== undefined) (this.#batchCallbacks ??= []).push(callback);
     if (!this.#flushScheduled && !this.#pumping) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flushBound);
+      process.nextTick(NodeConnection.#flushTick, this);
     }
     const buffered = this.#buffered;
     const limit = this.#options.maxBufferedAmount;
@@ -375,10 +400,15 @@ export class NodeConnection {
       if (this.#ended || socket.destroyed) {
         this.#failPendingWrites(new WebSocketError('the socket is closed', ErrorCode.INVALID_STATE));
       } else if (chunks.length > 0) {
-        this.#written.push({ bytes: this.#batchBytes, callbacks: this.#batchCallbacks });
-        this.#batchBytes = 0;
-        this.#batchCallbacks = null;
-        this.#writeChunks(socket, chunks);
+        // Only batches with message bytes or callbacks need to know when they are written.
+        let onWritten: ((error?: Error | null) => void) | null = null;
+        if (this.#batchBytes > 0 || this.#batchCallbacks !== null) {
+          this.#written.push({ bytes: this.#batchBytes, callbacks: this.#batchCallbacks });
+          this.#batchBytes = 0;
+          this.#batchCallbacks = null;
+          onWritten = this.#onWritten ??= (error) => this.#batchWritten(error ?? undefined);
+        }
+        this.#writeChunks(socket, chunks, onWritten ?? NOOP);
       }
     }
     if (connection.shouldCloseTransport()) {
@@ -387,17 +417,17 @@ export class NodeConnection {
       if (connection.state === ReadyState.CONNECTING) this.#destroy();
       else this.#endTransport();
     } else if (this.#closeTimer === null && connection.closeExpected() && !this.#destroyed) {
-      this.#closeTimer = setTimeout(this.#onCloseTimeout, this.#options.closeTimeout);
+      this.#closeTimer = setTimeout(NodeConnection.#closeTimedOut, this.#options.closeTimeout, this);
       this.#closeTimer.unref();
     }
     this.#updateReading();
   }
 
   /** One socket write per batch where possible; the batch's last write carries the callback. */
-  #writeChunks(socket: NodeSocket, chunks: Uint8Array[]): void {
+  #writeChunks(socket: NodeSocket, chunks: Uint8Array[], onWritten: (error?: Error | null) => void): void {
     const count = chunks.length;
     if (count === 1) {
-      socket.write(chunks[0]!, this.#onWritten);
+      socket.write(chunks[0]!, onWritten);
       return;
     }
     let corked = false;
@@ -417,7 +447,7 @@ export class NodeConnection {
           socket.cork();
           corked = true;
         }
-        socket.write(piece, last ? this.#onWritten : NOOP);
+        socket.write(piece, last ? onWritten : NOOP);
       }
       if (chunk === null) break;
       if (chunk.length < COPY_BELOW) {
@@ -430,7 +460,7 @@ export class NodeConnection {
         socket.cork();
         corked = true;
       }
-      socket.write(chunk, i === count - 1 ? this.#onWritten : NOOP);
+      socket.write(chunk, i === count - 1 ? onWritten : NOOP);
       runStart = i + 1;
       runBytes = 0;
     }
@@ -461,7 +491,7 @@ export class NodeConnection {
     if (callback !== undefined) (this.#batchCallbacks ??= []).push(callback);
     if (!this.#flushScheduled && !this.#pumping) {
       this.#flushScheduled = true;
-      process.nextTick(this.#flushBound);
+      process.nextTick(NodeConnection.#flushTick, this);
     }
   }
 
@@ -482,7 +512,7 @@ export class NodeConnection {
     this.#socket.end();
     // A peer that never closes its side is cut off after the close timeout.
     if (this.#closeTimer === null && !this.#destroyed) {
-      this.#closeTimer = setTimeout(this.#onCloseTimeout, this.#options.closeTimeout);
+      this.#closeTimer = setTimeout(NodeConnection.#closeTimedOut, this.#options.closeTimeout, this);
       this.#closeTimer.unref();
     }
   }
@@ -538,7 +568,7 @@ export class NodeConnection {
 
   #scheduleHeartbeat(delay: number): void {
     if (this.#heartbeatTimer !== null) clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = setTimeout(this.#onHeartbeat, delay);
+    this.#heartbeatTimer = setTimeout(NodeConnection.#heartbeatDue, delay, this);
     this.#heartbeatTimer.unref();
   }
 

@@ -250,6 +250,18 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
       await once(socket, 'close');
     });
 
+    it('handshakes that were dropped do not count against maxConnections', async () => {
+      const wss = resources.track(new WebSocketServer({ noServer: true, codec, handshakeTimeout: 100, maxConnections: 1, verifyClient: (_info, _callback) => {} }));
+      const { server, port } = await startHttpServer(resources);
+      server.on('upgrade', (request, socket, head) => wss.handleUpgrade(request, socket, head, () => {}));
+      for (let i = 0; i < 2; i++) {
+        const socket = await rawConnect(resources, port);
+        socket.write(upgradeRequest('/'));
+        // Dropped by the deadline, not refused with 503 by the cap.
+        expect((await readUntil(socket, () => false)).length).toBe(0);
+      }
+    });
+
     it('maxConnections: the connection beyond the cap is answered 503', async () => {
       const { url, port } = await startServer(resources, { codec, maxConnections: 2 });
       await openClient(resources, url, undefined, { codec });
