@@ -14,7 +14,7 @@ import { ErrorCode, InvalidArgumentError, ProtocolError } from '../../src/shared
 import { closeFrame, frame, readClose } from '../helpers/frames.js';
 import { EventQueue, withTimeout } from '../interop/events.js';
 import { patternBytes } from '../interop/payloads.js';
-import { connectRaw, type RawServer, startRawServer } from '../interop/raw-peer.js';
+import { connectRaw, type RawConnection, type RawServer, startRawServer } from '../interop/raw-peer.js';
 
 const servers: WebSocketServer[] = [];
 const sockets: WebSocket[] = [];
@@ -46,6 +46,16 @@ async function pair(): Promise<{ client: WebSocket; server: WebSocket }> {
   sockets.push(client);
   await withTimeout(new Promise((resolve, reject) => client.once('open', resolve).once('error', reject)), 'the client to open');
   return { client, server: await connections.next('the server-side socket') };
+}
+
+/** A client connected to a raw, frame-level server, and that server's end. */
+async function clientOfRawServer(): Promise<{ client: WebSocket; peer: RawConnection }> {
+  const rawServer = await startRawServer();
+  rawServers.push(rawServer);
+  const client = new WebSocket(`ws://127.0.0.1:${rawServer.port}/`);
+  sockets.push(client);
+  await withTimeout(new Promise((resolve, reject) => client.once('open', resolve).once('error', reject)), 'the client to open');
+  return { client, peer: await rawServer.connections.next('the raw connection') };
 }
 
 function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
@@ -258,12 +268,7 @@ describe('createWebSocketStream(ws)', () => {
   });
 
   it('holds writes back while the socket buffer is full, until the peer reads', async () => {
-    const rawServer = await startRawServer();
-    rawServers.push(rawServer);
-    const client = new WebSocket(`ws://127.0.0.1:${rawServer.port}/`);
-    sockets.push(client);
-    await withTimeout(new Promise((resolve) => client.once('open', resolve)), 'the client to open');
-    const peer = await rawServer.connections.next('the raw connection');
+    const { client, peer } = await clientOfRawServer();
     peer.pause();
     const duplex = createWebSocketStream(client, { writableHighWaterMark: 64 * 1024 });
     const chunk = patternBytes(256 * 1024);
@@ -290,13 +295,9 @@ describe('createWebSocketStream(ws)', () => {
   });
 
   it('is destroyed with the connection error when the peer breaks the protocol', async () => {
-    const rawServer = await startRawServer();
-    rawServers.push(rawServer);
-    const client = new WebSocket(`ws://127.0.0.1:${rawServer.port}/`);
-    sockets.push(client);
+    const { client, peer } = await clientOfRawServer();
     const duplex = createWebSocketStream(client);
     const failure = new Promise((resolve) => duplex.once('error', resolve));
-    const peer = await rawServer.connections.next('the raw connection');
     peer.write(frame(0x3, 'reserved opcode'));
     // The client fails the connection with 1002 (RFC 6455 §7.1.7); the peer completes the close.
     const close = await peer.nextFrame('the close frame');
@@ -310,12 +311,7 @@ describe('createWebSocketStream(ws)', () => {
 
 describe('sendMessageStream(ws, chunks)', () => {
   it('sends one message as a first frame, continuations and a final frame, never assembled', async () => {
-    const rawServer = await startRawServer();
-    rawServers.push(rawServer);
-    const client = new WebSocket(`ws://127.0.0.1:${rawServer.port}/`);
-    sockets.push(client);
-    await withTimeout(new Promise((resolve) => client.once('open', resolve)), 'the client to open');
-    const peer = await rawServer.connections.next('the raw connection');
+    const { client, peer } = await clientOfRawServer();
     async function* pieces(): AsyncGenerator<Uint8Array> {
       yield Buffer.from('one,');
       yield new Uint8Array(0);
@@ -429,12 +425,7 @@ describe('sendMessageStream(ws, chunks)', () => {
   });
 
   it('a peer receiving it sees the close frame only after the fragments', async () => {
-    const rawServer = await startRawServer();
-    rawServers.push(rawServer);
-    const client = new WebSocket(`ws://127.0.0.1:${rawServer.port}/`);
-    sockets.push(client);
-    await withTimeout(new Promise((resolve) => client.once('open', resolve)), 'the client to open');
-    const peer = await rawServer.connections.next('the raw connection');
+    const { client, peer } = await clientOfRawServer();
     await sendMessageStream(client, ['a', 'b']);
     client.close(1000);
     const opcodes = [await peer.nextFrame(), await peer.nextFrame(), await peer.nextFrame()].map((received) => received.opcode);

@@ -13,6 +13,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { messageBytes } from './drivers.js';
 import { EventQueue, type PeerEvent, withTimeout } from './events.js';
 import { cutIntoPieces, describeMessage } from './payloads.js';
 
@@ -54,12 +55,6 @@ export interface PathServer {
   next(name: string, accepts?: (event: PeerEvent) => boolean): Promise<PeerEvent>;
   /** Terminate every client and stop listening. */
   stop(): Promise<void>;
-}
-
-/** Read a 'message' event's data (Buffer, ArrayBuffer or Buffer[]) as one Buffer. */
-function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.isBuffer(data) ? data : Buffer.from(data);
 }
 
 /**
