@@ -17,7 +17,7 @@
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from '../shared/constants.js';
-import { ErrorCode, InvalidArgumentError, InvalidStateError, WebSocketError } from '../shared/errors.js';
+import { InvalidArgumentError, InvalidStateError } from '../shared/errors.js';
 import type { WebSocket } from './websocket.js';
 
 /** A message as `messages` hands it out: text as a string, binary as `ws.binaryType` says. */
@@ -518,8 +518,6 @@ export async function sendMessageStream(ws: WebSocket, source: MessageChunks, op
       const aborted = signal?.aborted === true && error === signal.reason;
       ws.close(aborted ? 1000 : 1011, aborted ? 'message aborted' : '');
     }
-    throw error instanceof WebSocketError || error instanceof Error
-      ? error
-      : new WebSocketError(`the message source failed: ${String(error)}`, ErrorCode.INTERNAL_ERROR);
+    throw error;
   }
 }

@@ -97,7 +97,10 @@ export function parseConnectArgs(args: readonly string[]): ConnectOptions | 'hel
     const name = colon === -1 ? '' : header.slice(0, colon).trim();
     if (!TOKEN.test(name)) throw new UsageError(`--header must look like "Name: value", not "${header}"`);
     const value = header.slice(colon + 1).trim();
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+    // Field names are case-insensitive (RFC 7230 §3.2); a repeated one is joined into one list.
+    const existing = Object.keys(headers).find((known) => known.toLowerCase() === name.toLowerCase());
+    if (existing === undefined) headers[name] = value;
+    else headers[existing] = `${headers[existing]}, ${value}`;
   }
   const wait = Number(values.wait);
   if (values.wait.trim() === '' || !Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait must be a number of seconds, not "${values.wait}"`);
