@@ -209,9 +209,11 @@ class Session {
     else this.#ws.terminate();
   }
 
-  /** The connection is closed: stop reading stdin. */
-  end(): void {
+  /** The connection is closed: print `line` (in place of the prompt) and stop reading stdin. */
+  end(line: string): void {
     if (this.#waitTimer !== null) clearTimeout(this.#waitTimer);
+    if (this.#interactive) this.#io.stdout.write('\r\x1b[2K');
+    writeLine(this.#io.stdout, line);
     this.#lines.removeAllListeners('close');
     this.#lines.close();
   }
@@ -317,10 +319,9 @@ export async function connectCommand(args: readonly string[], io: CommandIo): Pr
   return new Promise((resolve) => {
     ws.once('close', (code: number, reason: Buffer) => {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
-      session.end();
       const lost = code === 1006;
       const text = reason.toString('utf8');
-      writeLine(io.stdout, `closed: ${code}${text === '' ? '' : ` ${text}`}${lost ? ' (connection lost without a closing handshake)' : ''}`);
+      session.end(`closed: ${code}${text === '' ? '' : ` ${text}`}${lost ? ' (connection lost without a closing handshake)' : ''}`);
       resolve(lost ? ExitStatus.FAILURE : ExitStatus.OK);
     });
   });
