@@ -24,6 +24,7 @@ export {
   type SendData,
   type SendOptions,
   type SocketOptions,
+  type WebSocketEvents,
   type WebSocketOptions,
 } from './api/websocket.js';
 export {
@@ -32,6 +33,7 @@ export {
   type VerifyClient,
   type VerifyClientCallback,
   type VerifyClientInfo,
+  type WebSocketServerEvents,
 } from './api/server.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';

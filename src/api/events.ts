@@ -268,13 +268,19 @@ export class EventTargetEmitter extends EventTarget {
     return true;
   }
 
-  /** `emit` for up to two arguments without collecting them into an array (the message path). */
+  /**
+   * `emit` for up to two arguments without collecting them into an array (the message path).
+   * Listeners get exactly the arguments given, as with `emit`.
+   */
   protected emit2(type: string, first?: unknown, second?: unknown): boolean {
     const list = this.#listeners?.[type];
     if (list === undefined) return false;
+    const count = arguments.length - 1;
     for (let i = 0; i < list.length; i++) {
       try {
-        list[i]!.call(this, first, second);
+        if (count === 2) list[i]!.call(this, first, second);
+        else if (count === 1) list[i]!.call(this, first);
+        else list[i]!.call(this);
       } catch (error) {
         reportListenerError(error);
       }

@@ -47,13 +47,12 @@ export interface VerifyClientInfo {
 export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: Readonly<Record<string, string>>) => void;
 
 /**
- * Decide whether to accept a request: return a boolean (or a promise of one), or take the
- * callback as second parameter and call it. A refusal is answered 401 unless the callback
- * gives another status (400–599), with its message as the body and its headers.
+ * Decide whether to accept a request: return a boolean (or a promise of one), or declare the
+ * callback as second parameter and call it (then the return value is ignored). A refusal is
+ * answered 401 unless the callback gives another status (400–599), with its message as the
+ * body and its headers.
  */
-export type VerifyClient =
-  | ((info: VerifyClientInfo) => boolean | PromiseLike<boolean>)
-  | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void);
+export type VerifyClient = (info: VerifyClientInfo, callback: VerifyClientCallback) => boolean | PromiseLike<boolean> | void;
 
 /** Options of `new WebSocketServer(options)`. Exactly one of `port`, `server` and `noServer`. */
 export interface ServerOptions extends SocketOptions {
@@ -104,6 +103,34 @@ function wakerOf(websocket: WebSocket): () => void {
 function firstOffered(offered: ReadonlySet<string>): string | false {
   for (const protocol of offered) return protocol;
   return false;
+}
+
+/** The events of a `WebSocketServer` and their arguments (typed `on` / `once` / `off`). */
+export interface WebSocketServerEvents {
+  connection: [websocket: WebSocket, request: IncomingMessage];
+  listening: [];
+  error: [error: Error];
+  close: [];
+  headers: [headers: string[], request: IncomingMessage];
+}
+
+type ServerListener<K extends keyof WebSocketServerEvents> = (this: WebSocketServer, ...args: WebSocketServerEvents[K]) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyListener = (...args: any[]) => void;
+
+// Typed overloads of the emitter methods for the events above (declaration merging: no code).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WebSocketServer {
+  on<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  on(event: string | symbol, listener: AnyListener): this;
+  once<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  once(event: string | symbol, listener: AnyListener): this;
+  off<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  off(event: string | symbol, listener: AnyListener): this;
+  addListener<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  addListener(event: string | symbol, listener: AnyListener): this;
+  removeListener<K extends keyof WebSocketServerEvents>(event: K, listener: ServerListener<K>): this;
+  removeListener(event: string | symbol, listener: AnyListener): this;
 }
 
 const enum ServerState {
@@ -271,10 +298,10 @@ export class WebSocketServer extends EventEmitter {
     };
     try {
       if (verifyClient.length >= 2) {
-        (verifyClient as (info: VerifyClientInfo, callback: VerifyClientCallback) => void)(info, decide);
+        verifyClient(info, decide);
         return;
       }
-      const result = (verifyClient as (info: VerifyClientInfo) => boolean | PromiseLike<boolean>)(info);
+      const result = verifyClient(info, decide);
       if (typeof result === 'object' && result !== null && typeof result.then === 'function') {
         result.then(
           (verified) => decide(verified === true),

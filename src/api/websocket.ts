@@ -43,8 +43,12 @@ import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from './even
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: ReadonlySet<string> = new Set(['nodebuffer', 'arraybuffer', 'fragments', 'blob']);
 
-/** What `send` takes: text as a string, anything binary, or a `Blob` (sent once read, in order). */
-export type SendData = string | ArrayBufferLike | ArrayBufferView | Blob | number;
+/**
+ * What `send` takes: text as a string (or a number, sent as its decimal text), anything binary,
+ * a list of byte chunks (a `'fragments'` message, sent as one), or a `Blob` (sent once read,
+ * in order).
+ */
+export type SendData = string | number | ArrayBufferLike | ArrayBufferView | readonly Uint8Array[] | Blob;
 
 /** Options of one `send` (the `ws` names). */
 export interface SendOptions {
@@ -101,9 +105,14 @@ export function limitsForMaxPayload(maxPayload: number | undefined): Partial<Con
   return { maxMessageSize: limit, maxFrameSize: Math.max(limit, 125) };
 }
 
-/** Binary data as `send` takes it, viewed as bytes without copying. */
+/** Binary data as `send` takes it, viewed as bytes without copying (chunks are joined). */
 function bytesOf(data: Exclude<SendData, Blob | number | string>): Uint8Array {
   if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) {
+    const chunks = data as readonly Uint8Array[];
+    if (!chunks.every((chunk) => chunk instanceof Uint8Array)) throw new TypeError('a list of chunks must hold only Uint8Arrays (Buffers)');
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer)) return new Uint8Array(data);
   throw new TypeError('data must be a string, a Buffer, an ArrayBuffer, a typed array, a DataView or a Blob');
@@ -716,6 +725,43 @@ export class WebSocket extends EventTargetEmitter {
     handlers[type] = entry;
     this.addEventListener(type, entry.listener);
   }
+}
+
+/** The emitter events of a `WebSocket` and their arguments (typed `on` / `once` / `off`). */
+export interface WebSocketEvents {
+  open: [];
+  /** `data`: a Buffer for text; for binary as `binaryType` says. */
+  message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  close: [code: number, reason: Buffer];
+  error: [error: Error];
+  drain: [];
+  upgrade: [response: IncomingMessage];
+  'unexpected-response': [request: HttpClientRequest, response: IncomingMessage];
+}
+
+type WebSocketListener<K extends keyof WebSocketEvents> = (this: WebSocket, ...args: WebSocketEvents[K]) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyListener = (...args: any[]) => void;
+
+// Typed overloads of the emitter methods for the events above (declaration merging: no code).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WebSocket {
+  on<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  on(type: string, listener: AnyListener): this;
+  once<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  once(type: string, listener: AnyListener): this;
+  off<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  off(type: string, listener: AnyListener): this;
+  addListener<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  addListener(type: string, listener: AnyListener): this;
+  removeListener<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  removeListener(type: string, listener: AnyListener): this;
+  prependListener<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  prependListener(type: string, listener: AnyListener): this;
+  prependOnceListener<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
+  prependOnceListener(type: string, listener: AnyListener): this;
 }
 
 /** What a `WebSocketServer` gives a server-side socket. @internal */

@@ -165,10 +165,13 @@ describe.each(nodeCodecs)('WebSocket (%s codec)', (_name, codec) => {
       const url = await echoServer(codec);
       const ws = await openClient(resources, url, undefined, { codec });
       ws.binaryType = 'fragments';
-      ws.send(Buffer.from([9, 8]));
+      ws.send([Buffer.from([9]), Buffer.from([8])]);
       const [data, isBinary] = await nextEvent<[Buffer[], boolean]>(ws, 'message');
       expect(isBinary).toBe(true);
       expect(Buffer.concat(data)).toEqual(Buffer.from([9, 8]));
+      ws.send(data);
+      const [again] = await nextEvent<[Buffer[]]>(ws, 'message');
+      expect(Buffer.concat(again)).toEqual(Buffer.from([9, 8]));
       ws.send('t');
       const [text, textIsBinary] = await nextEvent<[Buffer, boolean]>(ws, 'message');
       expect(Buffer.isBuffer(text)).toBe(true);

@@ -137,10 +137,11 @@ export function readUntil(socket: Socket, predicate: (received: Buffer) => boole
 }
 
 /** Resolve with the arguments of the next `event`, or fail after `ms`. */
-export function nextEvent<T extends unknown[] = unknown[]>(emitter: { once(event: string, listener: (...args: never[]) => void): unknown }, event: string, ms = 5000): Promise<T> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function nextEvent<T extends unknown[] = unknown[]>(emitter: { once(event: string, listener: (...args: any[]) => void): unknown }, event: string, ms = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' event within ${ms} ms`)), ms);
-    emitter.once(event, (...args: never[]) => {
+    emitter.once(event, (...args: unknown[]) => {
       clearTimeout(timer);
       resolve(args as unknown as T);
     });

@@ -223,7 +223,7 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
   describe('limits', () => {
     it('maxPayload: a bigger message fails the connection with 1009', async () => {
       const { wss, url } = await startServer(resources, { codec, maxPayload: 1024 });
-      const serverError = nextEvent<[Error & { closeCode?: number }]>(wss, 'connection').then(([ws]) => nextEvent<[Error & { closeCode?: number }]>(ws, 'error'));
+      const serverError = nextEvent<[WebSocket]>(wss, 'connection').then(([ws]) => nextEvent<[Error & { closeCode?: number }]>(ws, 'error'));
       const ws = await openClient(resources, url, undefined, { codec });
       ws.send(Buffer.alloc(1025));
       const { code } = await closeOf(ws);
