@@ -38,6 +38,7 @@ import { isValidCloseCode, MAX_CLOSE_REASON, ReadyState } from '../shared/consta
 import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
 import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from './events.js';
+import { messages, type Message } from './streams.js';
 
 /** How binary messages are handed out. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -174,7 +175,6 @@ export class WebSocket extends EventTargetEmitter {
   #sendQueue: QueuedSend[] | null = null;
   #queuedBytes = 0;
   #handlers: Partial<Record<HandlerName, { handler: ((event: Event) => void) | null; listener: (event: Event) => void }>> | null = null;
-  #messageReader: ((data: unknown, isBinary: boolean) => void) | null = null;
 
   /**
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
@@ -518,14 +518,13 @@ export class WebSocket extends EventTargetEmitter {
   }
 
   /**
-   * Read messages with `for await`: each value is what the `'message'` event's `data` would
-   * be, for text a string. Ends when the connection closes; a connection that failed ends
-   * the iteration with its error. Reading pauses the socket while unread messages wait.
+   * Read messages with `for await` (`messages(ws)` of the streams face, default options): text
+   * as strings, binary as `binaryType` says. Ends when the connection closes; a connection
+   * that failed ends the iteration with its error. The socket is paused while unread messages
+   * pile up, and leaving the loop early closes the connection.
    */
-  [Symbol.asyncIterator](): AsyncIterator<string | Buffer | ArrayBuffer | Blob | Buffer[]> {
-    return new MessageIterator(this, (reader) => {
-      this.#messageReader = reader;
-    });
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message, undefined> {
+    return messages(this);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -581,8 +580,6 @@ export class WebSocket extends EventTargetEmitter {
     // binaryType. The ws face gets text as a Buffer (isBinary false), as ws hands it out.
     const binaryType = this.#binaryType;
     const value = binary && binaryType !== 'nodebuffer' ? convertBinary(data, binaryType) : data;
-    const reader = this.#messageReader;
-    if (reader !== null) reader(binary ? value : data.toString('utf8'), binary);
     this.emit2('message', value, binary);
     if (this.hasTargetListeners('message')) {
       this.dispatchSafely(new MessageEvent('message', { data: binary ? value : data.toString('utf8'), origin: this.#origin() }));
@@ -597,7 +594,6 @@ export class WebSocket extends EventTargetEmitter {
 
   #close(code: number, reason: string, wasClean: boolean): void {
     this.#pendingDial = null;
-    this.#messageReader?.(null, false);
     this.#failQueuedSends();
     // WHATWG "When the WebSocket connection is closed": ready state CLOSED (the core's), then
     // fire "close" with wasClean, code and reason.
@@ -815,96 +811,4 @@ function withCredentials(url: URL, headers: WebSocketOptions['headers']): Iterab
   const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   fields.push(['Authorization', `Basic ${encodeBase64(utf8Encode(credentials))}`]);
   return fields;
-}
-
-type MessageValue = string | Buffer | ArrayBuffer | Blob | Buffer[];
-
-/**
- * The async iterator of `for await (const message of ws)`: a queue filled by the message
- * events; the socket is paused while more than a few messages wait, so a slow loop does not
- * let memory grow.
- */
-class MessageIterator implements AsyncIterator<MessageValue> {
-  /** Messages queued before the socket is paused. */
-  static readonly #PAUSE_AT = 16;
-  readonly #websocket: WebSocket;
-  readonly #messages: MessageValue[] = [];
-  #waiting: { resolve: (result: IteratorResult<MessageValue>) => void; reject: (error: unknown) => void } | null = null;
-  #done = false;
-  #error: Error | null = null;
-  #pausedByUs = false;
-  readonly #onError = (error: Error): void => {
-    this.#error ??= error;
-  };
-
-  constructor(websocket: WebSocket, register: (reader: ((data: unknown, isBinary: boolean) => void) | null) => void) {
-    this.#websocket = websocket;
-    websocket.on('error', this.#onError);
-    if (websocket.readyState === ReadyState.CLOSED) this.#done = true;
-    else
-      register((data) => {
-        if (data === null) this.#finish();
-        else this.#push(data as MessageValue);
-      });
-    this.#release = () => {
-      register(null);
-      websocket.off('error', this.#onError);
-    };
-  }
-
-  readonly #release: () => void;
-
-  next(): Promise<IteratorResult<MessageValue>> {
-    if (this.#messages.length > 0) {
-      const value = this.#messages.shift()!;
-      if (this.#pausedByUs && this.#messages.length < MessageIterator.#PAUSE_AT / 2) {
-        this.#pausedByUs = false;
-        this.#websocket.resume();
-      }
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.#done) {
-      const error = this.#error;
-      this.#error = null;
-      return error !== null ? Promise.reject(error) : Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
-    });
-  }
-
-  return(): Promise<IteratorResult<MessageValue>> {
-    this.#done = true;
-    this.#messages.length = 0;
-    this.#release();
-    if (this.#pausedByUs) this.#websocket.resume();
-    if (this.#websocket.readyState === ReadyState.OPEN) this.#websocket.close(1000);
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  #push(value: MessageValue): void {
-    const waiting = this.#waiting;
-    if (waiting !== null) {
-      this.#waiting = null;
-      waiting.resolve({ value, done: false });
-      return;
-    }
-    this.#messages.push(value);
-    if (!this.#pausedByUs && this.#messages.length >= MessageIterator.#PAUSE_AT) {
-      this.#pausedByUs = true;
-      this.#websocket.pause();
-    }
-  }
-
-  #finish(): void {
-    this.#done = true;
-    this.#release();
-    const waiting = this.#waiting;
-    if (waiting === null) return;
-    this.#waiting = null;
-    const error = this.#error;
-    this.#error = null;
-    if (error !== null) waiting.reject(error);
-    else waiting.resolve({ value: undefined, done: true });
-  }
 }
