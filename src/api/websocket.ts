@@ -25,7 +25,6 @@ import { NodeConnection, type NodeSocket, type WriteCallback } from '../adapters
 import type { ConnectionSink, TransportOptions } from '../adapters/types.js';
 import type { Codec } from '../codec/types.js';
 import { encodeBase64 } from '../handshake/base64.js';
-import { isToken } from '../handshake/chars.js';
 import type { ClientExtensionNegotiator, NegotiatedExtension } from '../handshake/extensions.js';
 import { serializeExtensionList } from '../handshake/headers.js';
 import type { HeaderField } from '../handshake/http.js';
@@ -39,9 +38,10 @@ import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
 import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from './events.js';
 import { messages, type Message } from './streams.js';
+import { bytesOf, domException, notOpenError, parseWebSocketUrl, type BinaryType, type SendOptions } from './web-face.js';
 
-/** How binary messages are handed out. */
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+export type { BinaryType, SendOptions };
+
 const BINARY_TYPES: ReadonlySet<string> = new Set(['nodebuffer', 'arraybuffer', 'fragments', 'blob']);
 
 /**
@@ -50,21 +50,6 @@ const BINARY_TYPES: ReadonlySet<string> = new Set(['nodebuffer', 'arraybuffer', 
  * in order).
  */
 export type SendData = string | number | ArrayBufferLike | ArrayBufferView | readonly Uint8Array[] | Blob;
-
-/** Options of one `send` (the `ws` names). */
-export interface SendOptions {
-  /** Send as binary; default true unless `data` is a string. */
-  readonly binary?: boolean;
-  /** False: this is a fragment, more `send` calls continue the message (RFC 6455 §5.4). Default true. */
-  readonly fin?: boolean;
-  /** Compress with a negotiated extension if one is in use; default true (the extension decides). */
-  readonly compress?: boolean;
-  /**
-   * Accepted for `ws` compatibility and ignored: RFC 6455 §5.1 and §5.3 fix masking by side
-   * (a client masks every frame, a server none), and this library never sends anything else.
-   */
-  readonly mask?: boolean;
-}
 
 /** Options common to client and server-side sockets. */
 export interface SocketOptions extends Partial<TransportOptions> {
@@ -107,26 +92,17 @@ export function limitsForMaxPayload(maxPayload: number | undefined): Partial<Con
 }
 
 /** Binary data as `send` takes it, viewed as bytes without copying (chunks are joined). */
-function bytesOf(data: Exclude<SendData, Blob | number | string>): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (Array.isArray(data)) {
-    const chunks = data as readonly Uint8Array[];
-    if (!chunks.every((chunk) => chunk instanceof Uint8Array)) throw new TypeError('a list of chunks must hold only Uint8Arrays (Buffers)');
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  }
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer)) return new Uint8Array(data);
-  throw new TypeError('data must be a string, a Buffer, an ArrayBuffer, a typed array, a DataView or a Blob');
+function bytesOfSendData(data: Exclude<SendData, Blob | number | string>): Uint8Array {
+  if (!Array.isArray(data)) return bytesOf(data as ArrayBufferLike | ArrayBufferView);
+  const chunks = data as readonly Uint8Array[];
+  if (!chunks.every((chunk) => chunk instanceof Uint8Array)) throw new TypeError('a list of chunks must hold only Uint8Arrays (Buffers)');
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** A Buffer's bytes as an ArrayBuffer: the underlying one when it is exactly that, else a copy. */
 function toArrayBuffer(data: Buffer): ArrayBuffer {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
-}
-
-function domException(message: string, name: string): Error {
-  return new DOMException(message, name);
 }
 
 /** A send that waits behind a Blob being read. */
@@ -205,32 +181,8 @@ export class WebSocket extends EventTargetEmitter {
     }
     const opts: WebSocketOptions = options ?? {};
 
-    // WHATWG "new WebSocket(url, protocols)":
-    // 1–3. Parse url (no base URL in Node); failure → "SyntaxError" DOMException.
-    let record: URL;
-    try {
-      record = new URL(url);
-    } catch {
-      throw domException(`invalid URL: ${String(url)}`, 'SyntaxError');
-    }
-    // 4–5. http → ws, https → wss.
-    if (record.protocol === 'http:') record.protocol = 'ws:';
-    else if (record.protocol === 'https:') record.protocol = 'wss:';
-    // 6. Any other scheme than ws or wss → "SyntaxError".
-    if (record.protocol !== 'ws:' && record.protocol !== 'wss:') {
-      throw domException(`the URL's scheme must be ws, wss, http or https, not ${record.protocol.slice(0, -1)}`, 'SyntaxError');
-    }
-    // 7. A fragment → "SyntaxError" (RFC 6455 §3: "Fragment identifiers are meaningless ... MUST NOT be used").
-    if (record.hash !== '' || String(url).includes('#')) throw domException('a WebSocket URL cannot have a fragment', 'SyntaxError');
-    // 8. A single protocol string is a list of one.
-    const offered = protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...(protocols as readonly string[])];
-    // 9. Repeated values or values that are not tokens (RFC 6455 §4.1 requirement 10) → "SyntaxError".
-    const seen = new Set<string>();
-    for (const protocol of offered) {
-      if (typeof protocol !== 'string' || !isToken(protocol)) throw domException(`invalid subprotocol ${JSON.stringify(protocol)}`, 'SyntaxError');
-      if (seen.has(protocol)) throw domException(`subprotocol ${JSON.stringify(protocol)} is listed twice`, 'SyntaxError');
-      seen.add(protocol);
-    }
+    // WHATWG "new WebSocket(url, protocols)" steps 1–9: the URL record and the subprotocols.
+    const { url: record, protocols: offered } = parseWebSocketUrl(url, protocols as string | readonly string[] | undefined);
     // 10. Set this's url to urlRecord.
     this.#url = record.href;
 
@@ -420,7 +372,7 @@ export class WebSocket extends EventTargetEmitter {
       blob = data;
       binary = true;
     } else {
-      bytes = bytesOf(data as Exclude<SendData, Blob | number | string>);
+      bytes = bytesOfSendData(data as Exclude<SendData, Blob | number | string>);
       binary = true;
     }
     if (options !== undefined && options.binary !== undefined) binary = options.binary;
@@ -431,7 +383,7 @@ export class WebSocket extends EventTargetEmitter {
     if (state !== ReadyState.OPEN || driver.terminating) {
       this.#bufferedAfterClose += size;
       if (callback !== undefined) {
-        const error = new WebSocketError(`the WebSocket is not open (${stateName(this.readyState)})`, ErrorCode.INVALID_STATE);
+        const error = notOpenError(this.readyState);
         queueMicrotask(() => callback!(error));
       }
       return false;
@@ -637,10 +589,10 @@ export class WebSocket extends EventTargetEmitter {
     if (data === undefined) bytes = new Uint8Array(0);
     else if (typeof data === 'string' || typeof data === 'number') bytes = Buffer.from(String(data), 'utf8');
     else if (typeof Blob === 'function' && data instanceof Blob) throw new TypeError(`a ${kind} cannot carry a Blob; pass its bytes`);
-    else bytes = bytesOf(data as Exclude<SendData, Blob | number | string>);
+    else bytes = bytesOfSendData(data as Exclude<SendData, Blob | number | string>);
     if (state !== ReadyState.OPEN || this.#driver.terminating) {
       if (callback !== undefined) {
-        const error = new WebSocketError(`the WebSocket is not open (${stateName(this.readyState)})`, ErrorCode.INVALID_STATE);
+        const error = notOpenError(this.readyState);
         queueMicrotask(() => callback!(error));
       }
       return;
@@ -681,7 +633,7 @@ export class WebSocket extends EventTargetEmitter {
       this.#queuedBytes -= size;
       if (this.#driver.connection.state !== ReadyState.OPEN || this.#driver.terminating) {
         this.#bufferedAfterClose += size;
-        item.callback?.(new WebSocketError(`the WebSocket is not open (${stateName(this.readyState)})`, ErrorCode.INVALID_STATE));
+        item.callback?.(notOpenError(this.readyState));
         continue;
       }
       this.#driver.send(bytes, item.binary, item.fin, item.callback);
@@ -782,10 +734,6 @@ export function attachServerSideWebSocket(websocket: WebSocket, socket: NodeSock
 /** Run a server-side socket's loop after asynchronous work (the core's `onWake`). @internal */
 export function wakeServerSideWebSocket(websocket: WebSocket): void {
   wakeServerSide(websocket);
-}
-
-function stateName(state: ReadyState): string {
-  return ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'][state]!;
 }
 
 function convertBinary(data: Buffer, binaryType: BinaryType): ArrayBuffer | Blob | Buffer[] | Buffer {
