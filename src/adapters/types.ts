@@ -8,6 +8,7 @@
  */
 import type { NegotiatedExtension } from '../handshake/extensions.js';
 import type { Extension } from '../protocol/extension.js';
+import { InvalidArgumentError } from '../shared/errors.js';
 
 /**
  * Receives what happens on one connection, in order. The adapter calls these from its own
@@ -88,3 +89,39 @@ export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = Object.freeze({
   maxBufferedAmount: 0,
   onBufferOverflow: 'close',
 });
+
+function checkMilliseconds(name: string, value: number, allowZero: boolean): number {
+  // 2^31 − 1 ms is the largest delay timers honour, in Node and in browsers (about 24.8 days).
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 0x7fffffff) {
+    throw new InvalidArgumentError(`${name} must be an integer number of milliseconds from ${allowZero ? 0 : 1} to 2147483647, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkBytes(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Complete transport options with the defaults and check them (any adapter).
+ *
+ * @throws InvalidArgumentError for a value out of range.
+ */
+export function resolveTransportOptions(options: Partial<TransportOptions> = {}): TransportOptions {
+  const closeTimeout = checkMilliseconds('closeTimeout', options.closeTimeout ?? DEFAULT_TRANSPORT_OPTIONS.closeTimeout, false);
+  const idleTimeout = checkMilliseconds('idleTimeout', options.idleTimeout ?? 0, true);
+  const highWaterMark = checkBytes('highWaterMark', options.highWaterMark ?? DEFAULT_TRANSPORT_OPTIONS.highWaterMark);
+  const maxBufferedAmount = checkBytes('maxBufferedAmount', options.maxBufferedAmount ?? 0);
+  const onBufferOverflow = options.onBufferOverflow ?? DEFAULT_TRANSPORT_OPTIONS.onBufferOverflow;
+  if (onBufferOverflow !== 'close' && onBufferOverflow !== 'terminate') {
+    throw new InvalidArgumentError(`onBufferOverflow must be "close" or "terminate", got ${JSON.stringify(onBufferOverflow)}`);
+  }
+  let heartbeat: HeartbeatOptions | null = null;
+  if (options.heartbeat !== undefined && options.heartbeat !== null) {
+    const interval = checkMilliseconds('heartbeat.interval', options.heartbeat.interval, false);
+    const timeout = checkMilliseconds('heartbeat.timeout', options.heartbeat.timeout ?? interval, false);
+    heartbeat = Object.freeze({ interval, timeout });
+  }
+  return Object.freeze({ closeTimeout, heartbeat, idleTimeout, highWaterMark, maxBufferedAmount, onBufferOverflow });
+}

@@ -14,10 +14,10 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultCodec, nodeSha1, resolveTransportOptions } from '../adapters/node/platform.js';
+import { defaultCodec, nodeSha1 } from '../adapters/node/platform.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
 import type { NodeSocket } from '../adapters/node/socket.js';
-import type { TransportOptions } from '../adapters/types.js';
+import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
 import type { HeaderField } from '../handshake/http.js';
 import { serverResponseHeaders } from '../handshake/server.js';

@@ -20,9 +20,9 @@
  */
 import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 'node:http';
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
-import { defaultCodec, nodeSha1, resolveTransportOptions } from '../adapters/node/platform.js';
+import { defaultCodec, nodeSha1 } from '../adapters/node/platform.js';
 import { NodeConnection, type NodeSocket, type WriteCallback } from '../adapters/node/socket.js';
-import type { ConnectionSink, TransportOptions } from '../adapters/types.js';
+import { resolveTransportOptions, type ConnectionSink, type TransportOptions } from '../adapters/types.js';
 import type { Codec } from '../codec/types.js';
 import { encodeBase64 } from '../handshake/base64.js';
 import type { ClientExtensionNegotiator, NegotiatedExtension } from '../handshake/extensions.js';
