@@ -415,28 +415,32 @@ export abstract class Connection {
    * split between fragments allowed.
    *
    * @throws InvalidStateError unless OPEN, or while a fragmented message is being sent.
+   * With `compress` false the message is sent as it is, not transformed by the negotiated
+   * extensions (permessage-deflate leaves it uncompressed); it applies to all its fragments.
+   *
    * @throws InvalidArgumentError for bytes that are not UTF-8, or a message that would end
    *   inside a character; nothing is sent then.
    */
-  sendText(data: string | Uint8Array, fin = true): void {
+  sendText(data: string | Uint8Array, fin = true, compress = true): void {
     this.#assertCanStart('send a text message');
     const owned = typeof data === 'string';
     const payload = owned ? utf8Encode(data) : checkBytes(data);
     // A string's encoding is whole characters; only bytes need checking.
     const utf8 = owned ? UTF8_ACCEPT : this.#checkOutgoingText(payload, UTF8_ACCEPT, fin);
-    this.#sendData(Opcode.TEXT, payload, fin, owned);
+    this.#sendData(Opcode.TEXT, payload, fin, owned, compress);
     this.#sendUtf8 = utf8;
   }
 
   /**
    * Send a binary message, or with `fin` false the first fragment of one. On a server the
-   * bytes are written as they are, not copied: leave them unchanged until written.
+   * bytes are written as they are, not copied: leave them unchanged until written. `compress`
+   * as for `sendText`.
    *
    * @throws InvalidStateError unless OPEN, or while a fragmented message is being sent.
    */
-  sendBinary(data: Uint8Array, fin = true): void {
+  sendBinary(data: Uint8Array, fin = true, compress = true): void {
     this.#assertCanStart('send a binary message');
-    this.#sendData(Opcode.BINARY, checkBytes(data), fin, false);
+    this.#sendData(Opcode.BINARY, checkBytes(data), fin, false, compress);
   }
 
   /**
@@ -455,7 +459,7 @@ export abstract class Connection {
     const payload = owned ? utf8Encode(data) : checkBytes(data);
     let utf8 = this.#sendUtf8;
     if (sending.text && !(owned && utf8 === UTF8_ACCEPT)) utf8 = this.#checkOutgoingText(payload, utf8, fin);
-    this.#sendData(Opcode.CONTINUATION, payload, fin, owned);
+    this.#sendData(Opcode.CONTINUATION, payload, fin, owned, true);
     this.#sendUtf8 = fin ? UTF8_ACCEPT : utf8;
   }
 
@@ -1124,14 +1128,15 @@ export abstract class Connection {
     }
   }
 
-  #sendData(opcode: number, payload: Uint8Array, fin: boolean, owned: boolean): void {
+  #sendData(opcode: number, payload: Uint8Array, fin: boolean, owned: boolean, compress: boolean): void {
     let encoders: readonly Extension[] | null;
     let rsv = 0;
     if (opcode === Opcode.CONTINUATION) {
       encoders = this.#sending!.encoders;
       if (fin) this.#sending = null;
     } else {
-      encoders = this.#encodersFor(opcode === Opcode.BINARY, fin ? payload.length : undefined);
+      // The first frame decides for the whole message; its continuations follow (above).
+      encoders = compress ? this.#encodersFor(opcode === Opcode.BINARY, fin ? payload.length : undefined) : null;
       if (encoders !== null) for (const { rsvBits, extension } of this.#extensions) if (encoders.includes(extension)) rsv |= rsvBits;
       if (!fin) this.#sending = { encoders, text: opcode === Opcode.TEXT };
     }
