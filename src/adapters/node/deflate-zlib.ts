@@ -1,0 +1,361 @@
+/**
+ * The `node:zlib` engine of permessage-deflate (RFC 7692): raw DEFLATE streams, flushed with
+ * Z_SYNC_FLUSH at the end of every piece, each operation taking a turn in a `ZlibQueue`.
+ *
+ * Memory per connection
+ * ---------------------
+ * - A direction with context takeover keeps its zlib stream for the connection's life, made on
+ *   its first compressed message: a compressor costs about `2^(windowBits+2) + 2^(memLevel+9)`
+ *   bytes of zlib state, a decompressor about `2^windowBits` + 7 KiB, plus the stream's output
+ *   buffer (`chunkSize`).
+ * - A direction without context takeover holds no stream between messages: it borrows one
+ *   from a small pool shared by all connections and returns it, reset, when the message ends.
+ *   Idle connections then cost nothing here.
+ *
+ * The 8-bit window
+ * ----------------
+ * zlib cannot make a raw DEFLATE stream with a 256-byte window: `deflateInit2` refuses
+ * `windowBits` 8 without the zlib wrapper (madler/zlib#171), and Node quietly raises 8 to 9
+ * (nodejs/node#16511) — a 512-byte window, whose back-references a peer that agreed to 8 bits
+ * may not be able to resolve. `ws` passes 8 to Node and so compresses with 9. Here a compressor
+ * limited to 8 bits uses the Z_RLE strategy (matches at distance 1 only), which stays within
+ * any window; a decompressor needs no such care (a larger window reads a smaller one's output).
+ */
+import * as zlib from 'node:zlib';
+import { CloseCode } from '../../shared/constants.js';
+import { ErrorCode, InvalidArgumentError, ProtocolError } from '../../shared/errors.js';
+import type { DecodeOutput } from '../../protocol/extension.js';
+import {
+  DEFLATE_TRAILER,
+  endsWithTrailer,
+  type DeflateEngine,
+  type DeflateStreamParameters,
+  type MessageCompressor,
+  type MessageDecompressor,
+} from '../../protocol/extensions/deflate-engine.js';
+import { sharedZlibQueue, type ZlibQueue } from './deflate-queue.js';
+
+/** Options of the zlib engine. */
+export interface ZlibEngineOptions {
+  /** Compression level 0–9 (zlib's default, -1, is 6); default `DEFAULT_ZLIB_LEVEL`. */
+  readonly level?: number;
+  /** zlib's memLevel 1–9 for the compressor's hash table; default `DEFAULT_ZLIB_MEM_LEVEL`. */
+  readonly memLevel?: number;
+  /** Size of a zlib stream's output buffer; default `DEFAULT_ZLIB_CHUNK_SIZE`. */
+  readonly chunkSize?: number;
+  /** The queue bounding concurrent zlib work; default the process's `sharedZlibQueue`. */
+  readonly queue?: ZlibQueue;
+  /** Reset streams kept for directions without context takeover, per kind and window; default 10. */
+  readonly poolSize?: number;
+}
+
+/**
+ * Compression level: 6, zlib's own default (what `ws` uses); levels above it cost much more
+ * CPU for little gain on typical WebSocket payloads.
+ */
+export const DEFAULT_ZLIB_LEVEL = 6;
+
+/**
+ * The compressor's memLevel. 8 (zlib's default) is what `ws` uses; see
+ * bench/deflate-memory.ts for the measurements behind the value chosen here.
+ */
+export const DEFAULT_ZLIB_MEM_LEVEL = 8;
+
+/** A zlib stream's output buffer: 16 KiB, zlib's `Z_DEFAULT_CHUNK`; output is produced (and checked against the limit) in steps of this size. */
+export const DEFAULT_ZLIB_CHUNK_SIZE = 16 * 1024;
+
+const EMPTY = new Uint8Array(0);
+/** The payload of an empty message, or of an empty last piece (RFC 7692 §7.2.3.6: an empty stored block, its trailer removed). */
+const EMPTY_BLOCK_HEAD = new Uint8Array([0x00]);
+
+type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
+
+/** A zlib stream with its output collector; the owner changes when it is pooled. */
+class ZlibHandle<S extends ZlibStream> {
+  readonly stream: S;
+  onData: ((chunk: Buffer) => void) | null = null;
+  onError: ((error: Error) => void) | null = null;
+  /** It failed, ended or was closed: it cannot be used again. */
+  broken = false;
+
+  constructor(stream: S) {
+    this.stream = stream;
+    stream.on('data', (chunk: Buffer) => this.onData?.(chunk));
+    stream.on('error', (error: Error) => {
+      this.broken = true;
+      this.onError?.(error);
+    });
+    stream.on('end', () => {
+      this.broken = true;
+    });
+  }
+
+  close(): void {
+    this.broken = true;
+    this.onData = null;
+    this.onError = null;
+    this.stream.close();
+  }
+}
+
+/** Reset streams waiting for a direction without context takeover, by kind and settings. */
+class ZlibPool<S extends ZlibStream> {
+  readonly #idle = new Map<number, ZlibHandle<S>[]>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  take(key: number): ZlibHandle<S> | undefined {
+    return this.#idle.get(key)?.pop();
+  }
+
+  /** Keep `handle` (reset) for the next borrower, or close it if the pool is full. */
+  give(key: number, handle: ZlibHandle<S>): void {
+    handle.onData = null;
+    handle.onError = null;
+    let idle = this.#idle.get(key);
+    if (idle === undefined) this.#idle.set(key, (idle = []));
+    if (handle.broken || idle.length >= this.#capacity) {
+      if (!handle.broken) handle.close();
+      return;
+    }
+    handle.stream.reset();
+    idle.push(handle);
+  }
+}
+
+interface ZlibSettings {
+  readonly level: number;
+  readonly memLevel: number;
+  readonly chunkSize: number;
+  readonly queue: ZlibQueue;
+  readonly deflaters: ZlibPool<zlib.DeflateRaw>;
+  readonly inflaters: ZlibPool<zlib.InflateRaw>;
+}
+
+/**
+ * A permessage-deflate engine over `node:zlib`. It honours every negotiable parameter: windows
+ * of 8–15 bits and context takeover both ways.
+ *
+ * @throws InvalidArgumentError for an option out of its range.
+ */
+export function createZlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
+  const level = options.level ?? DEFAULT_ZLIB_LEVEL;
+  const memLevel = options.memLevel ?? DEFAULT_ZLIB_MEM_LEVEL;
+  const chunkSize = options.chunkSize ?? DEFAULT_ZLIB_CHUNK_SIZE;
+  const poolSize = options.poolSize ?? 10;
+  checkInteger('level', level, -1, 9);
+  checkInteger('memLevel', memLevel, 1, 9);
+  checkInteger('chunkSize', chunkSize, zlib.constants.Z_MIN_CHUNK, 64 * 1024 * 1024);
+  checkInteger('poolSize', poolSize, 0, 1 << 20);
+  const settings: ZlibSettings = {
+    level,
+    memLevel,
+    chunkSize,
+    queue: options.queue ?? sharedZlibQueue,
+    deflaters: new ZlibPool(poolSize),
+    inflaters: new ZlibPool(poolSize),
+  };
+  return {
+    capabilities: { minCompressWindowBits: 8, compressContextTakeover: true, decompressContextTakeover: true },
+    createCompressor: (parameters) => new ZlibCompressor(settings, parameters),
+    createDecompressor: (parameters) => new ZlibDecompressor(settings, parameters),
+  };
+}
+
+function checkInteger(name: string, value: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+}
+
+/** The error a piece settles with once its connection is finished (the connection ignores it). */
+function disposedError(): Error {
+  return new Error('permessage-deflate stream disposed while a message was being processed');
+}
+
+class ZlibCompressor implements MessageCompressor {
+  readonly #settings: ZlibSettings;
+  readonly #windowBits: number;
+  readonly #contextTakeover: boolean;
+  readonly #poolKey: number;
+  #handle: ZlibHandle<zlib.DeflateRaw> | null = null;
+  #disposed = false;
+
+  constructor(settings: ZlibSettings, parameters: DeflateStreamParameters) {
+    this.#settings = settings;
+    this.#windowBits = parameters.windowBits;
+    this.#contextTakeover = parameters.contextTakeover;
+    this.#poolKey = parameters.windowBits;
+  }
+
+  compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
+    return this.#settings.queue.run(() => this.#compress(data, fin));
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    const handle = this.#handle;
+    this.#handle = null;
+    handle?.close();
+  }
+
+  #acquire(): ZlibHandle<zlib.DeflateRaw> {
+    const settings = this.#settings;
+    if (!this.#contextTakeover) {
+      const pooled = settings.deflaters.take(this.#poolKey);
+      if (pooled !== undefined) return pooled;
+    }
+    const narrow = this.#windowBits < 9;
+    return new ZlibHandle(
+      zlib.createDeflateRaw({
+        level: settings.level,
+        memLevel: settings.memLevel,
+        chunkSize: settings.chunkSize,
+        // See the module comment: 8 bits is kept by matching at distance 1 only.
+        windowBits: narrow ? 9 : this.#windowBits,
+        strategy: narrow ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY,
+      }),
+    );
+  }
+
+  #compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      if (this.#disposed) {
+        reject(disposedError());
+        return;
+      }
+      const handle = (this.#handle ??= this.#acquire());
+      const chunks: Buffer[] = [];
+      let length = 0;
+      handle.onData = (chunk) => {
+        chunks.push(chunk);
+        length += chunk.length;
+      };
+      handle.onError = (error) => {
+        this.#handle = null;
+        reject(error);
+      };
+      if (data.length > 0) handle.stream.write(data);
+      handle.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (this.#handle !== handle || handle.broken) {
+          reject(disposedError());
+          return;
+        }
+        handle.onData = null;
+        handle.onError = null;
+        let out: Uint8Array = length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+        if (fin) {
+          out = endOfMessage(out);
+          if (!this.#contextTakeover) {
+            // §7.1.1: the next message starts with an empty window; the stream goes back reset.
+            this.#handle = null;
+            this.#settings.deflaters.give(this.#poolKey, handle);
+          }
+        }
+        resolve(out);
+      });
+    });
+  }
+}
+
+/**
+ * RFC 7692 §7.2.1: the compressed message ends with an empty stored block, whose last four
+ * octets (`00 00 ff ff`) are removed. A sync flush that found nothing new to flush (the
+ * message's last piece is empty and the previous one was flushed) gives no output: the block is
+ * then written here, leaving its first octet.
+ */
+function endOfMessage(out: Uint8Array): Uint8Array {
+  if (out.length === 0) return EMPTY_BLOCK_HEAD;
+  if (!endsWithTrailer(out)) throw new Error('zlib sync flush did not end with an empty stored block');
+  return out.subarray(0, out.length - DEFLATE_TRAILER.length);
+}
+
+class ZlibDecompressor implements MessageDecompressor {
+  readonly #settings: ZlibSettings;
+  readonly #windowBits: number;
+  readonly #contextTakeover: boolean;
+  #handle: ZlibHandle<zlib.InflateRaw> | null = null;
+  #disposed = false;
+
+  constructor(settings: ZlibSettings, parameters: DeflateStreamParameters) {
+    this.#settings = settings;
+    this.#windowBits = parameters.windowBits;
+    this.#contextTakeover = parameters.contextTakeover;
+  }
+
+  decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): void | Promise<void> {
+    if (data.length === 0 && !fin) return undefined;
+    return this.#settings.queue.run(() => this.#decompress(data, fin, output));
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    const handle = this.#handle;
+    this.#handle = null;
+    handle?.close();
+  }
+
+  #acquire(): ZlibHandle<zlib.InflateRaw> {
+    const settings = this.#settings;
+    if (!this.#contextTakeover) {
+      const pooled = settings.inflaters.take(this.#windowBits);
+      if (pooled !== undefined) return pooled;
+    }
+    return new ZlibHandle(zlib.createInflateRaw({ windowBits: this.#windowBits, chunkSize: settings.chunkSize }));
+  }
+
+  #decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#disposed) {
+        reject(disposedError());
+        return;
+      }
+      const handle = (this.#handle ??= this.#acquire());
+      let settled = false;
+      handle.onData = (chunk) => {
+        if (settled) return;
+        if (!output.push(chunk)) {
+          // Refused (the message limit, or the connection failed): stop inflating now. Closing
+          // the stream ends the work between two output chunks, so a bomb never produces more
+          // than the limit plus one chunk.
+          settled = true;
+          this.#handle = null;
+          handle.close();
+          resolve();
+        }
+      };
+      handle.onError = (error) => {
+        if (settled) return;
+        settled = true;
+        this.#handle = null;
+        reject(new ProtocolError(`invalid compressed data: ${error.message}`, ErrorCode.EXTENSION_ERROR, CloseCode.INVALID_PAYLOAD));
+      };
+      if (data.length > 0) handle.stream.write(data);
+      // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message."
+      if (fin) handle.stream.write(DEFLATE_TRAILER);
+      handle.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (settled) return;
+        settled = true;
+        if (this.#handle !== handle) {
+          reject(disposedError());
+          return;
+        }
+        handle.onData = null;
+        handle.onError = null;
+        if (handle.broken) {
+          // The peer ended its stream with a BFINAL block (RFC 7692 §7.2.3.3 allows it): the
+          // next message starts a new one.
+          this.#handle = null;
+          handle.close();
+        } else if (fin && !this.#contextTakeover) {
+          this.#handle = null;
+          this.#settings.inflaters.give(this.#windowBits, handle);
+        }
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Extensions of the WebSocket protocol that the core knows how to run: permessage-deflate
+ * (RFC 7692) over an injected DEFLATE engine. The engines live in the adapters:
+ * `perMessageDeflateNode` (node:zlib) and `perMessageDeflateWeb` (CompressionStream).
+ */
+export {
+  DEFLATE_TRAILER,
+  endsWithTrailer,
+  type DeflateEngine,
+  type DeflateStreamParameters,
+  type MessageCompressor,
+  type MessageDecompressor,
+} from './deflate-engine.js';
+export {
+  acceptDeflateResponse,
+  chooseDeflateOffer,
+  DEFLATE_RSV_BITS,
+  DeflateParam,
+  MAX_WINDOW_BITS,
+  MIN_WINDOW_BITS,
+  parseDeflateParameters,
+  PERMESSAGE_DEFLATE,
+  serializeDeflateParameters,
+  type DeflateAgreement,
+  type DeflateCapabilities,
+  type DeflateParameters,
+  type DeflateServerChoice,
+  type DeflateServerPolicy,
+} from './deflate-params.js';
+export {
+  createPerMessageDeflate,
+  DEFAULT_DEFLATE_THRESHOLD,
+  PerMessageDeflate,
+  type DeflateOfferOptions,
+  type PerMessageDeflateNegotiators,
+  type PerMessageDeflateOptions,
+} from './permessage-deflate.js';
