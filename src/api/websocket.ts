@@ -573,7 +573,9 @@ export class WebSocket extends EventTargetEmitter {
   #abortHandshake(): void {
     const dial = this.#pendingDial;
     this.#pendingDial = null;
-    dial?.abort(new WebSocketError('the WebSocket was closed before the connection was established', ErrorCode.HANDSHAKE));
+    if (dial !== null) dial.abort(new WebSocketError('the WebSocket was closed before the connection was established', ErrorCode.HANDSHAKE));
+    // Past the HTTP exchange (an 'upgrade' listener closing): drop the socket; 1006 follows.
+    else this.#driver.terminate();
   }
 
   #control(kind: 'ping' | 'pong', data: SendData | WriteCallback | undefined, mask: boolean | WriteCallback | undefined, callback: WriteCallback | undefined): void {

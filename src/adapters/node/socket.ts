@@ -200,11 +200,15 @@ export class NodeConnection {
       this.#idleTimer = setTimeout(NodeConnection.#idleTimedOut, this.#options.idleTimeout, this);
       this.#idleTimer.unref();
     }
-    for (const chunk of received) this.#connection.receiveData(chunk);
-    // A socket the caller destroyed before handing it over will not emit 'close' again.
-    if (socket.destroyed) {
+    if (this.#destroyed || socket.destroyed) {
+      // Terminated before the socket arrived, or a socket destroyed before it was handed over
+      // (which will not emit 'close' again): the connection ends here, 1006.
       this.#destroyed = true;
+      this.#ended = true;
+      socket.destroy();
       this.#connection.abort();
+    } else {
+      for (const chunk of received) this.#connection.receiveData(chunk);
     }
     this.#pump();
     if (this.#options.heartbeat !== null && this.#connection.state === ReadyState.OPEN) this.#scheduleHeartbeat(this.#options.heartbeat.interval);
@@ -309,7 +313,11 @@ export class NodeConnection {
 
   /** Destroy the transport now; the close (1006) is reported when the socket has closed. */
   terminate(): void {
-    if (this.#socket === null) return;
+    if (this.#socket === null) {
+      // Not attached yet (a client between its 101 and the handshake's validation).
+      this.#destroyed = true;
+      return;
+    }
     this.#destroy();
   }
 

@@ -154,6 +154,16 @@ describe.each(nodeCodecs)('WebSocket client (%s codec)', (_name, codec) => {
       expect(code).toBe(1006);
     });
 
+    it("close() in an 'upgrade' listener drops the connection before it opens", async () => {
+      const { url } = await startServer(resources, { codec });
+      const ws = resources.track(new WebSocket(url, { codec }));
+      let opened = false;
+      ws.on('open', () => (opened = true));
+      ws.on('upgrade', () => ws.close());
+      expect((await closeOf(ws)).code).toBe(1006);
+      expect(opened).toBe(false);
+    });
+
     it('close() while CONNECTING fails the handshake', async () => {
       const port = await fakeServer(() => '');
       const ws = resources.track(new WebSocket(`ws://127.0.0.1:${port}/`, { codec }));
