@@ -36,9 +36,22 @@ export function modulePage(title: string, moduleScript: string): PageFile {
   return { body, type: ContentType.html };
 }
 
+/** Options of `startPageServer`. */
+export interface PageServerOptions {
+  /**
+   * Serve every response with COOP `same-origin` and COEP `require-corp`, so pages and their
+   * workers are cross-origin isolated: Chromium then gives `performance.now()` 5 µs
+   * resolution instead of 100 µs (for benchmarks).
+   */
+  readonly crossOriginIsolated?: boolean;
+}
+
 /** Start serving `files` (path → file) on an ephemeral port of 127.0.0.1. */
-export async function startPageServer(files: Readonly<Record<string, PageFile>> = {}): Promise<PageServer> {
+export async function startPageServer(files: Readonly<Record<string, PageFile>> = {}, options: PageServerOptions = {}): Promise<PageServer> {
   const routes = new Map<string, PageFile>(Object.entries(files));
+  const isolation: Record<string, string> = options.crossOriginIsolated
+    ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin' }
+    : {};
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
     const file = request.method === 'GET' ? routes.get(path) : undefined;
@@ -51,7 +64,7 @@ export async function startPageServer(files: Readonly<Record<string, PageFile>> 
       response.writeHead(404, { 'content-type': 'text/plain' }).end(`no ${path}`);
       return;
     }
-    response.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body);
+    response.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store', ...isolation }).end(file.body);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

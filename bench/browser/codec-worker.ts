@@ -1,0 +1,80 @@
+/**
+ * The codec benchmark's cases, run in a module worker of a browser: UTF-8 validation by the
+ * wasm codec, the portable codec and the platform's `TextDecoder({ fatal: true })` (the
+ * validator browsers have), and masking by the wasm and the portable codec. Posts the medians.
+ */
+import { portableCodec } from '../../src/codec/portable/index.js';
+import { createWasmCodec } from '../../src/codec/wasm/index.js';
+import { seededBytes, TEXT_KINDS, textOfSize, type TextKind } from '../fixtures.js';
+import { type BenchCase, batchFor, measure, type MeasureOptions } from '../lib/measure.js';
+
+/** What the runner asks for. */
+export interface BrowserBenchRequest {
+  readonly measure: MeasureOptions;
+  readonly utf8Sizes: readonly number[];
+  readonly maskSizes: readonly number[];
+}
+
+/**
+ * Work per timed iteration. A browser's timer is coarse (5 µs cross-origin isolated, else
+ * 100 µs), so each iteration is made long enough — milliseconds — for it not to matter.
+ */
+const BYTES_PER_ITERATION = 16 * 1024 * 1024;
+const MAX_OPS_PER_ITERATION = 262144;
+
+const KEY = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+
+function sizeLabel(size: number): string {
+  return size >= 1024 * 1024 ? `${size / (1024 * 1024)} MiB` : size >= 1024 ? `${size / 1024} KiB` : `${size} B`;
+}
+
+async function cases(request: BrowserBenchRequest): Promise<BenchCase[]> {
+  // Every input goes to wasm: the columns compare the implementations themselves.
+  const wasm = await createWasmCodec({ thresholds: { maskMinBytes: 0, utf8MinBytes: 0, parseMinBytes: 0 } });
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const textDecoderValidates = (bytes: Uint8Array): boolean => {
+    try {
+      decoder.decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const list: BenchCase[] = [];
+  for (const kind of Object.keys(TEXT_KINDS) as TextKind[]) {
+    for (const size of request.utf8Sizes) {
+      const text = textOfSize(kind, size);
+      if (!portableCodec.validateUtf8(text) || !wasm.validateUtf8(text) || !textDecoderValidates(text)) throw new Error(`${kind} ${size}: not valid UTF-8`);
+      const ops = batchFor(size, BYTES_PER_ITERATION, MAX_OPS_PER_ITERATION);
+      const row = `${kind} ${sizeLabel(size)}`;
+      list.push(
+        { group: 'utf8', row, subject: 'wasm', bytesPerOp: size, opsPerIteration: ops, run: () => wasm.validateUtf8(text) },
+        { group: 'utf8', row, subject: 'portable', bytesPerOp: size, opsPerIteration: ops, run: () => portableCodec.validateUtf8(text) },
+        { group: 'utf8', row, subject: 'TextDecoder fatal', bytesPerOp: size, opsPerIteration: ops, run: () => textDecoderValidates(text) },
+      );
+    }
+  }
+  for (const size of request.maskSizes) {
+    const payload = seededBytes(size);
+    const ops = batchFor(size, BYTES_PER_ITERATION, MAX_OPS_PER_ITERATION);
+    const row = sizeLabel(size);
+    // Masking in place twice restores the bytes; once per op keeps them random either way.
+    list.push(
+      { group: 'mask', row, subject: 'wasm', bytesPerOp: size, opsPerIteration: ops, run: () => wasm.mask(payload, KEY, 0) },
+      { group: 'mask', row, subject: 'portable', bytesPerOp: size, opsPerIteration: ops, run: () => portableCodec.mask(payload, KEY, 0) },
+    );
+  }
+  return list;
+}
+
+addEventListener('message', async (event: MessageEvent<BrowserBenchRequest>) => {
+  try {
+    const results = await measure(await cases(event.data), event.data.measure, (result) => postMessage({ progress: `${result.group} ${result.row} ${result.subject}` }));
+    postMessage({
+      results,
+      environment: { userAgent: navigator.userAgent, crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency },
+    });
+  } catch (error) {
+    postMessage({ error: error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error) });
+  }
+});

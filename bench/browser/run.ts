@@ -1,0 +1,85 @@
+/**
+ * The codec benchmark in a browser: bundles bench/browser/codec-worker.ts, serves it from
+ * 127.0.0.1 (cross-origin isolated, for a 5 µs timer), runs it in a module worker of headless
+ * Chromium and prints the medians as tables — UTF-8 validation (wasm, portable,
+ * `TextDecoder({ fatal: true })`) and masking (wasm, portable).
+ *
+ * Usage: npx tsx bench/browser/run.ts [--json FILE] [--time MS] [--warmup MS] [--quick]
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { bundle } from '../../scripts/browser/bundle.js';
+import { launchChromium } from '../../scripts/browser/chromium.js';
+import { ContentType, startPageServer } from '../../scripts/browser/page-server.js';
+import type { BenchResult } from '../lib/measure.js';
+import { renderTable } from '../lib/table.js';
+import type { BrowserBenchRequest } from './codec-worker.js';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    time: { type: 'string', default: '300' },
+    warmup: { type: 'string', default: '100' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const request: BrowserBenchRequest = {
+  measure: { timeMs: Number(values.time), warmupMs: Number(values.warmup) },
+  utf8Sizes: values.quick ? [1 * KiB, 64 * KiB] : [64, 1 * KiB, 16 * KiB, 64 * KiB, 1 * MiB],
+  maskSizes: values.quick ? [1 * KiB, 64 * KiB] : [125, 1 * KiB, 16 * KiB, 64 * KiB, 1 * MiB],
+};
+
+interface WorkerReply {
+  readonly progress?: string;
+  readonly results?: BenchResult[];
+  readonly environment?: { userAgent: string; crossOriginIsolated: boolean; hardwareConcurrency: number };
+  readonly error?: string;
+}
+
+const server = await startPageServer(
+  {
+    '/': { body: '<!doctype html><title>wasmsocket codec benchmark</title>', type: ContentType.html },
+    '/codec-worker.js': { body: await bundle('bench/browser/codec-worker.ts', { format: 'esm', minify: true }), type: ContentType.js },
+  },
+  { crossOriginIsolated: true },
+);
+const session = await launchChromium();
+try {
+  const page = await session.newPage();
+  await page.goto(`${server.origin}/`);
+  await page.exposeFunction('reportProgress', (line: string) => process.stderr.write(`  ${line}\n`));
+  const reply = await page.evaluate(
+    (request) =>
+      new Promise<WorkerReply>((resolve, reject) => {
+        const worker = new Worker('/codec-worker.js', { type: 'module' });
+        worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+          if (event.data.progress !== undefined) void (globalThis as unknown as { reportProgress(line: string): Promise<void> }).reportProgress(event.data.progress);
+          else resolve(event.data);
+        };
+        worker.onerror = (event) => reject(new Error(event.message));
+        worker.postMessage(request);
+      }),
+    request,
+  );
+  if (reply.error !== undefined || reply.results === undefined) throw new Error(`the benchmark worker failed: ${reply.error ?? 'no results'}`);
+  const { results, environment } = reply;
+  const lines = [
+    `wasmsocket codec benchmark in a browser worker — ${environment!.userAgent}`,
+    `cross-origin isolated: ${environment!.crossOriginIsolated}, ${environment!.hardwareConcurrency} cores; ${request.measure.timeMs} ms per case`,
+    '',
+    renderTable('UTF-8 validation', results.filter((r) => r.group === 'utf8'), 'MB/s', 'TextDecoder fatal'),
+    '',
+    renderTable('Masking (in place)', results.filter((r) => r.group === 'mask'), 'MB/s', 'portable'),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (values.json !== undefined) {
+    await writeFile(values.json, `${JSON.stringify({ environment, options: request, results }, null, 2)}\n`);
+    process.stdout.write(`results written to ${values.json}\n`);
+  }
+} finally {
+  await session.close();
+  await server.close();
+}
