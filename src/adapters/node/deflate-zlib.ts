@@ -15,11 +15,12 @@
  * The 8-bit window
  * ----------------
  * zlib cannot make a raw DEFLATE stream with a 256-byte window: `deflateInit2` refuses
- * `windowBits` 8 without the zlib wrapper (madler/zlib#171), and Node quietly raises 8 to 9
- * (nodejs/node#16511) — a 512-byte window, whose back-references a peer that agreed to 8 bits
- * may not be able to resolve. `ws` passes 8 to Node and so compresses with 9. Here a compressor
- * limited to 8 bits uses the Z_RLE strategy (matches at distance 1 only), which stays within
- * any window; a decompressor needs no such care (a larger window reads a smaller one's output).
+ * `windowBits` 8 without the zlib wrapper (madler/zlib#171), and Node raises 8 to 9 on its own
+ * (nodejs/node#16511), as `ws` relies on. That is safe: zlib's deflate never reaches back
+ * further than its window less `MIN_LOOKAHEAD` (262 bytes; `MAX_DIST` in deflate.c), which for
+ * a 512-byte window is 250 bytes, within the 256 a peer agreed to. The Python interop suite
+ * checks it against a true 8-bit inflater. A decompressor needs no such care: Node raises its
+ * 8 to 9 as well, and a larger window reads a smaller one's output.
  */
 import * as zlib from 'node:zlib';
 import { CloseCode } from '../../shared/constants.js';
@@ -208,15 +209,13 @@ class ZlibCompressor implements MessageCompressor {
       const pooled = settings.deflaters.take(this.#poolKey);
       if (pooled !== undefined) return pooled;
     }
-    const narrow = this.#windowBits < 9;
     return new ZlibHandle(
       zlib.createDeflateRaw({
         level: settings.level,
         memLevel: settings.memLevel,
         chunkSize: settings.chunkSize,
-        // See the module comment: 8 bits is kept by matching at distance 1 only.
-        windowBits: narrow ? 9 : this.#windowBits,
-        strategy: narrow ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY,
+        // 8 bits is kept with a 9-bit window: see the module comment.
+        windowBits: Math.max(9, this.#windowBits),
       }),
     );
   }

@@ -74,9 +74,9 @@ export interface DeflateAgreement {
 /** What the local compressor and decompressor can honour. */
 export interface DeflateCapabilities {
   /**
-   * The smallest window the compressor can confine its back-references to (8 for zlib, with
-   * run-length matches only below 9 bits; 15 for `CompressionStream`, which has no window
-   * option). A negotiated window below it is agreed to, and then nothing is compressed.
+   * The smallest window the compressor can confine its back-references to (8 for zlib; 15 for
+   * `CompressionStream`, which has no window option). A window below it that the peer imposes
+   * is agreed to, and then nothing is compressed; options may not ask for one.
    */
   readonly minCompressWindowBits: number;
   /** Whether the compressor can carry its context from one message to the next. */
