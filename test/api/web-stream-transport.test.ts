@@ -358,3 +358,124 @@ describe('WebStreamTransport failures and timeouts', () => {
     expect(streams.readable.locked).toBe(false);
   });
 });
+
+describe('WebStreamTransport transport policies (TransportOptions)', () => {
+  it("send() returns false from highWaterMark on and 'drain' follows once everything is written", async () => {
+    const [clientStreams, serverStreams] = createWebStreamPair(16 * 1024);
+    const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec });
+    const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/', { codec: portableCodec, highWaterMark: 100_000 });
+    let received = 0;
+    server.on('message', () => received++);
+    await opened(client);
+    const returned = [client.send(new Uint8Array(60_000)), client.send(new Uint8Array(60_000))];
+    expect(returned).toEqual([true, false]);
+    expect(client.bufferedAmount).toBe(120_000);
+    await new Promise((resolve) => client.once('drain', resolve));
+    expect(client.bufferedAmount).toBe(0);
+    await expect.poll(() => received).toBe(2);
+  });
+
+  it('maxBufferedAmount: a peer that does not read is failed with 1008 (close) or cut off (terminate)', async () => {
+    for (const onBufferOverflow of ['close', 'terminate'] as const) {
+      const peer = manualPeer();
+      const client = WebStreamTransport.connect(peer.streams, 'ws://example.com/', { codec: portableCodec, maxBufferedAmount: 200_000, onBufferOverflow, closeTimeout: 50 });
+      const errors = errorsOf(client);
+      await answerHandshake(peer, client);
+      const clientClosed = closed(client);
+      for (let i = 0; i < 4 && client.readyState === ReadyState.OPEN; i++) client.send(new Uint8Array(100_000));
+      expect(await clientClosed).toMatchObject({ code: 1006, wasClean: false });
+      expect(errors.map((error) => [(error as Error & { code: string }).code, (error as Error & { closeCode?: number }).closeCode])).toEqual([
+        ['WSX_ERR_BUFFER_OVERFLOW', onBufferOverflow === 'close' ? 1008 : undefined],
+      ]);
+    }
+  });
+
+  it('heartbeat: pings on the interval, and a peer that stops answering is cut off', async () => {
+    const peer = manualPeer();
+    const client = WebStreamTransport.connect(peer.streams, 'ws://example.com/', { codec: portableCodec, heartbeat: { interval: 30, timeout: 30 } });
+    const errors = errorsOf(client);
+    await answerHandshake(peer, client);
+    // The far end reads frames but never answers: the first ping arrives, then the cut-off.
+    const { value } = await peer.fromUs.read();
+    expect(value![0]).toBe(0x89); // FIN + ping
+    expect(await closed(client)).toMatchObject({ code: 1006, wasClean: false });
+    expect(errors.map((error) => (error as Error & { code: string }).code)).toEqual(['WSX_ERR_TIMEOUT']);
+  });
+
+  it('heartbeat: a peer that answers stays connected', async () => {
+    const [clientStreams, serverStreams] = createWebStreamPair();
+    const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec });
+    const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/', { codec: portableCodec, heartbeat: { interval: 20, timeout: 40 } });
+    let pings = 0;
+    server.on('ping', () => pings++);
+    await opened(client);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(pings).toBeGreaterThanOrEqual(3);
+    expect(client.readyState).toBe(ReadyState.OPEN);
+    client.close(1000);
+    await closed(client);
+  });
+
+  it('idleTimeout: nothing received for that long closes with 1001', async () => {
+    const [clientStreams, serverStreams] = createWebStreamPair();
+    const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec, idleTimeout: 40 });
+    const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/', { codec: portableCodec });
+    const serverClosed = closed(server);
+    await opened(client);
+    const started = Date.now();
+    expect(await closed(client)).toMatchObject({ code: 1001, reason: 'idle timeout', wasClean: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    // The server hears the echo of its own close (§5.5.1): 1001, and no reason.
+    expect(await serverClosed).toMatchObject({ code: 1001, wasClean: true });
+  });
+
+  it('refuses option values out of range', () => {
+    const [streams] = createWebStreamPair();
+    expect(() => WebStreamTransport.connect(streams, 'ws://example.com/', { closeTimeout: 0 })).toThrow(/closeTimeout must be an integer/);
+    expect(() => WebStreamTransport.accept(streams, { highWaterMark: -1 })).toThrow(/highWaterMark must be a non-negative integer/);
+    expect(() => WebStreamTransport.accept(streams, { onBufferOverflow: 'drop' as 'close' })).toThrow(/onBufferOverflow/);
+    expect(() => WebStreamTransport.accept(streams, { maxPayload: -1 })).toThrow(/maxPayload/);
+    expect(streams.readable.locked).toBe(false);
+  });
+});
+
+describe('WebStreamTransport pulling and limits', () => {
+  it('for await reads messages, pausing the transport while 16 wait unread', async () => {
+    const { client, server } = connectedPair();
+    await opened(client);
+    for (let i = 0; i < 100; i++) server.send(`message ${i}`);
+    const iterator = client[Symbol.asyncIterator]();
+    // Let everything arrive unread: the iterator pauses the socket at 16 waiting messages.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(client.isPaused).toBe(true);
+    const read: unknown[] = [];
+    for (let result = await iterator.next(); !result.done; result = await iterator.next()) {
+      read.push(result.value);
+      if (read.length === 100) break;
+    }
+    expect(read).toEqual(Array.from({ length: 100 }, (_, i) => `message ${i}`));
+    expect(client.isPaused).toBe(false);
+    await iterator.return!();
+    expect(await closed(server)).toMatchObject({ code: 1000, wasClean: true });
+  });
+
+  it('§7.4.1 maxPayload: a message over the limit fails the connection with 1009', async () => {
+    const [clientStreams, serverStreams] = createWebStreamPair();
+    const server = WebStreamTransport.accept(serverStreams, { codec: portableCodec, maxPayload: 1000 });
+    const client = WebStreamTransport.connect(clientStreams, 'ws://example.com/', { codec: portableCodec });
+    const errors = errorsOf(server);
+    await opened(client);
+    client.send(new Uint8Array(1001));
+    expect(await closed(client)).toMatchObject({ code: 1009, wasClean: true });
+    expect(errors.map((error) => (error as Error & { code: string }).code)).toEqual(['WSX_ERR_PAYLOAD_TOO_BIG']);
+  });
+
+  it('§5.4 sends a message in fragments with fin: false, and the peer gets it whole', async () => {
+    const { client, server } = connectedPair();
+    await opened(client);
+    client.send('hello, ', { fin: false });
+    client.send('fragmented ', { fin: false });
+    client.send('world', { fin: true });
+    expect(await nextMessage(server)).toEqual(['hello, fragmented world', false]);
+  });
+});

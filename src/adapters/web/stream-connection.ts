@@ -43,7 +43,7 @@ import type { ConnectionEvent } from '../../protocol/events.js';
 import { concatBytes } from '../../shared/bytes.js';
 import { CloseCode, ReadyState } from '../../shared/constants.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError, WebSocketError } from '../../shared/errors.js';
-import { type ConnectionSink, DEFAULT_TRANSPORT_OPTIONS, type HeartbeatOptions, type TransportOptions } from '../types.js';
+import { type ConnectionSink, resolveTransportOptions, type TransportOptions } from '../types.js';
 
 /** A byte stream pair: what the peer sends arrives on `readable`; what we send goes to `writable`. */
 export interface WebStreamPair {
@@ -75,24 +75,15 @@ const COPY_BELOW = 4096;
 /** Largest buffer that copied chunks are merged into; a new one starts beyond it. */
 const MERGE_LIMIT = 64 * 1024;
 
+/** The timers of a connection (see the module comment); each exists only while armed. */
+type TimerName = 'handshake' | 'close' | 'idle' | 'heartbeat';
+const TIMER_NAMES: readonly TimerName[] = ['handshake', 'close', 'idle', 'heartbeat'];
+
 /** A batch waiting for the writer: its chunks, its message bytes and its send callbacks. */
 interface WriteBatch {
   readonly chunks: Uint8Array[];
   readonly bytes: number;
   readonly callbacks: WriteCallback[] | null;
-}
-
-function checkMilliseconds(name: string, value: number, allowZero: boolean): number {
-  // 2^31 − 1 ms is the largest delay setTimeout honours (about 24.8 days).
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 0x7fffffff) {
-    throw new InvalidArgumentError(`${name} must be an integer number of milliseconds from ${allowZero ? 0 : 1} to 2147483647, got ${String(value)}`);
-  }
-  return value;
-}
-
-function checkBytes(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${String(value)}`);
-  return value;
 }
 
 /**
@@ -102,24 +93,12 @@ function checkBytes(name: string, value: number): number {
  * @throws InvalidArgumentError for a value out of range.
  */
 export function resolveStreamTransportOptions(options: Partial<StreamTransportOptions> = {}): StreamTransportOptions {
-  const onBufferOverflow = options.onBufferOverflow ?? DEFAULT_TRANSPORT_OPTIONS.onBufferOverflow;
-  if (onBufferOverflow !== 'close' && onBufferOverflow !== 'terminate') {
-    throw new InvalidArgumentError(`onBufferOverflow must be "close" or "terminate", got ${JSON.stringify(onBufferOverflow)}`);
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_STREAM_HANDSHAKE_TIMEOUT;
+  // 0 (no deadline) up to 2^31 − 1 ms, the largest delay setTimeout honours.
+  if (!Number.isInteger(handshakeTimeout) || handshakeTimeout < 0 || handshakeTimeout > 0x7fffffff) {
+    throw new InvalidArgumentError(`handshakeTimeout must be an integer number of milliseconds from 0 to 2147483647, got ${String(handshakeTimeout)}`);
   }
-  let heartbeat: HeartbeatOptions | null = null;
-  if (options.heartbeat !== undefined && options.heartbeat !== null) {
-    const interval = checkMilliseconds('heartbeat.interval', options.heartbeat.interval, false);
-    heartbeat = Object.freeze({ interval, timeout: checkMilliseconds('heartbeat.timeout', options.heartbeat.timeout ?? interval, false) });
-  }
-  return Object.freeze({
-    closeTimeout: checkMilliseconds('closeTimeout', options.closeTimeout ?? DEFAULT_TRANSPORT_OPTIONS.closeTimeout, false),
-    handshakeTimeout: checkMilliseconds('handshakeTimeout', options.handshakeTimeout ?? DEFAULT_STREAM_HANDSHAKE_TIMEOUT, true),
-    heartbeat,
-    idleTimeout: checkMilliseconds('idleTimeout', options.idleTimeout ?? DEFAULT_TRANSPORT_OPTIONS.idleTimeout, true),
-    highWaterMark: checkBytes('highWaterMark', options.highWaterMark ?? DEFAULT_TRANSPORT_OPTIONS.highWaterMark),
-    maxBufferedAmount: checkBytes('maxBufferedAmount', options.maxBufferedAmount ?? DEFAULT_TRANSPORT_OPTIONS.maxBufferedAmount),
-    onBufferOverflow,
-  });
+  return Object.freeze({ ...resolveTransportOptions(options), handshakeTimeout });
 }
 
 /** Any binary chunk a stream may yield, as bytes; null for anything else. */
@@ -184,10 +163,7 @@ export class WebStreamConnection {
   #aborted = false;
 
   // Timers.
-  #handshakeTimer: ReturnType<typeof setTimeout> | null = null;
-  #closeTimer: ReturnType<typeof setTimeout> | null = null;
-  #idleTimer: ReturnType<typeof setTimeout> | null = null;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #timers: Record<TimerName, ReturnType<typeof setTimeout> | null> = { handshake: null, close: null, idle: null, heartbeat: null };
   #pingSentAt = 0;
   #awaitingPong = false;
 
@@ -241,9 +217,9 @@ export class WebStreamConnection {
   start(): void {
     const options = this.#options;
     if (this.#connection.state === ReadyState.CONNECTING && options.handshakeTimeout > 0) {
-      this.#handshakeTimer = setTimeout(() => this.#handshakeTimedOut(), options.handshakeTimeout);
+      this.#arm('handshake', options.handshakeTimeout, () => this.#handshakeTimedOut());
     }
-    if (options.idleTimeout > 0) this.#idleTimer = setTimeout(() => this.#idle(), options.idleTimeout);
+    if (options.idleTimeout > 0) this.#arm('idle', options.idleTimeout, () => this.#idle());
     this.#pump();
   }
 
@@ -389,7 +365,7 @@ export class WebStreamConnection {
   // -------------------------------------------------------------------------------------------
 
   #receive(bytes: Uint8Array): void {
-    if (this.#idleTimer !== null) this.#restartIdleTimer();
+    if (this.#timers.idle !== null) this.#arm('idle', this.#options.idleTimeout, () => this.#idle());
     this.#connection.receiveData(bytes);
     this.#pump();
   }
@@ -422,7 +398,7 @@ export class WebStreamConnection {
         sink.onPong(event.data);
         break;
       case 'open':
-        this.#clearTimer('handshake');
+        this.#disarm('handshake');
         if (this.#options.heartbeat !== null) this.#scheduleHeartbeat(this.#options.heartbeat.interval);
         sink.onOpen(event.protocol, event.extensions);
         break;
@@ -431,7 +407,7 @@ export class WebStreamConnection {
         break;
       case 'close':
         this.#closed = true;
-        for (const timer of ['handshake', 'close', 'idle', 'heartbeat'] as const) this.#clearTimer(timer);
+        for (const name of TIMER_NAMES) this.#disarm(name);
         this.#releaseStreams();
         sink.onClose(event.code, event.reason, event.wasClean);
         break;
@@ -471,8 +447,8 @@ export class WebStreamConnection {
       // WebSocket Connection_"); otherwise close our side after the queued bytes.
       if (connection.state === ReadyState.CONNECTING && connection.side === 'client') this.#abort('the opening handshake failed', false);
       else this.#closeTransport();
-    } else if (this.#closeTimer === null && connection.closeExpected() && !this.#aborted) {
-      this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.#options.closeTimeout);
+    } else if (this.#timers.close === null && connection.closeExpected() && !this.#aborted) {
+      this.#arm('close', this.#options.closeTimeout, () => this.#closeTimedOut());
     }
     this.#read();
   }
@@ -534,7 +510,7 @@ export class WebStreamConnection {
     this.#cancelReadable(undefined);
     if (!this.#writing && this.#queue.length === 0) this.#endWritable();
     // A writable that never drains (a peer that stops reading) is cut off after the close timeout.
-    if (this.#closeTimer === null) this.#closeTimer = setTimeout(() => this.#closeTimedOut(), this.#options.closeTimeout);
+    if (this.#timers.close === null) this.#arm('close', this.#options.closeTimeout, () => this.#closeTimedOut());
   }
 
   #endWritable(): void {
@@ -607,46 +583,33 @@ export class WebStreamConnection {
   // Timers
   // -------------------------------------------------------------------------------------------
 
-  #clearTimer(which: 'handshake' | 'close' | 'idle' | 'heartbeat'): void {
-    switch (which) {
-      case 'handshake':
-        if (this.#handshakeTimer !== null) clearTimeout(this.#handshakeTimer);
-        this.#handshakeTimer = null;
-        break;
-      case 'close':
-        if (this.#closeTimer !== null) clearTimeout(this.#closeTimer);
-        this.#closeTimer = null;
-        break;
-      case 'idle':
-        if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-        this.#idleTimer = null;
-        break;
-      case 'heartbeat':
-        if (this.#heartbeatTimer !== null) clearTimeout(this.#heartbeatTimer);
-        this.#heartbeatTimer = null;
-        break;
-    }
+  /** Start timer `name` (restarting it if it runs); it disarms itself when it fires. */
+  #arm(name: TimerName, delay: number, fire: () => void): void {
+    this.#disarm(name);
+    this.#timers[name] = setTimeout(() => {
+      this.#timers[name] = null;
+      fire();
+    }, delay);
+  }
+
+  #disarm(name: TimerName): void {
+    const timer = this.#timers[name];
+    if (timer === null) return;
+    clearTimeout(timer);
+    this.#timers[name] = null;
   }
 
   #handshakeTimedOut(): void {
-    this.#handshakeTimer = null;
     if (this.#connection.state !== ReadyState.CONNECTING) return;
     this.#sink.onError(new HandshakeError(`the opening handshake did not complete within ${this.#options.handshakeTimeout} ms`, 408, [], ErrorCode.TIMEOUT));
     this.#abort('the opening handshake timed out', false);
   }
 
   #closeTimedOut(): void {
-    this.#closeTimer = null;
     this.#abort(`the peer did not close the connection within ${this.#options.closeTimeout} ms`, false);
   }
 
-  #restartIdleTimer(): void {
-    clearTimeout(this.#idleTimer!);
-    this.#idleTimer = setTimeout(() => this.#idle(), this.#options.idleTimeout);
-  }
-
   #idle(): void {
-    this.#idleTimer = null;
     if (this.#connection.state === ReadyState.OPEN) {
       this.#connection.sendClose(CloseCode.GOING_AWAY, 'idle timeout');
       this.#fragmenting = false;
@@ -655,12 +618,10 @@ export class WebStreamConnection {
   }
 
   #scheduleHeartbeat(delay: number): void {
-    this.#clearTimer('heartbeat');
-    this.#heartbeatTimer = setTimeout(() => this.#heartbeat(), delay);
+    this.#arm('heartbeat', delay, () => this.#heartbeat());
   }
 
   #heartbeat(): void {
-    this.#heartbeatTimer = null;
     const heartbeat = this.#options.heartbeat!;
     if (this.#connection.state !== ReadyState.OPEN || this.#closed) return;
     if (this.#awaitingPong) {
