@@ -271,7 +271,7 @@ describe('negotiation through opening handshakes', () => {
     );
     const errors = client.eventsReceived().filter((event) => event.type === 'error');
     expect(errors).toHaveLength(1);
-    const error = (errors[0] as { error: HandshakeError }).error;
+    const error = (errors[0] as { error: unknown }).error as HandshakeError;
     expect(error).toBeInstanceOf(HandshakeError);
     expect(error.message).toMatch(/server_max_window_bits=12 exceeds the offered 10/);
     expect(client.shouldCloseTransport()).toBe(true);
