@@ -238,6 +238,76 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
   });
 });
 
+describe('what the page client does where the browser API stops', () => {
+  it('joins fin:false fragments into one message, holds events while paused, converts binaryType, checks text bytes', async () => {
+    const result = await suite.page.evaluate(async (url) => {
+      const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
+      const ws = new WebSocket(`${url}/echo`);
+      await new Promise((resolve) => ws.on('open', resolve));
+      const seen: string[] = [];
+      ws.on('message', (data: unknown, isBinary: boolean) => {
+        if (typeof data === 'string') seen.push(`text ${data}`);
+        else if (data instanceof ArrayBuffer) seen.push(`arraybuffer ${data.byteLength}`);
+        else if (data instanceof Blob) seen.push(`blob ${data.size}`);
+        else seen.push(`${(data as object).constructor.name} ${(data as Uint8Array).length} ${isBinary}`);
+      });
+      const next = (count: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => (seen.length >= count ? resolve() : setTimeout(check, 5));
+          check();
+        });
+      ws.send('frag', { fin: false });
+      ws.send('ment', { fin: false });
+      ws.send('ed', { fin: true });
+      await next(1);
+      ws.binaryType = 'arraybuffer';
+      ws.send(new Uint8Array(3));
+      await next(2);
+      ws.binaryType = 'blob';
+      ws.send(new Uint8Array(5));
+      await next(3);
+      ws.binaryType = 'nodebuffer';
+      ws.send(new TextEncoder().encode('bytes as text'), { binary: false });
+      await next(4);
+      let invalidText = '';
+      try {
+        ws.send(new Uint8Array([0xc0, 0xaf]), { binary: false });
+      } catch (error) {
+        invalidText = (error as Error & { code: string }).code;
+      }
+      ws.pause();
+      ws.send('held 1');
+      ws.send('held 2');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const whilePaused = seen.length;
+      ws.resume();
+      const afterResume = seen.length;
+      let badCode = '';
+      try {
+        ws.close(1001);
+      } catch (error) {
+        badCode = (error as DOMException).name;
+      }
+      let nodeOnly = '';
+      try {
+        new WebSocket(url, { headers: { authorization: 'x' } } as never);
+      } catch (error) {
+        nodeOnly = (error as Error & { code: string }).code;
+      }
+      const closed = new Promise<string>((resolve) => ws.on('close', (code: number) => resolve(`close ${code} readyState ${ws.readyState}`)));
+      ws.terminate();
+      return { seen, invalidText, whilePaused, afterResume, badCode, nodeOnly, closed: await closed };
+    }, url);
+    expect(result.seen).toEqual(['text fragmented', 'arraybuffer 3', 'blob 5', 'text bytes as text', 'text held 1', 'text held 2']);
+    expect(result.invalidText).toBe('WSX_ERR_INVALID_ARGUMENT');
+    expect([result.whilePaused, result.afterResume]).toEqual([4, 6]);
+    // The browser allows only 1000 and 3000–4999 from a page.
+    expect(result.badCode).toBe('InvalidAccessError');
+    expect(result.nodeOnly).toBe('WSX_ERR_INVALID_ARGUMENT');
+    expect(result.closed).toBe('close 1006 readyState 3');
+  });
+});
+
 describe("Chromium's native WebSocket and the wasmsocket Node server", () => {
   it('RFC 7692 §5: Chromium offers permessage-deflate, the server declines it, and Chromium connects and talks', async () => {
     const result = await suite.page.evaluate(async (url) => {

@@ -1,0 +1,63 @@
+/**
+ * The public surface of the web entry (`wasmsocket/web`, and `wasmsocket` in browsers and
+ * workers): what is exported, and that both web clients have every member of the Node client,
+ * so code written against one runs against the others.
+ */
+import { describe, expect, it } from 'vitest';
+import * as node from '../../src/node.js';
+import * as web from '../../src/web.js';
+
+/** Every property name along a prototype chain, up to EventTarget. */
+function memberNames(prototype: object): Set<string> {
+  const names = new Set<string>();
+  for (let p: object | null = prototype; p !== null && p !== EventTarget.prototype && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const name of Object.getOwnPropertyNames(p)) names.add(name);
+  }
+  return names;
+}
+
+describe('wasmsocket/web', () => {
+  it('exports exactly the public values', () => {
+    expect(Object.keys(web).sort()).toEqual(
+      [
+        'CloseCode',
+        'CloseEvent',
+        'DEFAULT_STREAM_HANDSHAKE_TIMEOUT',
+        'DEFAULT_TRANSPORT_OPTIONS',
+        'ErrorCode',
+        'ErrorEvent',
+        'HandshakeError',
+        'InvalidArgumentError',
+        'InvalidStateError',
+        'MessageEvent',
+        'ProtocolError',
+        'ReadyState',
+        'WebSocket',
+        'WebSocketError',
+        'WebSocketFace',
+        'WebStreamTransport',
+        'createCodec',
+        'createWebCodec',
+        'createWebStreamPair',
+        'sharedWebCodec',
+      ].sort(),
+    );
+  });
+
+  it('both web clients are EventTargets with every member of the Node client', () => {
+    const nodeMembers = memberNames(node.WebSocket.prototype);
+    for (const client of [web.WebSocket, web.WebStreamTransport]) {
+      expect(client.prototype).toBeInstanceOf(EventTarget);
+      expect(client.prototype).toBeInstanceOf(web.WebSocketFace);
+      const members = memberNames(client.prototype);
+      expect([...nodeMembers].filter((name) => !members.has(name))).toEqual([]);
+      expect([client.CONNECTING, client.OPEN, client.CLOSING, client.CLOSED]).toEqual([0, 1, 2, 3]);
+    }
+  });
+
+  it('shares the vocabulary of the Node entry', () => {
+    for (const name of ['CloseCode', 'ReadyState', 'ErrorCode', 'WebSocketError', 'ProtocolError', 'HandshakeError', 'CloseEvent', 'MessageEvent', 'ErrorEvent'] as const) {
+      expect(web[name], name).toBe(node[name]);
+    }
+  });
+});
