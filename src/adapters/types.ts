@@ -7,8 +7,14 @@
  * and the adapter's methods, so the same face can later sit on another adapter.
  */
 import type { NegotiatedExtension } from '../handshake/extensions.js';
+import { serializeExtensionList } from '../handshake/headers.js';
 import type { Extension } from '../protocol/extension.js';
 import { InvalidArgumentError } from '../shared/errors.js';
+
+/** The extensions in use as the response's Sec-WebSocket-Extensions value (`''` for none): the WHATWG `extensions` attribute. */
+export function extensionsHeaderOf(extensions: readonly NegotiatedExtension<Extension>[]): string {
+  return extensions.length === 0 ? '' : serializeExtensionList(extensions.map(({ name, params }) => ({ name, params })));
+}
 
 /**
  * Receives what happens on one connection, in order. The adapter calls these from its own

@@ -14,13 +14,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { defaultCodec, nodeSha1 } from '../adapters/node/platform.js';
+import { defaultCodec } from '../adapters/node/platform.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
 import type { NodeSocket } from '../adapters/node/socket.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
-import type { HeaderField } from '../handshake/http.js';
-import { serverResponseHeaders } from '../handshake/server.js';
 import type { Extension } from '../protocol/extension.js';
 import { CloseCode, ReadyState } from '../shared/constants.js';
 import { InvalidArgumentError } from '../shared/errors.js';
@@ -379,10 +377,10 @@ export class WebSocketServer extends EventEmitter {
       upgrade.reject(503, 'the server is closing');
       return;
     }
-    let extra: HeaderField[] = [];
+    let extra: Array<readonly [name: string, value: string]> = [];
     if (this.listenerCount('headers') > 0) {
       // ws's 'headers' event: the response lines, which listeners may add to.
-      const lines = ['HTTP/1.1 101 Switching Protocols', ...serverResponseHeaders(upgrade.handshake!, nodeSha1).map(([name, value]) => `${name}: ${value}`)];
+      const lines = upgrade.responseLines();
       const original = lines.length;
       this.emit('headers', lines, request);
       extra = lines.slice(original).map((line) => {

@@ -22,19 +22,16 @@ import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
 import { defaultCodec, nodeSha1 } from '../adapters/node/platform.js';
 import { NodeConnection, type NodeSocket, type WriteCallback } from '../adapters/node/socket.js';
-import { resolveTransportOptions, type ConnectionSink, type TransportOptions } from '../adapters/types.js';
+import { extensionsHeaderOf, resolveTransportOptions, type ConnectionSink, type TransportOptions } from '../adapters/types.js';
 import type { Codec } from '../codec/types.js';
-import { encodeBase64 } from '../handshake/base64.js';
 import type { ClientExtensionNegotiator, NegotiatedExtension } from '../handshake/extensions.js';
-import { serializeExtensionList } from '../handshake/headers.js';
-import type { HeaderField } from '../handshake/http.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
 import type { ConnectionLimits } from '../protocol/limits.js';
 import { utf8Encode } from '../shared/bytes.js';
 import { isValidCloseCode, MAX_CLOSE_REASON, ReadyState } from '../shared/constants.js';
-import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
+import { ErrorCode, HandshakeError, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
 import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from './events.js';
 import { messages, type Message } from './streams.js';
@@ -82,10 +79,14 @@ export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
 /** The default client handshake deadline: generous for slow networks, bounded for dead ones. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 
-/** The connection limits for a `maxPayload` (`ws`'s option name: the largest message). */
+/**
+ * The connection limits for a `maxPayload` (`ws`'s option name: the largest message).
+ *
+ * @throws InvalidArgumentError unless `maxPayload` is a non-negative integer.
+ */
 export function limitsForMaxPayload(maxPayload: number | undefined): Partial<ConnectionLimits> {
   if (maxPayload === undefined) return {};
-  if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) throw new RangeError(`maxPayload must be a non-negative integer, got ${String(maxPayload)}`);
+  if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) throw new InvalidArgumentError(`maxPayload must be a non-negative integer, got ${String(maxPayload)}`);
   const limit = maxPayload === 0 ? Number.MAX_SAFE_INTEGER : maxPayload;
   // A frame must still be able to carry any control frame (RFC 6455 §5.5).
   return { maxMessageSize: limit, maxFrameSize: Math.max(limit, 125) };
@@ -104,6 +105,9 @@ function toArrayBuffer(data: Buffer): ArrayBuffer {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
   return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 }
+
+/** A header field: `[name, value]`. */
+type HeaderField = readonly [name: string, value: string];
 
 /** A send that waits behind a Blob being read. */
 interface QueuedSend {
@@ -523,7 +527,7 @@ export class WebSocket extends EventTargetEmitter {
   }
 
   #setTerms(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
-    this.#extensions = extensions.length === 0 ? '' : serializeExtensionList(extensions.map(({ name, params }) => ({ name, params })));
+    this.#extensions = extensionsHeaderOf(extensions);
     this.#protocol = protocol ?? '';
   }
 
@@ -759,6 +763,6 @@ function withCredentials(url: URL, headers: WebSocketOptions['headers']): Iterab
     headers === undefined ? [] : Symbol.iterator in headers ? [...(headers as Iterable<HeaderField>)] : Object.entries(headers as Record<string, string>);
   if (fields.some(([name]) => name.toLowerCase() === 'authorization')) return fields;
   const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-  fields.push(['Authorization', `Basic ${encodeBase64(utf8Encode(credentials))}`]);
+  fields.push(['Authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`]);
   return fields;
 }

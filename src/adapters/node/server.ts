@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { setTimeout } from 'node:timers';
 import type { ServerExtensionNegotiator } from '../../handshake/extensions.js';
 import { HttpHeaders, type HeaderField, type HttpRequestHead } from '../../handshake/http.js';
-import { buildErrorResponse, type ServerHandshake } from '../../handshake/server.js';
+import { buildErrorResponse, serverResponseHeaders, type ServerHandshake } from '../../handshake/server.js';
 import type { Codec } from '../../codec/types.js';
 import type { Extension } from '../../protocol/extension.js';
 import type { ConnectionLimits } from '../../protocol/limits.js';
@@ -155,6 +155,16 @@ export class PendingUpgrade {
   /** The validated request and the terms agreed so far; null when the core refused it. */
   get handshake(): ServerHandshake<Extension> | null {
     return this.#handshake;
+  }
+
+  /**
+   * The lines of the 101 response as it stands (status line first, then the handshake's
+   * header fields), for `ws`'s `'headers'` event. Empty once the handshake is over.
+   */
+  responseLines(): string[] {
+    const handshake = this.#handshake;
+    if (handshake === null) return [];
+    return ['HTTP/1.1 101 Switching Protocols', ...serverResponseHeaders(handshake, nodeSha1).map(([name, value]) => `${name}: ${value}`)];
   }
 
   /** Why the core refused the request (its error response has been sent). */
