@@ -47,8 +47,10 @@ export type WriteCallback = (error?: Error) => void;
 
 /**
  * Chunks smaller than this are copied into one buffer per batch rather than written as
- * their own iovec; larger ones are written by reference. Copying 4 KiB costs well under a
- * microsecond, less than a write request or an iovec entry in libuv's writev path.
+ * their own entry; larger ones are written by reference. Each `socket.write` costs a
+ * Writable entry and an iovec (a few hundred nanoseconds); copying 4 KiB costs less. Measured
+ * with a pipelined 1 KiB echo (50 connections, 100 messages in flight each): user CPU per
+ * message was lower copying below 4 KiB than copying only below 512 B.
  */
 const COPY_BELOW = 4096;
 /** Largest buffer that copied chunks are merged into; a new one starts beyond it. */
