@@ -96,7 +96,7 @@ export class NodeConnection {
   #buffered = 0;
   #batchBytes = 0;
   #batchCallbacks: WriteCallback[] | null = null;
-  #written: WrittenBatch[] = [];
+  #written: WrittenBatch[] | null = null;
   #needDrain = false;
 
   // Reading.
@@ -413,7 +413,7 @@ export class NodeConnection {
         // Only batches with message bytes or callbacks need to know when they are written.
         let onWritten: ((error?: Error | null) => void) | null = null;
         if (this.#batchBytes > 0 || this.#batchCallbacks !== null) {
-          this.#written.push({ bytes: this.#batchBytes, callbacks: this.#batchCallbacks });
+          (this.#written ??= []).push({ bytes: this.#batchBytes, callbacks: this.#batchCallbacks });
           this.#batchBytes = 0;
           this.#batchCallbacks = null;
           onWritten = this.#onWritten ??= (error) => this.#batchWritten(error ?? undefined);
@@ -478,7 +478,7 @@ export class NodeConnection {
   }
 
   #batchWritten(error: Error | undefined): void {
-    const batch = this.#written.shift();
+    const batch = this.#written?.shift();
     if (batch === undefined) return;
     this.#buffered -= batch.bytes;
     if (batch.callbacks !== null) for (const callback of batch.callbacks) callback(error);
