@@ -408,6 +408,32 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
     });
   });
 
+  it('a protocol violation (an unmasked client frame) fails the connection with 1002 and a precise error', async () => {
+    const { wss, port } = await startServer(resources, { codec });
+    const failure = nextEvent<[WebSocket]>(wss, 'connection').then(([ws]) =>
+      Promise.all([nextEvent<[Error & { code?: string; closeCode?: number }]>(ws, 'error'), closeOf(ws)]),
+    );
+    const socket = await rawConnect(resources, port);
+    socket.write(upgradeRequest('/'));
+    await readUntil(socket, (received) => received.includes('\r\n\r\n'));
+    socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // "hi", FIN text, not masked
+    const frames = await readUntil(socket, (received) => received.length >= 4);
+    // The close frame: FIN + opcode 8, then the status code 1002 (RFC 6455 §5.1, §7.4.1).
+    expect(frames[0]).toBe(0x88);
+    expect(frames.readUInt16BE(2)).toBe(1002);
+    const [[error], close] = await failure;
+    expect(error.code).toBe('WSX_ERR_EXPECTED_MASK');
+    expect(error.closeCode).toBe(1002);
+    expect(close.code).toBe(1006);
+  });
+
+  it('a request that is not HTTP gets 400 and the server keeps serving', async () => {
+    const { url, port } = await startServer(resources, { codec });
+    const response = await responseTo(port, '\x00\x01garbage\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400 /);
+    await openClient(resources, url, undefined, { codec });
+  });
+
   it('messages that arrive with the request are delivered after the connection event', async () => {
     const { wss, port } = await startServer(resources, { codec });
     const received: string[] = [];
