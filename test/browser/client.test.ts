@@ -4,12 +4,12 @@
  * Chromium's native `WebSocket` itself, which offers permessage-deflate — the server must
  * decline it correctly, and Chromium must still connect.
  */
-import type { IncomingMessage } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bundleWebModule } from '../../scripts/browser/bundle.js';
 import { ContentType, modulePage } from '../../scripts/browser/page-server.js';
 import { WebSocket as NodeWebSocket, WebSocketServer } from '../../src/node.js';
-import { type BrowserSuite, openBrowserSuite } from './harness/browser-suite.js';
+import { useBrowserSuite } from './harness/browser-suite.js';
 
 type Web = typeof import('../../src/web.js');
 
@@ -30,19 +30,28 @@ function checksum(bytes: Uint8Array): number {
   return sum;
 }
 
-let suite: BrowserSuite;
-let server: WebSocketServer;
+let server: WebSocketServer | undefined;
 let url: string;
 const records: ServerRecord[] = [];
 let nextResponseHeaders: string[] = [];
 
-beforeAll(async () => {
-  suite = await openBrowserSuite({
+const browser = useBrowserSuite(
+  async () => ({
     '/wasmsocket.js': { body: await bundleWebModule(), type: ContentType.js },
     '/client.html': modulePage('browser client', `import * as wasmsocket from '/wasmsocket.js';\nglobalThis.wasmsocket = wasmsocket;`),
-  });
+  }),
+  async (suite) => {
+    startServer(suite.server.server);
+    url = `ws://127.0.0.1:${suite.server.port}`;
+    await suite.page.goto(`${suite.server.origin}/client.html`);
+    await suite.page.waitForFunction(() => 'wasmsocket' in globalThis);
+  },
+);
+
+/** The wasmsocket Node server on the page server's port: echo on /echo, refusals on /refused. */
+function startServer(httpServer: HttpServer): void {
   server = new WebSocketServer({
-    server: suite.server.server,
+    server: httpServer,
     handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false),
     verifyClient: (info) => !(info.req.url ?? '').startsWith('/refused'),
   });
@@ -62,14 +71,10 @@ beforeAll(async () => {
       if (request.url === '/echo') socket.send(data, { binary: isBinary });
     });
   });
-  url = `ws://127.0.0.1:${suite.server.port}`;
-  await suite.page.goto(`${suite.server.origin}/client.html`);
-  await suite.page.waitForFunction(() => 'wasmsocket' in globalThis);
-});
+}
 
 afterAll(async () => {
   await new Promise<void>((resolve) => (server === undefined ? resolve() : server.close(() => resolve())));
-  await suite?.close();
 });
 
 /** The server's record of the connection made most recently. */
@@ -79,7 +84,7 @@ function lastRecord(): ServerRecord {
 
 describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node server', () => {
   it('connects with a subprotocol and exchanges text and binary up to 16 MiB, on both faces', async () => {
-    const result = await suite.page.evaluate(async (url) => {
+    const result = await browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const sum = (bytes: Uint8Array): number => {
         let total = 0;
@@ -132,7 +137,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
   });
 
   it("RFC 6455 §5.5.2: the browser answers the server's ping with a pong carrying its data", async () => {
-    await suite.page.evaluate(async (url) => {
+    await browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const ws = new WebSocket(`${url}/ping`);
       (globalThis as unknown as { pingSocket: unknown }).pingSocket = ws;
@@ -142,7 +147,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
     record.socket.ping('probe ✓');
     await expect.poll(() => record.pongs, { timeout: 5000 }).toEqual(['probe ✓']);
     // The browser's API sends no pings of its own, and says so.
-    const refused = await suite.page.evaluate(() => {
+    const refused = await browser().page.evaluate(() => {
       const ws = (globalThis as unknown as { pingSocket: { ping(): void; close(): void } }).pingSocket;
       try {
         ws.ping();
@@ -157,7 +162,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
   });
 
   it('§7 closes with a code and a reason from either side, cleanly', async () => {
-    const fromPage = await suite.page.evaluate(async (url) => {
+    const fromPage = await browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const ws = new WebSocket(`${url}/close`);
       await new Promise((resolve) => ws.on('open', resolve));
@@ -175,7 +180,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
     expect(await lastRecord().closed).toEqual({ code: 4001, reason: 'done ✓' });
 
     const count = records.length;
-    const waiting = suite.page.evaluate(async (url) => {
+    const waiting = browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const ws = new WebSocket(`${url}/close`);
       return new Promise<{ code: number; reason: string; wasClean: boolean }>((resolve) => {
@@ -188,7 +193,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
   });
 
   it('send callbacks run once the browser has sent the data; false from highWaterMark on, then drain', async () => {
-    const result = await suite.page.evaluate(async (url) => {
+    const result = await browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const ws = new WebSocket(`${url}/sink`, { highWaterMark: 1 << 20 });
       await new Promise((resolve) => ws.on('open', resolve));
@@ -210,7 +215,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
   });
 
   it('reads messages with for await, and reports a handshake the server refuses', async () => {
-    const result = await suite.page.evaluate(async (url) => {
+    const result = await browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const ws = new WebSocket(`${url}/echo`);
       await new Promise((resolve) => ws.on('open', resolve));
@@ -240,7 +245,7 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
 
 describe('what the page client does where the browser API stops', () => {
   it('joins fin:false fragments into one message, holds events while paused, converts binaryType, checks text bytes', async () => {
-    const result = await suite.page.evaluate(async (url) => {
+    const result = await browser().page.evaluate(async (url) => {
       const { WebSocket } = (globalThis as unknown as { wasmsocket: Web }).wasmsocket;
       const ws = new WebSocket(`${url}/echo`);
       await new Promise((resolve) => ws.on('open', resolve));
@@ -310,7 +315,7 @@ describe('what the page client does where the browser API stops', () => {
 
 describe("Chromium's native WebSocket and the wasmsocket Node server", () => {
   it('RFC 7692 §5: Chromium offers permessage-deflate, the server declines it, and Chromium connects and talks', async () => {
-    const result = await suite.page.evaluate(async (url) => {
+    const result = await browser().page.evaluate(async (url) => {
       const ws = new WebSocket(`${url}/echo`, ['chat.v2']);
       ws.binaryType = 'arraybuffer';
       const messages: string[] = [];
@@ -355,6 +360,6 @@ describe("Chromium's native WebSocket and the wasmsocket Node server", () => {
 describe('the browser session', () => {
   it('saw no uncaught error in any page or worker', () => {
     // Chromium reports the refused handshake on the console itself: that one is expected.
-    expect(suite.session.errors.filter((error) => !error.includes('/refused'))).toEqual([]);
+    expect(browser().session.errors.filter((error) => !error.includes('/refused'))).toEqual([]);
   });
 });

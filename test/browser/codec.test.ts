@@ -5,12 +5,12 @@
  * worker through `importScripts` of the classic build, and the portable fallback where
  * WebAssembly or its SIMD instructions are missing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bundle, bundleWebClassicScript, bundleWebModule } from '../../scripts/browser/bundle.js';
 import { ContentType, modulePage } from '../../scripts/browser/page-server.js';
 import { createCodec, portableCodec } from '../../src/codec/index.js';
 import type { TestOutcome } from './harness/vitest-shim.js';
-import { type BrowserSuite, openBrowserSuite } from './harness/browser-suite.js';
+import { useBrowserSuite } from './harness/browser-suite.js';
 import { type CodecVectorResults, runCodecVectors } from './fixtures/codec-vectors.js';
 
 const SHIM = new URL('./harness/vitest-shim.ts', import.meta.url).pathname;
@@ -28,17 +28,14 @@ const COUNT_WASM_CALLS = `(() => {
   W.instantiate = function (...args) { calls.instantiate++; return instantiate.apply(this, args); };
 })();`;
 
-let suite: BrowserSuite;
-let nodeVectors: string;
-
-beforeAll(async () => {
+const browser = useBrowserSuite(async () => {
   const [moduleBuild, classicBuild, moduleWorker, classicWorker] = await Promise.all([
     bundleWebModule(),
     bundleWebClassicScript(),
     bundle('test/browser/fixtures/codec-module-worker.ts', { format: 'esm', alias: { vitest: SHIM } }),
     bundle('test/browser/fixtures/codec-classic-worker.ts', { format: 'iife' }),
   ]);
-  suite = await openBrowserSuite({
+  return {
     '/wasmsocket.js': { body: moduleBuild, type: ContentType.js },
     '/wasmsocket.iife.js': { body: classicBuild, type: ContentType.js },
     '/codec-module-worker.js': { body: moduleWorker, type: ContentType.js },
@@ -49,16 +46,17 @@ beforeAll(async () => {
 const codec = createWebCodec();
 globalThis.codecProbe = { before: codec.implementation, codec };`,
     ),
-  });
+  };
+});
+
+let nodeVectors: string;
+
+beforeAll(async () => {
   const nodePortable = JSON.stringify(runCodecVectors(portableCodec));
   const nodeWasm = JSON.stringify(runCodecVectors(await createCodec({ implementation: 'wasm' })));
   // The reference: Node's two codecs agree (the parity suites prove much more).
   expect(nodeWasm).toBe(nodePortable);
   nodeVectors = nodePortable;
-});
-
-afterAll(async () => {
-  await suite?.close();
 });
 
 /** The first place two vector results differ, for a readable failure. */
@@ -81,6 +79,7 @@ function expectSameAsNode(vectors: string): void {
 
 describe('main thread: a plain <script type="module">', () => {
   it('serves at once with the portable codec and switches to wasm, compiling only asynchronously', async () => {
+    const suite = browser();
     const page = await suite.session.newPage();
     await page.addInitScript(COUNT_WASM_CALLS);
     await page.goto(`${suite.server.origin}/main.html`);
@@ -107,13 +106,12 @@ describe('main thread: a plain <script type="module">', () => {
 });
 
 describe('module worker', () => {
-  let outcome: { contract: TestOutcome[]; before: string; after: string; vectors: string };
+  let run: Promise<{ contract: TestOutcome[]; before: string; after: string; vectors: string }> | undefined;
+  /** The worker's outcome: run once, by the first test that asks. */
+  const workerOutcome = () => (run ??= browser().runWorker('/codec-module-worker.js', 'module'));
 
-  beforeAll(async () => {
-    outcome = await suite.runWorker('/codec-module-worker.js', 'module');
-  });
-
-  it('passes the whole codec contract suite with every codec', () => {
+  it('passes the whole codec contract suite with every codec', async () => {
+    const outcome = await workerOutcome();
     const failed = outcome.contract.filter((test) => !test.passed);
     expect(failed.map((test) => `${test.name}: ${test.error}`)).toEqual([]);
     // Five codecs (portable, wasm debug and release with every input to wasm, wasm as shipped,
@@ -123,11 +121,13 @@ describe('module worker', () => {
     expect(outcome.contract.length).toBeGreaterThanOrEqual(5 * 40);
   });
 
-  it('the web codec handle starts portable and switches to wasm', () => {
+  it('the web codec handle starts portable and switches to wasm', async () => {
+    const outcome = await workerOutcome();
     expect([outcome.before, outcome.after]).toEqual(['portable', 'wasm']);
   });
 
-  it('gives byte for byte the vector results Node gives, with every codec', () => {
+  it('gives byte for byte the vector results Node gives, with every codec', async () => {
+    const outcome = await workerOutcome();
     const vectors = JSON.parse(outcome.vectors) as Record<string, unknown>;
     expect(Object.keys(vectors)).toEqual(['portable', 'wasm', 'wasmEveryInput', 'webHandle']);
     for (const results of Object.values(vectors)) expectSameAsNode(JSON.stringify(results));
@@ -136,19 +136,19 @@ describe('module worker', () => {
 
 describe('classic worker: importScripts of the classic build', () => {
   it('loads wasm from the inlined bytes and gives the vector results Node gives', async () => {
-    const outcome = await suite.runWorker<{ before: string; after: string; vectors: string }>('/codec-classic-worker.js?mode=wasm', 'classic');
+    const outcome = await browser().runWorker<{ before: string; after: string; vectors: string }>('/codec-classic-worker.js?mode=wasm', 'classic');
     expect([outcome.before, outcome.after]).toEqual(['portable', 'wasm']);
     expectSameAsNode(outcome.vectors);
   });
 
   it('without WebAssembly the portable codec serves, with the same API and results', async () => {
-    const outcome = await suite.runWorker<{ before: string; after: string; vectors: string }>('/codec-classic-worker.js?mode=no-webassembly', 'classic');
+    const outcome = await browser().runWorker<{ before: string; after: string; vectors: string }>('/codec-classic-worker.js?mode=no-webassembly', 'classic');
     expect([outcome.before, outcome.after]).toEqual(['portable', 'portable']);
     expectSameAsNode(outcome.vectors);
   });
 
   it('where WebAssembly refuses the SIMD module the portable codec serves', async () => {
-    const outcome = await suite.runWorker<{ before: string; after: string; vectors: string }>('/codec-classic-worker.js?mode=no-simd', 'classic');
+    const outcome = await browser().runWorker<{ before: string; after: string; vectors: string }>('/codec-classic-worker.js?mode=no-simd', 'classic');
     expect([outcome.before, outcome.after]).toEqual(['portable', 'portable']);
     expectSameAsNode(outcome.vectors);
   });
@@ -156,6 +156,6 @@ describe('classic worker: importScripts of the classic build', () => {
 
 describe('the browser session', () => {
   it('saw no uncaught error in any page or worker', () => {
-    expect(suite.session.errors).toEqual([]);
+    expect(browser().session.errors).toEqual([]);
   });
 });

@@ -4,28 +4,20 @@
  * page: 1,000 messages of random sizes and kinds, each checked on arrival and echoed, all
  * delivered intact and in order, with backpressure, and a clean close.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { bundle } from '../../scripts/browser/bundle.js';
 import { ContentType } from '../../scripts/browser/page-server.js';
 import type { PeerReport } from './fixtures/stream-peer-worker.js';
-import { type BrowserSuite, openBrowserSuite } from './harness/browser-suite.js';
+import { useBrowserSuite } from './harness/browser-suite.js';
 
-let suite: BrowserSuite;
-
-beforeAll(async () => {
-  suite = await openBrowserSuite({
-    '/stream-peer-worker.js': { body: await bundle('test/browser/fixtures/stream-peer-worker.ts', { format: 'esm' }), type: ContentType.js },
-  });
-});
-
-afterAll(async () => {
-  await suite?.close();
-});
+const browser = useBrowserSuite(async () => ({
+  '/stream-peer-worker.js': { body: await bundle('test/browser/fixtures/stream-peer-worker.ts', { format: 'esm' }), type: ContentType.js },
+}));
 
 it('1,000 messages of random sizes between a client and a server worker arrive intact and in order', async () => {
   const count = 1000;
   const seed = 0x5eed;
-  const reports = await suite.page.evaluate(
+  const reports = await browser().page.evaluate(
     ({ count, seed }) => {
       // Each direction buffers 64 KiB before its writer has to wait.
       const pipe = () => new TransformStream<Uint8Array, Uint8Array>(undefined, new ByteLengthQueuingStrategy({ highWaterMark: 65536 }));
@@ -62,5 +54,5 @@ it('1,000 messages of random sizes between a client and a server worker arrive i
 });
 
 it('saw no uncaught error in any page or worker', () => {
-  expect(suite.session.errors).toEqual([]);
+  expect(browser().session.errors).toEqual([]);
 });

@@ -1,9 +1,10 @@
 /**
- * One browser and one page server per test file: Chromium is launched once (a missing browser
- * fails the file with instructions), the files are served from 127.0.0.1, and one page is
- * shared by the file's tests.
+ * One browser and one page server per test file: Chromium is launched once, the files are
+ * served from 127.0.0.1, and one page is shared by the file's tests. A browser that is missing
+ * or does not start fails every test of the file with the reason — never a skip.
  */
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium, type ChromiumSession } from '../../../scripts/browser/chromium.js';
 import { type PageFile, type PageServer, startPageServer } from '../../../scripts/browser/page-server.js';
 
@@ -48,5 +49,33 @@ export async function openBrowserSuite(files: Readonly<Record<string, PageFile>>
       await session.close();
       await server.close();
     },
+  };
+}
+
+/**
+ * Open the suite before the file's tests (after `prepare`, e.g. starting a server on it) and
+ * close it after them. Each test calls the returned function to get the suite: if the browser
+ * could not be started, that call throws the reason, so each test fails with it.
+ */
+export function useBrowserSuite(
+  files: () => Promise<Readonly<Record<string, PageFile>>>,
+  prepare: (suite: BrowserSuite) => Promise<void> = async () => {},
+): () => BrowserSuite {
+  let suite: BrowserSuite | undefined;
+  let failure: unknown;
+  beforeAll(async () => {
+    try {
+      suite = await openBrowserSuite(await files());
+      await prepare(suite);
+    } catch (error) {
+      failure = error;
+    }
+  });
+  afterAll(async () => {
+    await suite?.close();
+  });
+  return () => {
+    if (suite === undefined || failure !== undefined) throw failure ?? new Error('the browser suite was not opened');
+    return suite;
   };
 }
