@@ -92,6 +92,10 @@ export function samples(maxSize: number): Sample[] {
     out.push({ name: `compressible binary ${size} B`, data: Buffer.from(compressible(size)), binary: true, pieces: 1 });
     out.push({ name: `incompressible binary ${size} B`, data: Buffer.from(incompressible(size, size + 1)), binary: true, pieces: 1 });
   }
+  // Repeats 300 bytes apart: a compressor that reached back further than an agreed 8-bit
+  // window allows (256 bytes) would make the peer fail.
+  const block = Buffer.from(incompressible(300, 77));
+  out.push({ name: 'random 300 B block repeated, 60 KB', data: Buffer.concat(Array.from({ length: 200 }, () => block)), binary: true, pieces: 1 });
   out.push({ name: 'fragmented text 100 KB in 3', data: utf8Text(100_000), binary: false, pieces: 3 });
   out.push({ name: 'fragmented binary 200 KB in 7', data: Buffer.from(compressible(200_000)), binary: true, pieces: 7 });
   out.push({ name: 'fragmented incompressible 50 KB in 5', data: Buffer.from(incompressible(50_000)), binary: true, pieces: 5 });
