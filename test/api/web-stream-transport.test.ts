@@ -323,6 +323,26 @@ describe('WebStreamTransport failures and timeouts', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
 
+  it('a peer that stops reading cannot hold the transport open: the close timeout aborts the writable', async () => {
+    const peer = manualPeer();
+    const client = WebStreamTransport.connect(peer.streams, 'ws://example.com/', { codec: portableCodec, closeTimeout: 40 });
+    await answerHandshake(peer, client);
+    // Nobody reads what the client writes: 64 KiB fit in the stream, the rest waits.
+    client.send(new Uint8Array(1 << 20));
+    const started = Date.now();
+    client.close(1000);
+    expect(await closed(client)).toMatchObject({ code: 1006, wasClean: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(35);
+    // The far end sees the abort once it reads past what was buffered.
+    let failure: unknown;
+    try {
+      for (;;) if ((await peer.fromUs.read()).done) break;
+    } catch (error) {
+      failure = error;
+    }
+    expect(String(failure)).toMatch(/aborted: the peer did not close the connection within 40 ms/);
+  });
+
   it('terminate() closes at once with 1006; close() while CONNECTING reports an error first', async () => {
     const { client, server } = connectedPair();
     await opened(client);

@@ -155,8 +155,10 @@ export class WebStreamConnection {
   readonly #queue: WriteBatch[] = [];
   #writing = false;
   #needDrain = false;
-  /** Nothing more is written: the writable is closing, closed or aborted. */
-  #writableDone = false;
+  /** `open`, or nothing more is written: `closing` (closed once the writes in flight are done), `closed`, `aborted`. */
+  #writable: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  /** The last write handed to the writer (writes complete in order). */
+  #lastWrite: Promise<unknown> = Promise.resolve();
   /** The transport is to be closed once the queued batches are written. */
   #closingTransport = false;
   /** The streams were aborted locally (terminate, a deadline, a stream error). */
@@ -435,7 +437,7 @@ export class WebStreamConnection {
       const batch: WriteBatch = { chunks: mergeSmallChunks(chunks), bytes: this.#batchBytes, callbacks: this.#batchCallbacks };
       this.#batchBytes = 0;
       this.#batchCallbacks = null;
-      if (this.#writableDone) this.#failBatch(batch, 'the transport is closed');
+      if (this.#writable !== 'open') this.#failBatch(batch, 'the transport is closed');
       else {
         this.#queue.push(batch);
         if (!this.#writing) void this.#writeLoop();
@@ -457,15 +459,17 @@ export class WebStreamConnection {
     this.#writing = true;
     const writer = this.#writer;
     try {
-      while (this.#queue.length > 0 && !this.#writableDone) {
+      while (this.#queue.length > 0 && this.#writable === 'open') {
         // desiredSize: null once the stream errored (then `ready` rejects), ≤ 0 while it is full.
         if (writer.desiredSize === null || writer.desiredSize <= 0) await writer.ready;
-        if (this.#writableDone) break;
+        if (this.#writable !== 'open') break;
         const batch = this.#queue.shift()!;
         const chunks = batch.chunks;
         for (let i = 0; i < chunks.length - 1; i++) writer.write(chunks[i]!).catch(() => {});
-        // Writes complete in order: the batch is written when its last chunk is.
-        const last = chunks.length > 0 ? writer.write(chunks[chunks.length - 1]!) : Promise.resolve();
+        // Writes complete in order: the batch is written when its last chunk is (a batch of
+        // callbacks only, when the last write before it is).
+        const last = chunks.length > 0 ? writer.write(chunks[chunks.length - 1]!) : this.#lastWrite;
+        this.#lastWrite = last.catch(() => {});
         last.then(
           () => this.#batchWritten(batch, undefined),
           (error: unknown) => {
@@ -514,13 +518,21 @@ export class WebStreamConnection {
   }
 
   #endWritable(): void {
-    if (this.#writableDone) return;
-    this.#writableDone = true;
-    const ended = (): void => {
+    this.#closeWritable(() => {
       this.#connection.receiveEof();
       this.#pump();
+    });
+  }
+
+  /** Close the writable (once the writes in flight are done), then run `closed`, whatever the outcome. */
+  #closeWritable(closed: () => void): void {
+    if (this.#writable !== 'open') return;
+    this.#writable = 'closing';
+    const settled = (): void => {
+      if (this.#writable === 'closing') this.#writable = 'closed';
+      closed();
     };
-    this.#writer.close().then(ended, ended);
+    this.#writer.close().then(settled, settled);
   }
 
   #cancelReadable(reason: Error | undefined): void {
@@ -529,14 +541,24 @@ export class WebStreamConnection {
     this.#reader.cancel(reason).catch(() => {});
   }
 
-  /** The connection is CLOSED: let go of the streams. A readable that ended leaves our writable to close. */
+  /**
+   * The connection is CLOSED: let go of the streams. A readable that ended leaves our
+   * writable to close; one that cannot finish its writes (nobody reads) within the close
+   * timeout is aborted, so the transport is never held open.
+   */
   #releaseStreams(): void {
     this.#cancelReadable(undefined);
     for (const batch of this.#queue.splice(0)) this.#failBatch(batch, 'the connection closed before the data was written');
-    if (!this.#writableDone) {
-      this.#writableDone = true;
-      this.#writer.close().catch(() => {});
-    }
+    if (this.#writable !== 'open') return;
+    const deadline = setTimeout(() => this.#abortWritable(new WebSocketError('the WebSocket transport was aborted: its last writes did not finish', ErrorCode.TIMEOUT)), this.#options.closeTimeout);
+    this.#closeWritable(() => clearTimeout(deadline));
+  }
+
+  /** Abort the writable unless it has closed: queued and in-flight writes are dropped. */
+  #abortWritable(error: Error): void {
+    if (this.#writable === 'closed' || this.#writable === 'aborted') return;
+    this.#writable = 'aborted';
+    this.#writer.abort(error).catch(() => {});
   }
 
   /**
@@ -548,10 +570,8 @@ export class WebStreamConnection {
     this.#aborted = true;
     const error = new WebSocketError(`the WebSocket transport was aborted: ${reason}`, ErrorCode.INVALID_STATE);
     this.#cancelReadable(error);
-    if (!this.#writableDone) {
-      this.#writableDone = true;
-      this.#writer.abort(error).catch(() => {});
-    }
+    // Also while closing: a close that cannot complete (a peer that stopped reading) is cut off.
+    this.#abortWritable(error);
     const finish = (): void => {
       this.#connection.abort();
       this.#pump();
