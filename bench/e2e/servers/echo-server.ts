@@ -1,0 +1,102 @@
+/**
+ * One echo server of the end-to-end benchmark, in a process of its own, on 127.0.0.1 and a
+ * free port, echoing at /echo (text as text, binary as binary):
+ *
+ *   tsx bench/e2e/servers/echo-server.ts wasmsocket   # the `serve` command's server
+ *   tsx bench/e2e/servers/echo-server.ts ws           # ws, echoing the same way
+ *
+ * Which codec or native add-on runs is chosen by the environment the launcher sets
+ * (`WASMSOCKET_NO_WASM`, `WS_NO_BUFFER_UTIL`, `WS_NO_UTF_8_VALIDATE`); `--require-bufferutil`
+ * refuses to start unless the native bufferutil is what `ws` loads.
+ *
+ * It prints one JSON line once listening (`ServerReady`), then answers each "memory" line on
+ * stdin with a `ServerMemory` JSON line, after a full garbage collection when the process
+ * runs with --expose-gc. It exits when stdin ends.
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer as WsServer, type WebSocket as WsSocket } from 'ws';
+import { defaultCodec } from '../../../src/adapters/node/platform.js';
+import { startServer } from '../../../src/cli/serve.js';
+import { loadBufferUtil } from '../../lib/natives.js';
+
+/** The line printed once the server listens. */
+export interface ServerReady {
+  readonly ready: true;
+  readonly port: number;
+  readonly pid: number;
+  /** What runs the frames: `wasm` or `portable` for wasmsocket, `bufferutil` or `js` for ws. */
+  readonly engine: string;
+}
+
+/** The answer to a "memory" line. */
+export interface ServerMemory {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** Whether a full collection ran first. */
+  readonly collected: boolean;
+}
+
+/** The process-wide garbage collector, present with --expose-gc. */
+const collect = (globalThis as { gc?: () => void }).gc;
+
+async function startWs(requireBufferUtil: boolean): Promise<{ port: number; engine: string }> {
+  let engine = 'js';
+  if (requireBufferUtil) {
+    // Throws unless require('bufferutil') is the native binding (not its JS fallback); ws
+    // requires the same module, so this is what it uses.
+    loadBufferUtil();
+    engine = 'bufferutil';
+  } else if (process.env.WS_NO_BUFFER_UTIL === undefined) {
+    throw new Error('pure-JS ws needs WS_NO_BUFFER_UTIL=1 (and WS_NO_UTF_8_VALIDATE=1)');
+  }
+  const http = createServer((_request, response) => response.writeHead(426).end());
+  const wss = new WsServer({ noServer: true });
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    if (new URL(request.url ?? '/', 'http://localhost').pathname !== '/echo') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws: WsSocket) => {
+      ws.on('error', () => {});
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', resolve);
+  });
+  return { port: (http.address() as AddressInfo).port, engine };
+}
+
+async function main(): Promise<void> {
+  const [implementation, ...flags] = process.argv.slice(2);
+  let started: { port: number; engine: string };
+  if (implementation === 'wasmsocket') {
+    const server = await startServer({ port: 0, host: '127.0.0.1' });
+    started = { port: server.port, engine: defaultCodec().implementation };
+  } else if (implementation === 'ws') {
+    started = await startWs(flags.includes('--require-bufferutil'));
+  } else {
+    throw new Error(`usage: echo-server.ts wasmsocket|ws [--require-bufferutil], not ${String(implementation)}`);
+  }
+  const ready: ServerReady = { ready: true, port: started.port, pid: process.pid, engine: started.engine };
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    if (line.trim() !== 'memory') return;
+    collect?.();
+    const usage = process.memoryUsage();
+    const memory: ServerMemory = { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, collected: collect !== undefined };
+    process.stdout.write(`${JSON.stringify(memory)}\n`);
+  });
+  lines.on('close', () => process.exit(0));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,137 @@
+/**
+ * The frames the generator sends, encoded once and reused as far as each masking mode allows.
+ *
+ * RFC 6455 §5.3: a client "MUST pick a fresh masking key" for every frame. With `fresh` (the
+ * default) every frame gets a key from the codec's key pool and its payload is masked into a
+ * buffer of the connection's own; the header is re-encoded with the key, nothing else is
+ * allocated. A buffer is reused only once the echo of the frame it held has arrived, which
+ * proves the frame was written. `pooled` and `fixed` reuse pre-masked frames — the same key
+ * more than once — to take the generator's masking cost out of a measurement; a server cannot
+ * tell, but they are not valid client behaviour outside a benchmark.
+ */
+import { type Codec, createMaskKeyPool, frameHeaderLength, type MaskKeyPool } from '../../codec/index.js';
+import { serializeFrame } from '../../protocol/serializer.js';
+import { Opcode } from '../../shared/constants.js';
+import { type RandomSource } from '../../shared/ports.js';
+import { MaskMode, type MessageType } from './options.js';
+
+/** The frames of one connection. */
+export interface FrameSource {
+  /** The bytes of the next frame carrying payload `index` (valid until its echo arrives). */
+  next(index: number): Uint8Array;
+  /** The oldest frame sent has come back: its bytes may be reused. */
+  release(): void;
+}
+
+/** Distinct keys per payload in `pooled` mode. */
+export const POOLED_KEYS = 256;
+
+/** Memory one payload's `pooled` frames may take; fewer keys are used for large payloads. */
+export const POOLED_BYTES_PER_PAYLOAD = 64 * 1024 * 1024;
+
+/** The opcode of a message type. */
+export function opcodeOf(type: MessageType): number {
+  return type === 'text' ? Opcode.TEXT : Opcode.BINARY;
+}
+
+/** Frames pre-masked once and shared by every connection of a worker (`pooled`, `fixed`). */
+class PremaskedFrames implements FrameSource {
+  readonly #frames: readonly (readonly Uint8Array[])[];
+  readonly #cursors: Uint32Array;
+
+  constructor(frames: readonly (readonly Uint8Array[])[]) {
+    this.#frames = frames;
+    this.#cursors = new Uint32Array(frames.length);
+  }
+
+  next(index: number): Uint8Array {
+    const pool = this.#frames[index]!;
+    const cursor = this.#cursors[index]!;
+    this.#cursors[index] = cursor + 1 === pool.length ? 0 : cursor + 1;
+    return pool[cursor]!;
+  }
+
+  release(): void {}
+}
+
+/** Frames masked with a fresh key as they are sent, in buffers owned by one connection. */
+class FreshFrames implements FrameSource {
+  readonly #codec: Codec;
+  readonly #keys: MaskKeyPool;
+  readonly #payloads: readonly Uint8Array[];
+  readonly #opcode: number;
+  readonly #slotSize: number;
+  readonly #key = new Uint8Array(4);
+  /** Slot buffers, and per slot the view of each payload's frame in it (made once). */
+  readonly #slots: Uint8Array[] = [];
+  readonly #views: Uint8Array[][] = [];
+  readonly #free: number[] = [];
+  /** Slots in flight, oldest first (a ring). */
+  readonly #inFlight: Int32Array;
+  #head = 0;
+  #count = 0;
+
+  constructor(codec: Codec, keys: MaskKeyPool, payloads: readonly Uint8Array[], opcode: number, maxInFlight: number) {
+    this.#codec = codec;
+    this.#keys = keys;
+    this.#payloads = payloads;
+    this.#opcode = opcode;
+    this.#slotSize = Math.max(...payloads.map((payload) => frameHeaderLength(payload.length, true) + payload.length));
+    this.#inFlight = new Int32Array(maxInFlight);
+  }
+
+  next(index: number): Uint8Array {
+    const capacity = this.#inFlight.length;
+    if (this.#count === capacity) throw new RangeError(`more than ${capacity} frames in flight on one connection`);
+    const slot = this.#free.pop() ?? this.#addSlot();
+    this.#inFlight[(this.#head + this.#count) % capacity] = slot;
+    this.#count++;
+    const buffer = this.#slots[slot]!;
+    const payload = this.#payloads[index]!;
+    const key = this.#key;
+    // §5.3: a fresh key for every frame.
+    this.#keys.fill(key, 0);
+    const headerLength = this.#codec.encodeHeader(buffer, 0, true, 0, this.#opcode, payload.length, key);
+    if (payload.length > 0) this.#codec.maskInto(payload, key, buffer, headerLength, 0);
+    return this.#views[slot]![index]!;
+  }
+
+  release(): void {
+    if (this.#count === 0) return;
+    this.#free.push(this.#inFlight[this.#head]!);
+    this.#head = (this.#head + 1) % this.#inFlight.length;
+    this.#count--;
+  }
+
+  #addSlot(): number {
+    const buffer = new Uint8Array(this.#slotSize);
+    this.#slots.push(buffer);
+    this.#views.push(this.#payloads.map((payload) => buffer.subarray(0, frameHeaderLength(payload.length, true) + payload.length)));
+    return this.#slots.length - 1;
+  }
+}
+
+/** Makes the `FrameSource` of each connection of a worker. */
+export interface FrameFactory {
+  /** @param maxInFlight the most frames the connection will have in flight. */
+  forConnection(maxInFlight: number): FrameSource;
+}
+
+/** The frame factory for `mode`, carrying `payloads` as `type` messages. */
+export function createFrameFactory(codec: Codec, random: RandomSource, payloads: readonly Uint8Array[], type: MessageType, mode: MaskMode): FrameFactory {
+  const opcode = opcodeOf(type);
+  if (mode === MaskMode.FRESH) {
+    const keys = createMaskKeyPool(random);
+    return { forConnection: (maxInFlight) => new FreshFrames(codec, keys, payloads, opcode, maxInFlight) };
+  }
+  const key = new Uint8Array(4);
+  const frames = payloads.map((payload) => {
+    const count = mode === MaskMode.FIXED ? 1 : Math.max(1, Math.min(POOLED_KEYS, Math.floor(POOLED_BYTES_PER_PAYLOAD / (payload.length + 14))));
+    return Array.from({ length: count }, () => {
+      random(key);
+      return serializeFrame(codec, { opcode, payload, maskKey: key });
+    });
+  });
+  const shared = new PremaskedFrames(frames);
+  return { forConnection: () => shared };
+}
