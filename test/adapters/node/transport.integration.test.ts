@@ -13,16 +13,22 @@ import { clientFrame, closeOf, nextEvent, nodeCodecs, openClient, rawConnect, re
 const resources = new Resources();
 afterEach(() => resources.closeAll());
 
-/** A server whose one client is a raw socket that completed the handshake and reads nothing more. */
-async function serverWithStalledPeer(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>): Promise<{ serverSide: WebSocket; peer: Socket }> {
+/** A server whose one client is a raw socket that completed the handshake. */
+async function serverWithRawPeer(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>): Promise<{ serverSide: WebSocket; peer: Socket }> {
   const { wss, port } = await startServer(resources, options);
   const connected = nextEvent<[WebSocket]>(wss, 'connection');
   const peer = await rawConnect(resources, port);
   peer.write(upgradeRequest('/'));
   await readUntil(peer, (received) => received.includes('\r\n\r\n'));
-  peer.pause();
   const [serverSide] = await connected;
   return { serverSide, peer };
+}
+
+/** A server whose one client is a raw socket that completed the handshake and reads nothing more. */
+async function serverWithStalledPeer(options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>): Promise<{ serverSide: WebSocket; peer: Socket }> {
+  const pair = await serverWithRawPeer(options);
+  pair.peer.pause();
+  return pair;
 }
 
 /** Send `chunk` until `send` returns false `times` times in a row across ticks (bounded). */
@@ -184,12 +190,7 @@ describe.each(nodeCodecs)('Node transport (%s codec)', (_name, codec) => {
 
   describe('fragmented sends (fin: false)', () => {
     it('first, continuation and last frames arrive as one message, with a ping between them', async () => {
-      const { wss, port } = await startServer(resources, { codec });
-      const connected = nextEvent<[WebSocket]>(wss, 'connection');
-      const peer = await rawConnect(resources, port);
-      peer.write(upgradeRequest('/'));
-      await readUntil(peer, (received) => received.includes('\r\n\r\n'));
-      const [serverSide] = await connected;
+      const { serverSide, peer } = await serverWithRawPeer({ codec });
       serverSide.send('ab', { fin: false });
       serverSide.ping('p');
       serverSide.send('cd', { fin: false });
@@ -214,12 +215,7 @@ describe.each(nodeCodecs)('Node transport (%s codec)', (_name, codec) => {
 
   describe('incoming backpressure', () => {
     it('pause() stops reading; resume() delivers what waited', async () => {
-      const { wss, port } = await startServer(resources, { codec });
-      const connected = nextEvent<[WebSocket]>(wss, 'connection');
-      const peer = await rawConnect(resources, port);
-      peer.write(upgradeRequest('/'));
-      await readUntil(peer, (received) => received.includes('\r\n\r\n'));
-      const [serverSide] = await connected;
+      const { serverSide, peer } = await serverWithRawPeer({ codec });
       const received: string[] = [];
       serverSide.on('message', (data: Buffer) => received.push(data.toString()));
       serverSide.pause();
