@@ -278,12 +278,15 @@ class HeadParser<H> {
       const lf = chunk.indexOf(LF, i);
       const end = lf === -1 ? chunk.length : lf;
       const consumed = end - i + (lf === -1 ? 0 : 1);
-      if (this.#headSize + consumed > maxHeadSize) {
-        throw this.#kind.tooLarge(`HTTP head larger than ${maxHeadSize} bytes`, false);
-      }
-      this.#headSize += consumed;
+      const headRoom = maxHeadSize - this.#headSize;
       // +1: a line's CR stays with it until the LF arrives.
-      if (this.#lineLength + (end - i) > maxHeaderLineLength + 1) this.#lineTooLong();
+      const lineRoom = maxHeaderLineLength + 1 - this.#lineLength;
+      // When both limits are passed in this piece, the one the stream reaches first decides,
+      // so the answer does not depend on how the bytes were split into chunks.
+      if (end - i > lineRoom && lineRoom < headRoom) this.#lineTooLong();
+      if (consumed > headRoom) throw this.#kind.tooLarge(`HTTP head larger than ${maxHeadSize} bytes`, false);
+      this.#headSize += consumed;
+      if (end - i > lineRoom) this.#lineTooLong();
       if (lf === -1) {
         this.#append(chunk, i, end);
         break;
