@@ -74,6 +74,8 @@ export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
   readonly localAddress?: string;
   /** Extensions to offer (RFC 6455 §9.1), as negotiators. */
   readonly extensions?: readonly ClientExtensionNegotiator<Extension>[];
+  /** permessage-deflate is not offered yet; `false` is accepted for code written for `ws`. */
+  readonly perMessageDeflate?: false;
 }
 
 /** The default client handshake deadline: generous for slow networks, bounded for dead ones. */
@@ -190,6 +192,9 @@ export class WebSocket extends EventTargetEmitter {
     // 10. Set this's url to urlRecord.
     this.#url = record.href;
 
+    if (opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
+      throw new InvalidArgumentError('permessage-deflate is not available yet: leave perMessageDeflate unset or false');
+    }
     const transport = resolveTransportOptions(opts);
     const handshakeTimeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     let driver: NodeConnection | null = null;

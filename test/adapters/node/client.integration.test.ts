@@ -251,6 +251,12 @@ describe.each(nodeCodecs)('WebSocket client (%s codec)', (_name, codec) => {
       expect(code).toBe(1006);
     });
 
+    it('perMessageDeflate: false is accepted; anything else is refused until the extension exists', async () => {
+      const { url } = await startServer(resources, { codec });
+      await openClient(resources, url, undefined, { codec, perMessageDeflate: false });
+      expect(() => new WebSocket(url, { codec, perMessageDeflate: true as never })).toThrow(/perMessageDeflate/);
+    });
+
     it('family and localAddress are passed to the connection', async () => {
       const { wss, url } = await startServer(resources, { codec });
       const requests = nextEvent<[WebSocket, IncomingMessage]>(wss, 'connection');
