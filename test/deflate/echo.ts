@@ -106,7 +106,7 @@ export function samples(maxSize: number): Sample[] {
 export interface EchoClientLike {
   binaryType: string;
   readonly extensions: unknown;
-  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => void): unknown;
+  on(event: 'message', listener: (data: Buffer | ArrayBuffer | Buffer[] | Uint8Array | string, isBinary: boolean) => void): unknown;
   once(event: 'open' | 'close' | 'error', listener: (...args: any[]) => void): unknown;
   send(data: Buffer | string, options: { binary: boolean; fin?: boolean }): unknown;
   close(code?: number): unknown;
@@ -134,7 +134,7 @@ export async function echoAll(client: EchoClientLike, workload: readonly Sample[
   const received: Array<{ data: Buffer; binary: boolean }> = [];
   let wake: () => void = () => {};
   client.on('message', (data, isBinary) => {
-    received.push({ data: Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data), binary: isBinary });
+    received.push({ data: Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data) : Buffer.from(data as ArrayBuffer), binary: isBinary });
     wake();
   });
   let failure: Error | null = null;

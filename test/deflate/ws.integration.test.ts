@@ -4,9 +4,15 @@
  * defaults, with no context takeover and small windows asked by either side, over text and
  * binary of 0 B to 16 MiB, compressible and not, whole and fragmented.
  */
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../../src/adapters/node/deflate.js';
+import { perMessageDeflateWeb } from '../../src/adapters/web/deflate-streams.js';
+import type { WebStreamPair } from '../../src/adapters/web/stream-connection.js';
+import { WebStreamTransport } from '../../src/api/web-stream-transport.js';
 import { WebSocket, WebSocketServer } from '../../src/node.js';
 import { echoAll, type EchoClientLike, type EchoServer, type EchoServerLike, samples, startEcho, totalSize } from './echo.js';
 
@@ -79,3 +85,43 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('ws interop with the Compression Streams engine (wasmsocket over web streams on a Node socket)', () => {
+  const workload = samples(1 << 20);
+
+  it('wasmsocket web client → ws server', async () => {
+    const theirs = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    server = await startEcho(theirs as unknown as EchoServerLike);
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const client = WebStreamTransport.connect(Duplex.toWeb(socket) as WebStreamPair, `ws://127.0.0.1:${server.port}/`, { extensions: [perMessageDeflateWeb()!.client] });
+    // Its `ws`-style face (on('message', (data, isBinary)), send with fin) is what the echo check drives.
+    const extensions = await echoAll(client as unknown as EchoClientLike, workload);
+    expect(extensions).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+    await waitFor(() => server!.bytesRead.length === 1);
+    expect(server.bytesRead[0]!).toBeLessThan(totalSize(workload) * 0.75);
+  });
+
+  it('ws client → wasmsocket web server', async () => {
+    const listener = createServer((socket) => {
+      const transport = WebStreamTransport.accept(Duplex.toWeb(socket) as WebStreamPair, { extensions: [perMessageDeflateWeb()!.server] });
+      transport.binaryType = 'arraybuffer';
+      transport.addEventListener('message', (event) => {
+        const data = (event as MessageEvent).data as string | ArrayBuffer;
+        transport.send(typeof data === 'string' ? data : new Uint8Array(data));
+      });
+    });
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    const port = (listener.address() as AddressInfo).port;
+    try {
+      const client = new WsClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
+      let response = '';
+      client.on('upgrade', (res) => (response = String(res.headers['sec-websocket-extensions'])));
+      await echoAll(client as unknown as EchoClientLike, workload);
+      expect(response).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+    } finally {
+      listener.close();
+    }
+  });
+});
