@@ -8,6 +8,7 @@
  * on stderr and exits with 2; a failure at run time prints what happened and exits with 1.
  */
 import { CommandError, type CommandIo, ExitStatus, UsageError, writeLine } from './args.js';
+import { BENCH_HELP, benchCommand } from './bench/command.js';
 import { CONNECT_HELP, connectCommand } from './connect.js';
 import { SERVE_HELP, serveCommand } from './serve.js';
 
@@ -17,6 +18,7 @@ export const MAIN_HELP = `Usage: wasmsocket <command> [options]
 Commands:
   serve    run an echo and broadcast WebSocket server, with a page to try it in a browser
   connect  connect to a WebSocket server and talk to it from the terminal or a pipe
+  bench    load an echo server: messages/s, MB/s, latency percentiles, CPU per message
 
 Options:
   -h, --help  show this help; "wasmsocket <command> --help" shows a command's
@@ -29,6 +31,7 @@ type Command = (args: readonly string[], io: CommandIo) => Promise<ExitStatus>;
 const COMMANDS: Readonly<Record<string, { readonly run: Command; readonly help: string }>> = {
   serve: { run: serveCommand, help: SERVE_HELP },
   connect: { run: connectCommand, help: CONNECT_HELP },
+  bench: { run: benchCommand, help: BENCH_HELP },
 };
 
 /** Run the command line `argv` (without the node and script paths); resolves to the exit status. */
