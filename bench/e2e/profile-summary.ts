@@ -5,8 +5,10 @@
  *   tsx bench/e2e/profile-summary.ts [--top N] FILE.cpuprofile…
  *
  * Self time is the time a function was on top of the stack: where the CPU actually went.
- * `(program)` is V8 and native code outside any JavaScript frame (for a server, mostly the
- * event loop and system calls), `(garbage collector)` the collector.
+ * `(idle)` (the thread waiting for events) is left out, and shares are of the busy time.
+ * `(program)` is V8 and native code outside any JavaScript frame, `(garbage collector)` the
+ * collector; a native function such as `writeBuffer` or `writev` includes its system call,
+ * which on loopback also carries the kernel's delivery to the peer.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -27,7 +29,7 @@ export interface SelfTime {
   /** `name (file:line)`, or the pseudo-frame's name. */
   readonly location: string;
   readonly milliseconds: number;
-  /** Share of the profile's total time, in percent. */
+  /** Share of the busy time (everything but `(idle)`), in percent. */
   readonly percent: number;
 }
 
@@ -39,7 +41,10 @@ function locate(frame: CpuProfile['nodes'][number]['callFrame']): string {
   return `${name} (${file}:${frame.lineNumber + 1})`;
 }
 
-/** Self time per function, largest first. */
+/** The pseudo-frame of a thread waiting for work. */
+const IDLE = '(idle)';
+
+/** Self time per function, largest first, without `(idle)`. */
 export function selfTimes(profile: CpuProfile): SelfTime[] {
   const locationOf = new Map(profile.nodes.map((node) => [node.id, locate(node.callFrame)]));
   const totals = new Map<string, number>();
@@ -48,6 +53,7 @@ export function selfTimes(profile: CpuProfile): SelfTime[] {
     // timeDeltas[i] is the time from the previous sample to sample i, in microseconds.
     const delta = Math.max(0, profile.timeDeltas[i] ?? 0);
     const location = locationOf.get(id) ?? '(unknown)';
+    if (location === IDLE) return;
     totals.set(location, (totals.get(location) ?? 0) + delta);
     total += delta;
   });
@@ -58,8 +64,9 @@ export function selfTimes(profile: CpuProfile): SelfTime[] {
 
 /** The top `count` functions as a Markdown table. */
 export function renderSelfTimes(title: string, times: readonly SelfTime[], count: number): string {
+  const busy = times.reduce((sum, t) => sum + t.milliseconds, 0);
   const rows = times.slice(0, count).map((t) => `| ${t.percent.toFixed(1)} % | ${t.milliseconds.toFixed(0)} | \`${t.location.replaceAll('|', '\\|')}\` |`);
-  return [`#### ${title}`, '', '| self | ms | function |', '|---:|---:|---|', ...rows, ''].join('\n');
+  return [`#### ${title} (${busy.toFixed(0)} ms busy)`, '', '| self | ms | function |', '|---:|---:|---|', ...rows, ''].join('\n');
 }
 
 /** Read and summarise profile files. */

@@ -53,19 +53,24 @@ export interface LatencySummary {
   readonly max: number;
 }
 
-/** The percentiles of `histogram` (nanoseconds) in microseconds; all zero when it is empty. */
+/**
+ * The percentiles of `histogram` (nanoseconds) in microseconds; all zero when it is empty.
+ * Percentiles are the highest value of their bucket (HDR convention), so min and max are
+ * reported the same way, as HdrHistogram's Java `getMinValue`/`getMaxValue` do: then
+ * min ≤ p50 ≤ … ≤ p99.9 ≤ max always holds.
+ */
 export function summarizeLatency(histogram: JsHistogram): LatencySummary {
   const count = histogram.totalCount;
   if (count === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
   const us = (ns: number): number => Math.round(ns) / 1000;
   return {
     count,
-    min: us(histogram.minNonZeroValue),
+    min: us(histogram.lowestEquivalentValue(histogram.minNonZeroValue)),
     mean: us(histogram.mean),
     p50: us(histogram.getValueAtPercentile(50)),
     p90: us(histogram.getValueAtPercentile(90)),
     p99: us(histogram.getValueAtPercentile(99)),
     p999: us(histogram.getValueAtPercentile(99.9)),
-    max: us(histogram.maxValue),
+    max: us(histogram.highestEquivalentValue(histogram.maxValue)),
   };
 }

@@ -1,0 +1,176 @@
+/**
+ * The end-to-end benchmark's pure parts: the matrix, the medians and targets, the Markdown,
+ * JSON and HTML writers on a fixture result, and the CPU profile summary.
+ */
+import { describe, expect, it } from 'vitest';
+import { bytesInFlight, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_SIZES, FULL_TYPES, QUICK_CELLS, rotate, withinBudget } from '../../bench/e2e/matrix.js';
+import { type CpuProfile, selfTimes } from '../../bench/e2e/profile-summary.js';
+import { escapeHtml, renderHtml } from '../../bench/e2e/report/html.js';
+import { renderMarkdown } from '../../bench/e2e/report/markdown.js';
+import { checkTargets, type E2eResult, median, type MemoryResult, type RunMeasurement, summarizeRuns } from '../../bench/e2e/results.js';
+
+function run(round: number, cpu: number, rate: number): RunMeasurement {
+  return {
+    round,
+    messagesPerSecond: rate,
+    sentMBps: rate / 1000,
+    receivedMBps: rate / 1000,
+    latency: { p50: 100 + round, p90: 150, p99: 300, p999: 900, max: 2000 + round },
+    serverCpuMicrosPerMessage: cpu,
+    serverRssBytes: 80e6,
+    generatorCpuMicrosPerMessage: 9,
+    errors: 0,
+  };
+}
+
+const SERVERS = [
+  { id: 'wasm', label: 'wasmsocket (wasm)' },
+  { id: 'portable', label: 'wasmsocket (portable)' },
+  { id: 'ws', label: 'ws (pure JS)' },
+  { id: 'ws-bufferutil', label: 'ws + bufferutil <native>' },
+];
+
+const MEMORY: MemoryResult[] = [
+  { server: 'wasm', connections: 10000, open: 10000, baselineRssBytes: 90e6, loadedRssBytes: 120e6, bytesPerConnection: 3000, collected: true },
+  { server: 'ws-bufferutil', connections: 10000, open: 10000, baselineRssBytes: 90e6, loadedRssBytes: 150e6, bytesPerConnection: 6000, collected: true },
+];
+
+function fixture(): E2eResult {
+  const cells = [
+    {
+      cell: { size: 16, connections: 16, type: 'binary' as const, depth: 1 },
+      runs: { wasm: [run(0, 5, 50000), run(1, 6, 52000)], portable: [run(0, 5, 48000)], ws: [run(0, 11, 40000)], 'ws-bufferutil': [run(0, 10, 45000), run(1, 10, 45000)] },
+    },
+    {
+      cell: { size: 65536, connections: 16, type: 'text' as const, depth: 16 },
+      runs: { wasm: [run(0, 50, 2000)], portable: [run(0, 60, 1900)], ws: [run(0, 300, 1000)], 'ws-bufferutil': [run(0, 150, 1500)] },
+    },
+  ];
+  return {
+    tool: 'wasmsocket bench:e2e',
+    version: 1,
+    startedAt: '2026-01-01T00:00:00.000Z',
+    finishedAt: '2026-01-01T00:10:00.000Z',
+    environment: { node: 'v20.20.2', cpus: 2, cpuModel: 'Test CPU', platform: 'linux x64' },
+    settings: { rounds: 2, durationSeconds: 3, warmupSeconds: 1, workers: 1, mask: 'fresh', idleConnections: 10000 },
+    servers: SERVERS,
+    baseline: 'ws-bufferutil',
+    cells,
+    skipped: [{ cell: { size: 1048576, connections: 256, type: 'binary', depth: 16 }, reason: '4 GiB in flight, over the 256 MiB budget' }],
+    memory: MEMORY,
+    targets: checkTargets(cells, MEMORY, 'ws-bufferutil'),
+  };
+}
+
+describe('e2e matrix', () => {
+  it('crosses every dimension, keeps the quick cells small, and skips only what exceeds the in-flight budget', () => {
+    const all = crossProduct([...FULL_SIZES], [...FULL_CONNECTIONS], FULL_TYPES, [...FULL_DEPTHS]);
+    expect(all).toHaveLength(4 * 3 * 2 * 2);
+    expect(new Set(all.map(cellKey)).size).toBe(all.length);
+    const { run: kept, skipped } = withinBudget(all);
+    expect(skipped.map(cellKey)).toEqual(['1048576B-256c-binary-d16', '1048576B-256c-text-d16']);
+    expect(kept).toHaveLength(all.length - 2);
+    expect(QUICK_CELLS.every((cell) => bytesInFlight(cell) <= 16 * 1024 * 1024)).toBe(true);
+  });
+
+  it('rotates the server order', () => {
+    expect(rotate(['a', 'b', 'c'], 1)).toEqual(['b', 'c', 'a']);
+    expect(rotate(['a', 'b', 'c'], 5)).toEqual(['c', 'a', 'b']);
+    expect(rotate([], 3)).toEqual([]);
+  });
+});
+
+describe('e2e results', () => {
+  it('takes medians over rounds, and the largest max latency', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(median([])).toBe(0);
+    const summary = summarizeRuns([run(0, 5, 50000), run(1, 6, 52000)])!;
+    expect(summary.serverCpuMicrosPerMessage).toBe(5.5);
+    expect(summary.latency.max).toBe(2001);
+    expect(summary.rounds).toBe(2);
+    expect(summarizeRuns([])).toBeNull();
+  });
+
+  it('checks the targets against the measured ratios', () => {
+    const targets = fixture().targets;
+    const byName = (start: string) => targets.find((t) => t.target.startsWith(start))!;
+    // 16 B: 5.5 / 10 = 0.55 → met (≤ 0.55).
+    expect(byName('wasm server CPU/message ≤ 0.55×')).toMatchObject({ met: true });
+    // 64 KiB: 50 / 150 = 0.33 → missed (> 0.3).
+    expect(byName('wasm server CPU/message ≤ 0.3×').met).toBe(false);
+    expect(byName('wasm server CPU/message ≤ 0.3×').detail).toContain('worst 0.33× at 65536B-16c-text-d16');
+    expect(byName('wasm codec ahead')).toMatchObject({ met: true });
+    // 16 B: 5.5 against 5 → 10 % behind.
+    expect(byName('wasm codec at most 3 %').met).toBe(false);
+    expect(byName('idle memory')).toMatchObject({ met: true });
+    expect(checkTargets([], [], 'ws-bufferutil').every((t) => t.met === null)).toBe(true);
+  });
+});
+
+describe('e2e report writers', () => {
+  it('writes Markdown tables with a column per server and a row per cell', () => {
+    const markdown = renderMarkdown(fixture());
+    expect(markdown.startsWith('# wasmsocket end-to-end benchmark\n')).toBe(true);
+    const tables = markdown.split('\n\n').filter((block) => block.startsWith('|'));
+    expect(tables.length).toBeGreaterThanOrEqual(9);
+    for (const block of tables) {
+      const rows = block.split('\n');
+      const columns = rows[0]!.split(/(?<!\\)\|/).length;
+      for (const row of rows) expect(row.split(/(?<!\\)\|/).length).toBe(columns);
+      expect(rows[1]).toMatch(/^\|( ---:? \|)+$/);
+    }
+    expect(markdown).toContain('| cell | wasmsocket (wasm) | wasmsocket (portable) | ws (pure JS) | ws + bufferutil <native> |');
+    expect(markdown).toContain('| 16 B binary, 16 conn, depth 1 | 5.50 (0.55×) | 5.00 (0.50×) | 11.0 (1.10×) | 10.0 |');
+    expect(markdown).toContain('| wasmsocket (wasm) | 10,000 | 90.0 | 120.0 | 2.93 | 0.50× |');
+    expect(markdown).toContain('- 1 MiB binary, 256 conn, depth 16: 4 GiB in flight');
+  });
+
+  it('writes JSON that reads back to the same result', () => {
+    const result = fixture();
+    expect(JSON.parse(JSON.stringify(result))).toEqual(result);
+  });
+
+  it('writes a self-contained HTML page with inline SVG charts and escaped text', () => {
+    const result = fixture();
+    const html = renderHtml(result, renderMarkdown(result));
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/(src|href)="https?:/);
+    // One CPU chart per (type, depth) present, and the memory chart.
+    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toContain('ws + bufferutil &lt;native&gt;');
+    expect(html).not.toContain('<native>');
+    // Every element opened is closed, in order.
+    const stack: string[] = [];
+    const voids = new Set(['meta', 'br', 'hr', 'img', 'input', 'link']);
+    for (const [, closing, name, selfClosing] of html.matchAll(/<(\/?)([a-zA-Z][\w-]*)[^>]*?(\/?)>/g)) {
+      if (voids.has(name!.toLowerCase()) || selfClosing === '/') continue;
+      if (closing === '/') expect(stack.pop()).toBe(name);
+      else stack.push(name!);
+    }
+    expect(stack).toEqual([]);
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('CPU profile summary', () => {
+  it('adds self time per function from the samples and their time deltas, as shares of the busy time', () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },
+        { id: 5, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
+        { id: 2, callFrame: { functionName: 'parseFrames', url: 'file:///src/codec/wasm/codec.ts', lineNumber: 340 } },
+        { id: 3, callFrame: { functionName: '', url: 'node:net', lineNumber: 9 } },
+        { id: 4, callFrame: { functionName: 'parseFrames', url: 'file:///src/codec/wasm/codec.ts', lineNumber: 340 } },
+      ],
+      samples: [2, 3, 4, 2, 1, 5],
+      timeDeltas: [100, 200, 300, 400, 1000, 5000],
+    };
+    const times = selfTimes(profile);
+    expect(times[0]).toEqual({ location: '(root)', milliseconds: 1, percent: 50 });
+    expect(times[1]).toEqual({ location: 'parseFrames (codec.ts:341)', milliseconds: 0.8, percent: 40 });
+    expect(times[2]).toMatchObject({ location: '(anonymous) (node:net:10)', milliseconds: 0.2 });
+    // Waiting is not work: (idle) is left out of the shares.
+    expect(times.map((t) => t.location)).not.toContain('(idle)');
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * `wasmsocket bench` as a process against `wasmsocket serve`'s /echo: short bounded runs that
+ * count messages, write the documented JSON, keep latency percentiles ordered, and send frames
+ * the server accepts in every masking mode; and the errors, with their exit statuses.
+ * Nothing here asserts a speed.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BenchResult } from '../../src/cli/bench/run.js';
+import { type CliProcess, runCli, startServe } from './cli-process.js';
+
+let server: CliProcess;
+let echoUrl: string;
+let port: number;
+let directory: string;
+
+beforeAll(async () => {
+  ({ cli: server, port } = await startServe());
+  echoUrl = `ws://127.0.0.1:${port}/echo`;
+  directory = mkdtempSync(join(tmpdir(), 'wasmsocket-bench-'));
+});
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+let runs = 0;
+
+/** Run `bench` with `args` (plus a one-second window and a JSON file); returns the exit and the JSON. */
+async function bench(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string; result: BenchResult }> {
+  const file = join(directory, `run-${++runs}.json`);
+  const exit = await runCli(['bench', echoUrl, '--duration', '1', '--warmup', '0.2', '--json', file, ...args]);
+  return { ...exit, result: JSON.parse(readFileSync(file, 'utf8')) as BenchResult };
+}
+
+function expectOrdered(latency: BenchResult['latency']): void {
+  const ordered = [latency.min, latency.p50, latency.p90, latency.p99, latency.p999, latency.max];
+  expect([...ordered].sort((a, b) => a - b)).toEqual(ordered);
+  expect(latency.min).toBeGreaterThan(0);
+}
+
+describe('wasmsocket bench', () => {
+  it('counts round trips in a closed loop and writes the documented JSON', async () => {
+    const { code, stdout, result } = await bench(['--connections', '4', '--workers', '2', '--size', '100', '--depth', '2', '--server-pid', String(process.pid)]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/messages\/s\s+[\d,]+/);
+    expect(stdout).toMatch(/latency\s+p50 .* p90 .* p99 .* p99\.9 .* max /);
+    expect(result).toMatchObject({
+      tool: 'wasmsocket bench',
+      version: 1,
+      url: echoUrl,
+      options: { connections: 4, sizes: [{ size: 100, weight: 1 }], messageType: 'binary', mode: { kind: 'closed', depth: 2 }, workers: 2, mask: 'fresh' },
+      connections: { requested: 4, opened: 4, failed: 0, openAtEnd: 4, protocol: null, extensions: [] },
+      errors: { total: 0, kinds: {} },
+      closeCodes: { '1000': 4 },
+    });
+    expect(result.messages.received).toBeGreaterThan(0);
+    // Every message counted as received was sent in the window or, at most depth × connections, just before it.
+    expect(result.messages.received).toBeLessThanOrEqual(result.messages.sent + 8);
+    expect(result.throughput.bytesReceived).toBe(result.messages.received * 100);
+    expect(result.latency.count).toBe(result.messages.received);
+    expectOrdered(result.latency);
+    expect(result.durationSeconds).toBeGreaterThan(0.9);
+    expect(result.generator.codec).toMatch(/^(wasm|portable)$/);
+    expect(result.generator.cpuMicrosPerMessage).toBeGreaterThan(0);
+    expect(result.server).toMatchObject({ pid: process.pid });
+    expect(result.server!.rssBytes).toBeGreaterThan(0);
+    expect(result.server!.cpuMicrosPerMessage).toBeGreaterThanOrEqual(0);
+  });
+
+  it.each(['fresh', 'pooled', 'fixed'])('--mask %s sends frames the server accepts', async (mask) => {
+    const { code, result } = await bench(['--connections', '2', '--workers', '1', '--mask', mask, '--size', '1k']);
+    expect(code).toBe(0);
+    expect(result.options.mask).toBe(mask);
+    expect(result.errors.total).toBe(0);
+    expect(result.messages.received).toBeGreaterThan(0);
+    expect(result.closeCodes).toEqual({ '1000': 2 });
+  });
+
+  it('sends mixed-script text with a size distribution, echoed as text', async () => {
+    const { code, result } = await bench(['--connections', '2', '--workers', '1', '--text', '--size', '10:1,2k:1,70k:1']);
+    expect(code).toBe(0);
+    expect(result.options.messageType).toBe('text');
+    expect(result.errors.total).toBe(0);
+    expect(result.messages.received).toBeGreaterThan(3);
+    // Sizes are drawn per message: the mean payload lies between the smallest and the largest.
+    const mean = result.throughput.bytesReceived / result.messages.received;
+    expect(mean).toBeGreaterThan(10);
+    expect(mean).toBeLessThan(70 * 1024);
+  });
+
+  it('paces an open loop at the rate asked', async () => {
+    const { code, result } = await bench(['--connections', '2', '--workers', '1', '--rate', '200', '--size', '16']);
+    expect(code).toBe(0);
+    expect(result.options.mode).toEqual({ kind: 'open', rate: 200, maxInFlight: 1024 });
+    expect(result.messages.skipped).toBe(0);
+    // 200 messages/s for about a second: far from what the server could do in a closed loop.
+    expect(result.messages.received).toBeGreaterThan(100);
+    expect(result.messages.received).toBeLessThan(400);
+    expectOrdered(result.latency);
+  });
+
+  it('holds idle connections without traffic', async () => {
+    const { code, stdout, result } = await bench(['--connections', '20', '--workers', '2', '--idle']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('idle connections');
+    expect(result.connections.opened).toBe(20);
+    expect(result.messages.sent).toBe(0);
+    expect(result.closeCodes).toEqual({ '1000': 20 });
+  });
+
+  it('fails with a message and status 1 when the server cannot be reached', async () => {
+    const { code, stderr } = await runCli(['bench', 'ws://127.0.0.1:1/echo', '--duration', '1', '-c', '2', '-j', '1']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/wasmsocket bench: cannot load ws:\/\/127\.0\.0\.1:1\/echo: no connection could be opened \(socket: ECONNREFUSED/);
+  });
+
+  it('fails with status 1 when the server refuses the handshake, naming the status', async () => {
+    const { code, stderr } = await runCli(['bench', `ws://127.0.0.1:${port}/nowhere`, '--duration', '1', '-c', '1', '-j', '1']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('handshake: HTTP 404');
+  });
+
+  it.each([
+    [['bench', 'not a url'], /invalid URL "not a url"/],
+    [['bench', 'ftp://127.0.0.1/'], /the scheme must be ws: or wss:/],
+    [['bench'], /missing the URL/],
+    [['bench', 'ws://127.0.0.1:1/', '--depth', '0'], /--depth must be an integer from 1/],
+  ])('refuses %j with status 2 and the help', async (args, message) => {
+    const { code, stderr } = await runCli(args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr).toContain('Usage: wasmsocket bench <url> [options]');
+  });
+
+  it('says permessage-deflate is not available yet', async () => {
+    const { code, stderr } = await runCli(['bench', echoUrl, '--deflate', '--duration', '1']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('permessage-deflate is not available yet');
+  });
+
+  it('prints its help', async () => {
+    const { code, stdout } = await runCli(['bench', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('--mask <mode>');
+    expect(stdout).toContain('--server-pid <pid>');
+  });
+});
