@@ -19,6 +19,11 @@ export interface BundleOptions {
   readonly alias?: Readonly<Record<string, string>>;
   /** Minify (as a published bundle would be). Default false. */
   readonly minify?: boolean;
+  /**
+   * Keep imports made only for their side effects (test files that register tests), which the
+   * package's `"sideEffects": false` would otherwise let the bundler drop. Default false.
+   */
+  readonly keepSideEffectImports?: boolean;
 }
 
 /** Bundle `entry` (a path from the repository root) and return the code. */
@@ -34,6 +39,7 @@ export async function bundle(entry: string, options: BundleOptions): Promise<str
     platform: 'browser',
     target: 'es2022',
     minify: options.minify ?? false,
+    ignoreAnnotations: options.keepSideEffectImports ?? false,
     sourcemap: 'inline',
     logLevel: 'silent',
   });
