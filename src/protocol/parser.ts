@@ -80,11 +80,24 @@ function headerLengthFromSecondByte(b1: number): number {
   return 2 + (length7 === 126 ? 2 : length7 === 127 ? 8 : 0) + ((b1 & 0x80) !== 0 ? 4 : 0);
 }
 
+/**
+ * One descriptor table serves every parser of a thread. Parsing is synchronous and a parser
+ * has read every row it needs before `receive` returns, so two parses never need the table at
+ * once; a table per connection would cost ~21 KB of idle memory each (1,024 rows). A nested
+ * parse — which the core never makes — gets a table of its own rather than trampling this one.
+ */
+const SHARED_TABLE_CAPACITY = 1024;
+let sharedTable: FrameTable | null = null;
+let sharedTableBusy = false;
+
 /** Incremental RFC 6455 frame parser over an injected codec. */
 export class FrameParser {
   readonly #codec: Codec;
   readonly #handler: FrameHandler;
-  readonly #table: FrameTable;
+  /** The table of this parser's current pass (see `sharedTable`). */
+  #table: FrameTable;
+  /** Set only when a caller asked for a capacity of its own. */
+  readonly #ownTable: FrameTable | null;
   readonly #options: ParseOptions;
   readonly #fragments: FragmentState = { fragment: Fragment.NONE, utf8: UTF8_ACCEPT };
   #stopped = false;
@@ -107,7 +120,8 @@ export class FrameParser {
   constructor(codec: Codec, options: FrameParserOptions, handler: FrameHandler) {
     this.#codec = codec;
     this.#handler = handler;
-    this.#table = new FrameTable(options.tableCapacity ?? 1024);
+    this.#ownTable = options.tableCapacity === undefined ? null : new FrameTable(options.tableCapacity);
+    this.#table = this.#ownTable ?? (sharedTable ??= new FrameTable(SHARED_TABLE_CAPACITY));
     this.#options = {
       expectMasked: options.expectMasked,
       allowedRsv: options.allowedRsv,
@@ -137,17 +151,28 @@ export class FrameParser {
    */
   receive(chunk: Uint8Array): void {
     if (this.#stopped) return;
-    const length = chunk.length;
-    let offset = 0;
-    if (this.#headerHeld > 0) offset = this.#completeHeader(chunk);
-    // A streamed frame's payload comes first — including the frame whose header was just
-    // completed from this very chunk.
-    if (this.#remaining > 0 && !this.#stopped) offset = this.#streamPayload(chunk, offset);
-    while (offset < length && !this.#stopped) {
-      const view = offset === 0 ? chunk : chunk.subarray(offset);
-      const consumed = this.#parse(view);
-      if (consumed < 0) return;
-      offset += consumed;
+    const borrowsShared = this.#ownTable === null && !sharedTableBusy;
+    if (borrowsShared) {
+      this.#table = sharedTable ??= new FrameTable(SHARED_TABLE_CAPACITY);
+      sharedTableBusy = true;
+    } else if (this.#ownTable === null) {
+      this.#table = new FrameTable(SHARED_TABLE_CAPACITY);
+    }
+    try {
+      const length = chunk.length;
+      let offset = 0;
+      if (this.#headerHeld > 0) offset = this.#completeHeader(chunk);
+      // A streamed frame's payload comes first — including the frame whose header was just
+      // completed from this very chunk.
+      if (this.#remaining > 0 && !this.#stopped) offset = this.#streamPayload(chunk, offset);
+      while (offset < length && !this.#stopped) {
+        const view = offset === 0 ? chunk : chunk.subarray(offset);
+        const consumed = this.#parse(view);
+        if (consumed < 0) return;
+        offset += consumed;
+      }
+    } finally {
+      if (borrowsShared) sharedTableBusy = false;
     }
   }
 

@@ -49,7 +49,8 @@ const INTERNAL_ERROR_RESPONSE = { status: 500, message: 'internal server error' 
  */
 export class ServerConnection extends Connection {
   readonly #options: ServerConnectionOptions;
-  readonly #headParser: RequestHeadParser;
+  /** Created with the first request byte and dropped once the head is parsed. */
+  #headParser: RequestHeadParser | null = null;
   #headReceived = false;
   /** The validated request, until the handshake is answered. */
   #handshake: ServerHandshake<Extension> | null = null;
@@ -60,7 +61,6 @@ export class ServerConnection extends Connection {
   constructor(options: ServerConnectionOptions) {
     super('server', options, null);
     this.#options = options;
-    this.#headParser = new RequestHeadParser(options.headLimits);
     if (options.established !== undefined) {
       this.#headReceived = true;
       this.establish(options.established);
@@ -122,12 +122,14 @@ export class ServerConnection extends Connection {
     }
     let result;
     try {
-      result = this.#headParser.push(data);
+      result = (this.#headParser ??= new RequestHeadParser(this.#options.headLimits)).push(data);
     } catch (error) {
+      this.#headParser = null;
       this.#refuse(error);
       return;
     }
     if (!result.done) return;
+    this.#headParser = null;
     this.#headReceived = true;
     this.#handleRequest(result.head, result.rest);
   }
