@@ -55,6 +55,9 @@ export interface MemoryResult {
   readonly loadedRssBytes: number;
   /** (loaded − baseline) / open. */
   readonly bytesPerConnection: number;
+  /** The same for the JavaScript heap and for ArrayBuffer memory: where the RSS went. */
+  readonly heapBytesPerConnection: number;
+  readonly arrayBufferBytesPerConnection: number;
   readonly collected: boolean;
 }
 

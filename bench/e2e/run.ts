@@ -274,10 +274,15 @@ async function measureMemory(options: RunnerOptions): Promise<MemoryResult[]> {
         baselineRssBytes: before.rssBytes,
         loadedRssBytes: loaded.rssBytes,
         bytesPerConnection: open > 0 ? (loaded.rssBytes - before.rssBytes) / open : 0,
+        heapBytesPerConnection: open > 0 ? (loaded.heapUsedBytes - before.heapUsedBytes) / open : 0,
+        arrayBufferBytesPerConnection: open > 0 ? (loaded.arrayBuffersBytes - before.arrayBuffersBytes) / open : 0,
         collected: before.collected && loaded.collected,
       };
       results.push(memory);
-      log(`idle memory, ${spec.label}: ${open} connections, ${(memory.bytesPerConnection / 1024).toFixed(2)} KiB each`);
+      log(
+        `idle memory, ${spec.label}: ${open} connections, ${(memory.bytesPerConnection / 1024).toFixed(2)} KiB RSS each ` +
+          `(heap ${(memory.heapBytesPerConnection / 1024).toFixed(2)} KiB, ArrayBuffers ${(memory.arrayBufferBytesPerConnection / 1024).toFixed(2)} KiB)`,
+      );
     } finally {
       await server.stop();
     }

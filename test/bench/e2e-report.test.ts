@@ -31,8 +31,8 @@ const SERVERS = [
 ];
 
 const MEMORY: MemoryResult[] = [
-  { server: 'wasm', connections: 10000, open: 10000, baselineRssBytes: 90e6, loadedRssBytes: 120e6, bytesPerConnection: 3000, collected: true },
-  { server: 'ws-bufferutil', connections: 10000, open: 10000, baselineRssBytes: 90e6, loadedRssBytes: 150e6, bytesPerConnection: 6000, collected: true },
+  { server: 'wasm', connections: 10000, open: 10000, baselineRssBytes: 90e6, loadedRssBytes: 120e6, bytesPerConnection: 3000, heapBytesPerConnection: 1000, arrayBufferBytesPerConnection: 512, collected: true },
+  { server: 'ws-bufferutil', connections: 10000, open: 10000, baselineRssBytes: 90e6, loadedRssBytes: 150e6, bytesPerConnection: 6000, heapBytesPerConnection: 3000, arrayBufferBytesPerConnection: 0, collected: true },
 ];
 
 function fixture(): E2eResult {
@@ -122,7 +122,7 @@ describe('e2e report writers', () => {
     }
     expect(markdown).toContain('| cell | wasmsocket (wasm) | wasmsocket (portable) | ws (pure JS) | ws + bufferutil <native> |');
     expect(markdown).toContain('| 16 B binary, 16 conn, depth 1 | 5.50 (0.55×) | 5.00 (0.50×) | 11.0 (1.10×) | 10.0 |');
-    expect(markdown).toContain('| wasmsocket (wasm) | 10,000 | 90.0 | 120.0 | 2.93 | 0.50× |');
+    expect(markdown).toContain('| wasmsocket (wasm) | 10,000 | 90.0 | 120.0 | 2.93 | 0.50× | 0.98 | 0.50 |');
     expect(markdown).toContain('- 1 MiB binary, 256 conn, depth 16: 4 GiB in flight');
   });
 

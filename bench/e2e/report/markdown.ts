@@ -116,7 +116,7 @@ export function renderMarkdown(result: E2eResult): string {
       `## Idle memory (${result.settings.idleConnections.toLocaleString('en-US')} connections per server)`,
       '',
       table(
-        ['server', 'open', 'RSS before (MB)', 'RSS with connections (MB)', 'per connection (KiB)', `vs ${baseline}`],
+        ['server', 'open', 'RSS before (MB)', 'RSS with connections (MB)', 'per connection (KiB)', `vs ${baseline}`, 'JS heap (KiB)', 'ArrayBuffers (KiB)'],
         result.memory.map((m) => [
           result.servers.find((s) => s.id === m.server)?.label ?? m.server,
           m.open.toLocaleString('en-US'),
@@ -124,11 +124,14 @@ export function renderMarkdown(result: E2eResult): string {
           (m.loadedRssBytes / 1e6).toFixed(1),
           (m.bytesPerConnection / 1024).toFixed(2),
           base === undefined || base.bytesPerConnection <= 0 ? '–' : `${(m.bytesPerConnection / base.bytesPerConnection).toFixed(2)}×`,
+          (m.heapBytesPerConnection / 1024).toFixed(2),
+          (m.arrayBufferBytesPerConnection / 1024).toFixed(2),
         ]),
         1,
       ),
       '',
-      result.memory.every((m) => m.collected) ? 'Both measurements after a full garbage collection (--expose-gc).' : 'Measured without forcing a garbage collection.',
+      (result.memory.every((m) => m.collected) ? 'Both measurements after a full garbage collection (--expose-gc). ' : 'Measured without forcing a garbage collection. ') +
+        'Per connection: the RSS delta divided by the open connections; the JS heap and ArrayBuffer columns say where it went (the rest is native: sockets, libuv, allocator).',
     );
   }
   const errors = result.cells.flatMap((c) =>

@@ -35,6 +35,8 @@ export interface ServerReady {
 export interface ServerMemory {
   readonly rssBytes: number;
   readonly heapUsedBytes: number;
+  /** Memory of ArrayBuffers (typed arrays, Buffers), outside the JavaScript heap. */
+  readonly arrayBuffersBytes: number;
   /** Whether a full collection ran first. */
   readonly collected: boolean;
 }
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
     if (line.trim() !== 'memory') return;
     collect?.();
     const usage = process.memoryUsage();
-    const memory: ServerMemory = { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, collected: collect !== undefined };
+    const memory: ServerMemory = { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, arrayBuffersBytes: usage.arrayBuffers, collected: collect !== undefined };
     process.stdout.write(`${JSON.stringify(memory)}\n`);
   });
   lines.on('close', () => process.exit(0));
