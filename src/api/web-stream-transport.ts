@@ -158,6 +158,8 @@ export class WebStreamTransport extends WebSocketFace {
           path: `${record.pathname}${record.search}`,
           origin: options.origin,
           protocols: target.protocols,
+          // As the WHATWG WebSocket and ws do (see the Node client).
+          requireProtocol: true,
           extensions: options.extensions,
           headers: options.headers,
           limits: limitsFor(options),

@@ -208,6 +208,9 @@ export class WebSocket extends EventTargetEmitter {
       path: `${record.pathname}${record.search}`,
       origin: opts.origin,
       protocols: offered,
+      // WHATWG "establish a WebSocket connection" and ws both fail a response that selects
+      // none of the offered subprotocols (RFC 6455 would let it open without one).
+      requireProtocol: true,
       extensions: opts.extensions,
       headers: withCredentials(record, opts.headers),
       limits: limitsForMaxPayload(opts.maxPayload),

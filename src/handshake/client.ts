@@ -59,6 +59,13 @@ export interface ClientRequestOptions<E = unknown> {
   /** Extensions to offer (§4.1 client requirement 11, §9.1). */
   readonly extensions?: readonly ClientExtensionNegotiator<E>[];
   /**
+   * Fail the handshake when subprotocols were offered and the server selected none.
+   * RFC 6455 lets such a client carry on without one (the server "MUST NOT" name one it does
+   * not support, §4.2.2, and §4.1 fails only an unoffered one), so the default is false; the
+   * WHATWG WebSocket and `ws` fail it, and their faces here set this.
+   */
+  readonly requireProtocol?: boolean;
+  /**
    * More header fields (e.g. Authorization, Cookie, User-Agent). Names must be tokens and
    * values free of control characters; the fields this module writes itself (Host, Origin,
    * Upgrade, Connection, Sec-WebSocket-*) and body framing fields are refused.
@@ -80,6 +87,8 @@ export interface ClientRequest<E = unknown> {
   readonly bytes: Uint8Array;
   /** The subprotocols offered, in order. */
   readonly protocols: readonly string[];
+  /** Whether a response that selects none of `protocols` fails (see the request option). */
+  readonly requireProtocol: boolean;
   /** The negotiators that made at least one offer. */
   readonly extensions: readonly ClientExtensionNegotiator<E>[];
 }
@@ -171,7 +180,7 @@ function checkProtocols(protocols: readonly string[]): void {
  *   extension configuration or extra header.
  */
 export function buildClientRequest<E = unknown>(options: ClientRequestOptions<E>): ClientRequest<E> {
-  const { host, port, secure = false, path = '/', origin, protocols = [], extensions = [], random } = options;
+  const { host, port, secure = false, path = '/', origin, protocols = [], extensions = [], random, requireProtocol = false } = options;
   if (typeof host !== 'string') throw new InvalidArgumentError('host must be a string');
   const hostValue = hostHeader(host, port, secure);
   checkPath(path);
@@ -201,6 +210,7 @@ export function buildClientRequest<E = unknown>(options: ClientRequestOptions<E>
     headers: new HttpHeaders(fields),
     bytes: serializeRequestHead('GET', path, fields),
     protocols: [...protocols],
+    requireProtocol,
     extensions: extensions.filter((negotiator) => offeredNames.has(negotiator.name)),
   };
 }
@@ -250,6 +260,8 @@ function checkSwitchingProtocols<E>(request: ClientRequest<E>, response: HttpRes
       throw new HandshakeError(`the server selected subprotocol ${quoteForMessage(value)}, which was not offered`, response.status);
     }
     protocol = value;
+  } else if (request.requireProtocol && request.protocols.length > 0) {
+    throw new HandshakeError('the server selected none of the subprotocols offered', response.status);
   }
 
   // Requirement 5: extensions only if offered (see acceptServerExtensions).

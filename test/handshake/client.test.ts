@@ -259,6 +259,16 @@ describe('validateServerResponse', () => {
     expect(validateServerResponse(built, response(key)).protocol).toBeNull();
   });
 
+  it('requireProtocol fails a response that selects none of the offered subprotocols', () => {
+    const strict = request({ protocols: ['chat', 'superchat'], requireProtocol: true });
+    const error = responseError(() => validateServerResponse(strict, response(strict.key)));
+    expect(error).toMatchObject({ status: 101, code: ErrorCode.HANDSHAKE, message: 'the server selected none of the subprotocols offered' });
+    expect(validateServerResponse(strict, response(strict.key, { 'Sec-WebSocket-Protocol': 'superchat' })).protocol).toBe('superchat');
+    // With nothing offered there is nothing to require.
+    const none = request({ requireProtocol: true });
+    expect(validateServerResponse(none, response(none.key)).protocol).toBeNull();
+  });
+
   it('§4.1 requirement 6: a subprotocol when none was offered fails the connection', () => {
     const plain = request();
     const error = responseError(() => validateServerResponse(plain, response(plain.key, { 'Sec-WebSocket-Protocol': 'chat' })));
