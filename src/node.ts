@@ -35,6 +35,26 @@ export {
   type VerifyClientInfo,
   type WebSocketServerEvents,
 } from './api/server.js';
+export {
+  createWebSocketStream,
+  messages,
+  sendMessageStream,
+  type Message,
+  type MessageChunks,
+  type MessageIterator,
+  type MessagesOptions,
+  type SendMessageStreamOptions,
+} from './api/streams.js';
+export {
+  WebSocketStream,
+  WebSocketStreamError,
+  type WebSocketCloseInfo,
+  type WebSocketClosedInfo,
+  type WebSocketOpenInfo,
+  type WebSocketStreamChunk,
+  type WebSocketStreamMessage,
+  type WebSocketStreamOptions,
+} from './api/websocket-stream.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';
 export type { ClientTlsOptions } from './adapters/node/client.js';

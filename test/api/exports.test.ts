@@ -24,8 +24,13 @@ describe('wasmsocket (Node entry)', () => {
         'WebSocket',
         'WebSocketError',
         'WebSocketServer',
+        'WebSocketStream',
+        'WebSocketStreamError',
         'createCodec',
         'createCodecSync',
+        'createWebSocketStream',
+        'messages',
+        'sendMessageStream',
       ].sort(),
     );
   });
