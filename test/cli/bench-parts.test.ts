@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { portableCodec } from '../../src/codec/index.js';
-import { createFrameFactory, POOLED_KEYS } from '../../src/cli/bench/frames.js';
+import { createFrameFactory, plainPayloads, POOLED_KEYS } from '../../src/cli/bench/frames.js';
 import { addBuckets, createLatencyHistogram, histogramBuckets, summarizeLatency } from '../../src/cli/bench/latency.js';
 import { MAX_MESSAGE_SIZE, parseBenchArgs, parseByteSize, parseSizeDistribution, type BenchCommandOptions } from '../../src/cli/bench/options.js';
 import { binaryPayload, createSizePicker, textPayload } from '../../src/cli/bench/payload.js';
@@ -116,7 +116,7 @@ describe('bench frames', () => {
   const payloads = [binaryPayload(5), binaryPayload(300), binaryPayload(70_000)];
 
   it('fresh: every frame has a new key and carries its payload', () => {
-    const frames = createFrameFactory(portableCodec, webCryptoRandom, payloads, 'binary', 'fresh').forConnection(4);
+    const frames = createFrameFactory(portableCodec, webCryptoRandom, plainPayloads(payloads), 'binary', 'fresh').forConnection(4);
     const keys = new Set<string>();
     for (let i = 0; i < 12; i++) {
       const index = i % 3;
@@ -130,7 +130,7 @@ describe('bench frames', () => {
   });
 
   it('fresh: refuses more frames in flight than the connection declared', () => {
-    const frames = createFrameFactory(portableCodec, webCryptoRandom, payloads, 'text', 'fresh').forConnection(2);
+    const frames = createFrameFactory(portableCodec, webCryptoRandom, plainPayloads(payloads), 'text', 'fresh').forConnection(2);
     frames.next(0);
     frames.next(1);
     expect(() => frames.next(0)).toThrow(RangeError);
@@ -139,14 +139,14 @@ describe('bench frames', () => {
   });
 
   it('pooled: a pool of pre-masked frames reused in turn; fixed: one frame', () => {
-    const pooled = createFrameFactory(portableCodec, webCryptoRandom, [binaryPayload(16)], 'binary', 'pooled').forConnection(1);
+    const pooled = createFrameFactory(portableCodec, webCryptoRandom, plainPayloads([binaryPayload(16)]), 'binary', 'pooled').forConnection(1);
     const first = pooled.next(0);
     const seen = new Set([first]);
     for (let i = 1; i < POOLED_KEYS; i++) seen.add(pooled.next(0));
     expect(seen.size).toBe(POOLED_KEYS);
     expect(pooled.next(0)).toBe(first);
     for (const frame of seen) expect(readFrames(frame)[0]!.payload).toEqual(binaryPayload(16));
-    const fixed = createFrameFactory(portableCodec, webCryptoRandom, [binaryPayload(16)], 'binary', 'fixed').forConnection(1);
+    const fixed = createFrameFactory(portableCodec, webCryptoRandom, plainPayloads([binaryPayload(16)]), 'binary', 'fixed').forConnection(1);
     expect(fixed.next(0)).toBe(fixed.next(0));
     expect(readFrames(fixed.next(0))[0]!.masked).toBe(true);
   });

@@ -5,9 +5,11 @@
  * Nothing here asserts a speed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocketServer as WsServer } from 'ws';
 import type { BenchResult } from '../../src/cli/bench/run.js';
 import { type CliProcess, runCli, startServe } from './cli-process.js';
 
@@ -136,10 +138,42 @@ describe('wasmsocket bench', () => {
     expect(stderr).toContain('Usage: wasmsocket bench <url> [options]');
   });
 
-  it('says permessage-deflate is not available yet', async () => {
-    const { code, stderr } = await runCli(['bench', echoUrl, '--deflate', '--duration', '1']);
-    expect(code).toBe(1);
-    expect(stderr).toContain('permessage-deflate is not available yet');
+  it('--deflate sends compressed messages to a server that agrees to permessage-deflate', async () => {
+    const wss = new WsServer({ host: '127.0.0.1', port: 0, perMessageDeflate: { threshold: 0 } });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const compressedIn: boolean[] = [];
+    const sockets: Socket[] = [];
+    wss.on('connection', (ws, request) => {
+      compressedIn.push(/permessage-deflate/.test(String(request.headers['sec-websocket-extensions'])));
+      sockets.push(request.socket);
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    });
+    try {
+      const file = join(directory, 'deflate.json');
+      const { code } = await runCli(['bench', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/`, '--deflate', '--text', '--size', '4k', '-c', '2', '-j', '1', '-t', '1', '-w', '0', '--json', file]);
+      const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+      expect(code).toBe(0);
+      expect(compressedIn).toEqual([true, true]);
+      expect(result.connections.extensions).toEqual(['permessage-deflate']);
+      expect(result.errors.total).toBe(0);
+      expect(result.messages.received).toBeGreaterThan(0);
+      expect(result.throughput.bytesReceived).toBe(result.messages.received * 4096);
+      // Compressed on the wire: the repeated mixed-script text takes far less than 4 KiB a message.
+      const wireBytes = sockets.reduce((sum, socket) => sum + socket.bytesRead, 0);
+      expect(wireBytes).toBeLessThan((result.messages.sent * 4096) / 4);
+    } finally {
+      for (const client of wss.clients) client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+
+  it('--deflate against a server that declines it sends plain messages', async () => {
+    const { code, result } = await bench(['--deflate', '--size', '2k', '-c', '1', '-j', '1']);
+    expect(code).toBe(0);
+    expect(result.options.deflate).toBe(true);
+    expect(result.connections.extensions).toEqual([]);
+    expect(result.errors.total).toBe(0);
+    expect(result.messages.received).toBeGreaterThan(0);
   });
 
   it('prints its help', async () => {

@@ -15,9 +15,6 @@ import { runBench } from './run.js';
 
 export { BENCH_HELP } from './options.js';
 
-/** The message of `--deflate` until permessage-deflate can be offered by the generator. */
-export const DEFLATE_UNAVAILABLE = 'permessage-deflate is not available yet: run without --deflate';
-
 /** Run `wasmsocket bench`; resolves to the exit status. */
 export async function benchCommand(args: readonly string[], io: CommandIo): Promise<ExitStatus> {
   const options = parseBenchArgs(args);
@@ -25,7 +22,6 @@ export async function benchCommand(args: readonly string[], io: CommandIo): Prom
     io.stdout.write(BENCH_HELP);
     return ExitStatus.OK;
   }
-  if (options.deflate) throw new CommandError(DEFLATE_UNAVAILABLE);
 
   const stderr = io.stderr as NodeJS.WritableStream & { readonly isTTY?: boolean };
   const inPlace = stderr.isTTY === true;

@@ -54,11 +54,21 @@ class PremaskedFrames implements FrameSource {
   release(): void {}
 }
 
+/**
+ * What each message carries on the wire: its payload as sent (compressed, with permessage-
+ * deflate) and the RSV bits of its frame (`rsv1 << 2 | rsv2 << 1 | rsv3`; RSV1 marks a
+ * compressed message, RFC 7692 §6).
+ */
+export interface WirePayload {
+  readonly bytes: Uint8Array;
+  readonly rsv: number;
+}
+
 /** Frames masked with a fresh key as they are sent, in buffers owned by one connection. */
 class FreshFrames implements FrameSource {
   readonly #codec: Codec;
   readonly #keys: MaskKeyPool;
-  readonly #payloads: readonly Uint8Array[];
+  readonly #payloads: readonly WirePayload[];
   readonly #opcode: number;
   readonly #slotSize: number;
   readonly #key = new Uint8Array(4);
@@ -71,12 +81,12 @@ class FreshFrames implements FrameSource {
   #head = 0;
   #count = 0;
 
-  constructor(codec: Codec, keys: MaskKeyPool, payloads: readonly Uint8Array[], opcode: number, maxInFlight: number) {
+  constructor(codec: Codec, keys: MaskKeyPool, payloads: readonly WirePayload[], opcode: number, maxInFlight: number) {
     this.#codec = codec;
     this.#keys = keys;
     this.#payloads = payloads;
     this.#opcode = opcode;
-    this.#slotSize = Math.max(...payloads.map((payload) => frameHeaderLength(payload.length, true) + payload.length));
+    this.#slotSize = Math.max(...payloads.map(({ bytes }) => frameHeaderLength(bytes.length, true) + bytes.length));
     this.#inFlight = new Int32Array(maxInFlight);
   }
 
@@ -87,11 +97,11 @@ class FreshFrames implements FrameSource {
     this.#inFlight[(this.#head + this.#count) % capacity] = slot;
     this.#count++;
     const buffer = this.#slots[slot]!;
-    const payload = this.#payloads[index]!;
+    const { bytes: payload, rsv } = this.#payloads[index]!;
     const key = this.#key;
     // §5.3: a fresh key for every frame.
     this.#keys.fill(key, 0);
-    const headerLength = this.#codec.encodeHeader(buffer, 0, true, 0, this.#opcode, payload.length, key);
+    const headerLength = this.#codec.encodeHeader(buffer, 0, true, rsv, this.#opcode, payload.length, key);
     if (payload.length > 0) this.#codec.maskInto(payload, key, buffer, headerLength, 0);
     return this.#views[slot]![index]!;
   }
@@ -106,7 +116,7 @@ class FreshFrames implements FrameSource {
   #addSlot(): number {
     const buffer = new Uint8Array(this.#slotSize);
     this.#slots.push(buffer);
-    this.#views.push(this.#payloads.map((payload) => buffer.subarray(0, frameHeaderLength(payload.length, true) + payload.length)));
+    this.#views.push(this.#payloads.map(({ bytes }) => buffer.subarray(0, frameHeaderLength(bytes.length, true) + bytes.length)));
     return this.#slots.length - 1;
   }
 }
@@ -117,19 +127,24 @@ export interface FrameFactory {
   forConnection(maxInFlight: number): FrameSource;
 }
 
+/** Payloads sent as they are: no extension transforms them. */
+export function plainPayloads(payloads: readonly Uint8Array[]): WirePayload[] {
+  return payloads.map((bytes) => ({ bytes, rsv: 0 }));
+}
+
 /** The frame factory for `mode`, carrying `payloads` as `type` messages. */
-export function createFrameFactory(codec: Codec, random: RandomSource, payloads: readonly Uint8Array[], type: MessageType, mode: MaskMode): FrameFactory {
+export function createFrameFactory(codec: Codec, random: RandomSource, payloads: readonly WirePayload[], type: MessageType, mode: MaskMode): FrameFactory {
   const opcode = opcodeOf(type);
   if (mode === MaskMode.FRESH) {
     const keys = createMaskKeyPool(random);
     return { forConnection: (maxInFlight) => new FreshFrames(codec, keys, payloads, opcode, maxInFlight) };
   }
   const key = new Uint8Array(4);
-  const frames = payloads.map((payload) => {
+  const frames = payloads.map(({ bytes: payload, rsv }) => {
     const count = mode === MaskMode.FIXED ? 1 : Math.max(1, Math.min(POOLED_KEYS, Math.floor(POOLED_BYTES_PER_PAYLOAD / (payload.length + 14))));
     return Array.from({ length: count }, () => {
       random(key);
-      return serializeFrame(codec, { opcode, payload, maskKey: key });
+      return serializeFrame(codec, { opcode, rsv, payload, maskKey: key });
     });
   });
   const shared = new PremaskedFrames(frames);

@@ -12,14 +12,18 @@ import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { isUtf8 } from 'node:buffer';
 import type { JsHistogram } from 'hdr-histogram-js';
+import { perMessageDeflateNode } from '../../adapters/node/deflate.js';
+import { createZlibEngine } from '../../adapters/node/deflate-zlib.js';
 import { nodeSha1 } from '../../adapters/node/platform.js';
 import { type Codec, createCodecSync } from '../../codec/index.js';
 import { ClientConnection } from '../../protocol/client-connection.js';
 import type { ConnectionEvent } from '../../protocol/events.js';
+import type { Extension } from '../../protocol/extension.js';
+import { PerMessageDeflate, type PerMessageDeflateNegotiators, PERMESSAGE_DEFLATE } from '../../protocol/extensions/index.js';
 import { CloseCode, ReadyState } from '../../shared/constants.js';
 import { HandshakeError, ProtocolError } from '../../shared/errors.js';
 import { type RandomSource, webCryptoRandom } from '../../shared/ports.js';
-import { createFrameFactory, type FrameFactory, type FrameSource } from './frames.js';
+import { createFrameFactory, type FrameFactory, type FrameSource, plainPayloads, type WirePayload } from './frames.js';
 import { createLatencyHistogram } from './latency.js';
 import type { LoadMode, MaskMode, MessageType, SizeWeight } from './options.js';
 import { createSizePicker, makePayloads } from './payload.js';
@@ -36,6 +40,8 @@ export interface WorkerConfig {
   readonly mode: LoadMode;
   readonly subprotocols: readonly string[];
   readonly headers: Readonly<Record<string, string>>;
+  /** Offer permessage-deflate (RFC 7692). */
+  readonly deflate: boolean;
   readonly mask: MaskMode;
   readonly codec: 'auto' | 'wasm' | 'portable';
   readonly connectTimeoutMs: number;
@@ -98,7 +104,9 @@ class LoadContext {
   readonly codec: Codec;
   readonly random: RandomSource = webCryptoRandom;
   readonly payloads: Uint8Array[];
-  readonly frames: FrameFactory;
+  /** Replaced by compressed frames once permessage-deflate is agreed (`useDeflate`). */
+  frames: FrameFactory;
+  readonly deflate: PerMessageDeflateNegotiators | null;
   readonly pickSize: () => number;
   readonly histogram: JsHistogram = createLatencyHistogram();
   readonly counters: LoadCounters = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, skipped: 0 };
@@ -117,7 +125,10 @@ class LoadContext {
     // The generator is a Node program: Node's simdutf validator serves the wasm codec (see select.ts).
     this.codec = createCodecSync({ implementation: config.codec, platformIsUtf8: isUtf8 });
     this.payloads = makePayloads(config.sizes, config.messageType);
-    this.frames = createFrameFactory(this.codec, this.random, this.payloads, config.messageType, config.mask);
+    this.frames = createFrameFactory(this.codec, this.random, plainPayloads(this.payloads), config.messageType, config.mask);
+    // Each message compressed on its own (client_no_context_takeover, RFC 7692 §7.1.1.2), so
+    // that one compressed frame serves every send of the same payload.
+    this.deflate = config.deflate ? perMessageDeflateNode({ clientNoContextTakeover: true }) : null;
     this.pickSize = createSizePicker(config.sizes, 0x5eed + config.firstConnection);
     this.expectBinary = config.messageType === 'binary';
     this.maxInFlight = config.mode.kind === 'closed' ? config.mode.depth : config.mode.kind === 'open' ? config.mode.maxInFlight : 1;
@@ -125,6 +136,25 @@ class LoadContext {
 
   get sending(): boolean {
     return this.phase === Phase.LOADING || this.phase === Phase.MEASURING;
+  }
+
+  /**
+   * permessage-deflate was agreed with these terms: compress every payload the extension
+   * would compress (from its threshold on), once, each as a message of its own, and send
+   * those frames (RSV1 set) from now on.
+   */
+  async useDeflate(extension: PerMessageDeflate): Promise<void> {
+    const compressor = createZlibEngine().createCompressor({ windowBits: extension.agreement.clientMaxWindowBits, contextTakeover: false });
+    const binary = this.expectBinary;
+    const wire: WirePayload[] = [];
+    try {
+      for (const payload of this.payloads) {
+        wire.push(extension.shouldEncode(binary, payload.length) ? { bytes: await compressor.compress(payload, true), rsv: 0b100 } : { bytes: payload, rsv: 0 });
+      }
+    } finally {
+      compressor.dispose();
+    }
+    this.frames = createFrameFactory(this.codec, this.random, wire, this.config.messageType, this.config.mask);
   }
 
   countError(kind: string, message: string): void {
@@ -189,6 +219,13 @@ class LoadConnection {
     return (this.#connection?.extensions ?? []).map((extension) => extension.name);
   }
 
+  /** The agreed permessage-deflate, if any. */
+  get deflate(): PerMessageDeflate | null {
+    const found = (this.#connection?.extensions ?? []).find((negotiated) => negotiated.name === PERMESSAGE_DEFLATE);
+    const extension: Extension | undefined = found?.extension;
+    return extension instanceof PerMessageDeflate ? extension : null;
+  }
+
   /** Connect and complete the opening handshake; resolves to whether the connection is open. */
   connect(): Promise<boolean> {
     const { url, config } = this.#context;
@@ -209,6 +246,9 @@ class LoadConnection {
           path: `${url.pathname}${url.search}`,
           protocols: config.subprotocols,
           headers: config.headers,
+          extensions: this.#context.deflate === null ? [] : [this.#context.deflate.client],
+          // Decompression finishes on zlib's thread pool: collect its messages then.
+          onWake: () => this.#pump(),
           // Echoes are as large as what is sent.
           limits: { maxMessageSize: Math.max(...config.sizes.map(({ size }) => size)) + 1024, maxFrameSize: Number.MAX_SAFE_INTEGER },
         });
@@ -299,7 +339,8 @@ class LoadConnection {
   #send(sentAt: number): void {
     const context = this.#context;
     const index = context.pickSize();
-    const frame = this.#frames!.next(index);
+    this.#frames ??= context.frames.forConnection(context.maxInFlight);
+    const frame = this.#frames.next(index);
     const slot = (this.#head + this.#inFlight) % this.#sentAt.length;
     this.#sentAt[slot] = sentAt;
     this.#payloadIndex[slot] = index;
@@ -338,7 +379,6 @@ class LoadConnection {
         break;
       case 'open':
         this.#opened = true;
-        this.#frames = context.frames.forConnection(context.maxInFlight);
         this.#settleOpen(true);
         break;
       case 'error': {
@@ -460,6 +500,8 @@ export class LoadWorker {
       }
     };
     await Promise.all(Array.from({ length: Math.min(MAX_PENDING_HANDSHAKES, config.connectionCount) }, lane));
+    const deflate = this.#connections.find((connection) => connection.deflate !== null)?.deflate;
+    if (deflate !== undefined && deflate !== null) await this.#context.useDeflate(deflate);
     return opened;
   }
 

@@ -127,7 +127,9 @@ Load:
 Connections:
   -p, --subprotocol <name>     offer a subprotocol (repeatable)
   -H, --header <Name: value>   add a header to the opening request (repeatable)
-      --deflate                offer permessage-deflate (RFC 7692)
+      --deflate                offer permessage-deflate (RFC 7692); messages from 1 KiB
+                               on are sent compressed, each on its own (no context
+                               takeover), compressed once and reused
   -k, --insecure               accept any TLS certificate (wss:)
       --connect-timeout <s>    seconds an opening handshake may take (default ${DEFAULT_CONNECT_TIMEOUT_SECONDS})
 

@@ -239,6 +239,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
       mode: options.mode,
       subprotocols: options.subprotocols,
       headers: options.headers,
+      deflate: options.deflate,
       mask: options.mask,
       codec: options.codec,
       connectTimeoutMs: options.connectTimeoutMs,
