@@ -27,6 +27,12 @@ export interface ConnectionSink<Data extends Uint8Array = Uint8Array> {
   onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void;
   /** A whole message: `binary` false for text (valid UTF-8, not decoded to a string). */
   onMessage(data: Data, binary: boolean): void;
+  /**
+   * A piece of a message, as it arrived (only for connections made with `streamMessages`,
+   * which then report no `onMessage`). Text pieces are checked UTF-8 so far; a piece may end
+   * inside a character. The last piece may be empty.
+   */
+  onFragment?(data: Data, binary: boolean, first: boolean, last: boolean): void;
   /** A ping arrived (the core has already queued its pong unless auto-pong is off). */
   onPing(data: Data): void;
   /** A pong arrived. */

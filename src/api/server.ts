@@ -261,6 +261,7 @@ export class WebSocketServer extends EventEmitter {
       handleProtocols: handleProtocols === undefined ? firstOffered : (offered, req) => handleProtocols(new Set(offered), req),
       verifyOrigin: this.#verifyOrigin,
       autoPong: options.autoPong ?? true,
+      streamMessages: options.streamMessages ?? false,
       handshakeTimeout: this.#handshakeTimeout,
     });
     if (upgrade.handshake === null) return; // refused by the core; its error response is on its way

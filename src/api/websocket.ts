@@ -54,6 +54,13 @@ export interface SocketOptions extends Partial<TransportOptions> {
   readonly maxPayload?: number;
   /** Answer pings automatically (RFC 6455 §5.5.2); default true. */
   readonly autoPong?: boolean;
+  /**
+   * Hand each incoming message out piece by piece as it arrives — `'fragment'` events
+   * `(data, isBinary, first, last)` — instead of assembling it into one `'message'`, so a
+   * large message never has to fit in memory at once. `maxPayload` still bounds each message
+   * and text is still checked as UTF-8 as it arrives (RFC 6455 §8.1). Default false.
+   */
+  readonly streamMessages?: boolean;
   /** The frame codec; default the process's shared one (`createCodecSync()`). */
   readonly codec?: Codec;
 }
@@ -215,6 +222,7 @@ export class WebSocket extends EventTargetEmitter {
       headers: withCredentials(record, opts.headers),
       limits: limitsForMaxPayload(opts.maxPayload),
       autoPong: opts.autoPong,
+      streamMessages: opts.streamMessages,
       onWake: () => driver?.wake(),
     });
     driver = this.#driver = new NodeConnection(connection, sink, transport);
@@ -506,6 +514,9 @@ export class WebSocket extends EventTargetEmitter {
     onMessage(data: Buffer, binary: boolean): void {
       this.#websocket.#message(data, binary);
     }
+    onFragment(data: Buffer, binary: boolean, first: boolean, last: boolean): void {
+      this.#websocket.emit('fragment', data, binary, first, last);
+    }
     onPing(data: Buffer): void {
       this.#websocket.emit2('ping', data);
     }
@@ -694,6 +705,8 @@ export interface WebSocketEvents {
   open: [];
   /** `data`: a Buffer for text; for binary as `binaryType` says. */
   message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean];
+  /** With `streamMessages`: a piece of a message as it arrived (text pieces are bytes). */
+  fragment: [data: Buffer, isBinary: boolean, first: boolean, last: boolean];
   ping: [data: Buffer];
   pong: [data: Buffer];
   close: [code: number, reason: Buffer];

@@ -66,6 +66,8 @@ export interface UpgradeOptions {
   readonly handleProtocols?: (offered: ReadonlySet<string>, request: IncomingMessage) => string | false;
   readonly verifyOrigin?: (origin: string | undefined) => boolean;
   readonly autoPong: boolean;
+  /** Report messages piece by piece (`fragment` events) instead of assembled. */
+  readonly streamMessages: boolean;
   /** Milliseconds until an unfinished handshake is dropped (0: no deadline). */
   readonly handshakeTimeout: number;
 }
@@ -125,6 +127,7 @@ export class PendingUpgrade {
       limits: options.limits,
       autoAccept: false,
       autoPong: options.autoPong,
+      streamMessages: options.streamMessages,
       sha1: nodeSha1,
       extensions: options.extensions,
       handleProtocols: callbacks.handleProtocols,

@@ -374,6 +374,9 @@ export class NodeConnection {
       case 'message':
         sink.onMessage(toBuffer(event.data), event.binary);
         break;
+      case 'fragment':
+        sink.onFragment?.(toBuffer(event.data), event.binary, event.first, event.last);
+        break;
       case 'ping':
         sink.onPing(toBuffer(event.data));
         break;
@@ -394,7 +397,7 @@ export class NodeConnection {
         sink.onClose(event.code, event.reason, event.wasClean);
         break;
       default:
-        // 'close-received' changes only the state; 'request' and 'fragment' are not enabled here.
+        // 'close-received' changes only the state; 'request' is not enabled here.
         break;
     }
   }
