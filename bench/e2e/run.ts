@@ -45,7 +45,7 @@ const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full] [options]
   --depths <list>         e.g. 1,16
   --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (the baseline, ${BASELINE_SERVER}, is always run)
   --rounds <n>            rounds over the matrix (quick 1, full 2)
-  --duration <s>          measured seconds per run (quick 1.5, full 3)
+  --duration <s>          measured seconds per run (quick 2, full 3)
   --warmup <s>            warm-up seconds per run (quick 0.5, full 1)
   --workers <n>           load generator threads (default 1: the server keeps a core of its own)
   --mask <mode>           fresh, pooled or fixed (default fresh)
@@ -154,7 +154,7 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
     skipped,
     servers,
     rounds: parsed.rounds === undefined ? (quick ? 1 : 2) : Math.max(1, positiveInteger(parsed.rounds, '--rounds')),
-    durationMs: seconds(parsed.duration, quick ? 1.5 : 3, '--duration'),
+    durationMs: seconds(parsed.duration, quick ? 2 : 3, '--duration'),
     warmupMs: seconds(parsed.warmup, quick ? 0.5 : 1, '--warmup'),
     workers: parsed.workers === undefined ? 1 : Math.max(1, positiveInteger(parsed.workers, '--workers')),
     mask,
@@ -226,10 +226,18 @@ async function runMatrix(options: RunnerOptions, profileDir: string): Promise<Ce
     for (let round = 0; round < options.rounds; round++) {
       for (const [index, cell] of options.cells.entries()) {
         for (const server of rotate(servers, round + index)) {
-          const result = await runBench(benchOptions(server, cell, options));
+          done++;
+          let result;
+          try {
+            result = await runBench(benchOptions(server, cell, options));
+          } catch (error) {
+            // One failed run (a worker that could not start, a server that died) costs its
+            // measurement, not the matrix; the report counts the rounds each figure is from.
+            log(`[${done}/${total}] round ${round + 1}, ${describeCell(cell)}, ${server.spec.label}: run failed: ${(error as Error).message}`);
+            continue;
+          }
           const measurement = measurementOf(round, result);
           runs.get(cellKey(cell))![server.spec.id]!.push(measurement);
-          done++;
           log(
             `[${done}/${total}] round ${round + 1}, ${describeCell(cell)}, ${server.spec.label}: ` +
               `${measurement.serverCpuMicrosPerMessage.toFixed(2)} µs CPU/message, ${Math.round(measurement.messagesPerSecond).toLocaleString('en-US')} messages/s, ` +
