@@ -16,7 +16,7 @@ import { DEFLATE_RSV_BITS, type DeflateAgreement, PERMESSAGE_DEFLATE } from '../
 import { PerMessageDeflate } from '../../src/protocol/extensions/permessage-deflate.js';
 import type { ConnectionLimits } from '../../src/protocol/limits.js';
 import { ServerConnection } from '../../src/protocol/server-connection.js';
-import { seededRandom } from '../helpers/connection-pair.js';
+import { type ConnectionPair, seededRandom } from '../helpers/connection-pair.js';
 
 /** The agreement with nothing limited: context takeover both ways, 15-bit windows. */
 export const DEFAULT_AGREEMENT: DeflateAgreement = Object.freeze({
@@ -136,4 +136,20 @@ export function deflateBomb(mebibytes: number): Uint8Array {
   for (let i = 0; i < mebibytes; i++) out.set(unit, i * unit.length);
   // RFC 7692 §7.2.1: the message's final `00 00 ff ff` is left off.
   return out.subarray(0, out.length - 4);
+}
+
+/**
+ * Pump `pair` until `done()` holds, letting the engines' asynchronous work (on zlib's thread
+ * pool, or in Compression Streams) finish however long it takes on a loaded machine; throws
+ * after `timeoutMs`. Then pumps a little longer, so that anything wrongly sent after shows.
+ */
+export async function pumpUntil(pair: ConnectionPair, done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  pair.pump();
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the connections');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    pair.pump();
+  }
+  await pair.settle();
 }
