@@ -9,11 +9,12 @@
  * The clients are `ws` clients in this process, with the settings of the case. It also prints
  * what the compressor settings cost in compression: the compressed size of a stream of JSON
  * messages (context takeover, a sync flush after each) and of 1.6 MB of log text. The figures
- * behind the defaults of src/adapters/node/deflate-zlib.ts come from this script.
+ * behind the defaults of src/adapters/node/deflate-zlib.ts come from this script;
+ * bench/deflate.bench.ts reuses its measurement.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as zlib from 'node:zlib';
 import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
@@ -21,7 +22,7 @@ import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../src
 import { WebSocketServer } from '../src/node.js';
 
 /** One configuration, applied to both servers (wasmsocket's through its own option names). */
-interface Case {
+export interface Case {
   readonly name: string;
   /** `ws`'s perMessageDeflate option for its server and for the clients; false: none. */
   readonly ws: false | Record<string, unknown>;
@@ -29,7 +30,7 @@ interface Case {
   readonly ours: PerMessageDeflateNodeOptions | null;
 }
 
-const CASES: readonly Case[] = [
+export const CASES: readonly Case[] = [
   { name: 'no compression', ws: false, ours: null },
   // Each side's defaults: context takeover both ways; ws compresses with zlib's defaults
   // (15-bit window, memLevel 8), wasmsocket with a 13-bit window and memLevel 6.
@@ -56,7 +57,7 @@ interface Usage {
   readonly arrayBuffers: number;
 }
 
-interface Row {
+export interface Row {
   readonly case: string;
   readonly server: 'wasmsocket' | 'ws';
   readonly connections: number;
@@ -115,7 +116,8 @@ function messageFor(index: number, size: number): string {
   return record.repeat(Math.ceil(size / record.length)).slice(0, size);
 }
 
-async function measureCase(server: 'wasmsocket' | 'ws', config: Case, connections: number, size: number): Promise<Row> {
+/** Start the `server` child for `config`, connect `connections` clients that send one message each, and measure. */
+export async function measureCase(server: 'wasmsocket' | 'ws', config: Case, connections: number, size: number): Promise<Row> {
   const proc = fork(fileURLToPath(import.meta.url), ['--child', server, '--case', config.name], {
     execArgv: [...process.execArgv, '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -147,7 +149,8 @@ async function measureCase(server: 'wasmsocket' | 'ws', config: Case, connection
   return { case: config.name, server, connections, rss: per('rss'), heapUsed: per('heapUsed'), external: per('external') };
 }
 
-function render(rows: readonly Row[]): string {
+/** The rows as a table, wasmsocket's RSS against ws's for the same case. */
+export function render(rows: readonly Row[]): string {
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
   const lines = [
     ['case', 'server', 'RSS/conn', 'heap/conn', 'external/conn', 'RSS vs ws'],
@@ -226,4 +229,5 @@ async function main(): Promise<void> {
   if (args.json !== undefined) await writeFile(args.json, JSON.stringify({ connections, size, node: process.version, rows }, null, 2));
 }
 
-await main();
+// Run when executed (as the parent or as a server child), not when imported by bench/deflate.bench.ts.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -75,8 +75,7 @@ export const DEFAULT_ZLIB_MEM_LEVEL = 6;
  * shrinks to 8.4% (8.6% with 15/8), log text to 13.4% (13.1%).
  *
  * Measured by `npx tsx bench/deflate-memory.ts` (Node 20, 1000 connections, one 2 KiB message
- * each way, server RSS per connection after GC, the connection itself included; results in
- * bench/results/deflate-memory.json):
+ * each way, server RSS per connection after GC, the connection itself included):
  *
  * | settings                                    | wasmsocket | ws        |
  * |---------------------------------------------|------------|-----------|
