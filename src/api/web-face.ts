@@ -127,6 +127,8 @@ export abstract class WebSocketFace extends EventTargetEmitter {
   #binaryType: BinaryType = 'nodebuffer';
   #handlers: Partial<Record<HandlerName, { handler: ((event: Event) => void) | null; listener: (event: Event) => void }>> | null = null;
   #messageReader: ((data: MessageData | null) => void) | null = null;
+  /** The origin of `url`, for MessageEvent (computed once). */
+  #originValue: string | undefined;
 
   get CONNECTING(): 0 {
     return ReadyState.CONNECTING;
@@ -298,11 +300,14 @@ export abstract class WebSocketFace extends EventTargetEmitter {
   }
 
   #origin(): string {
-    try {
-      return new URL(this.url).origin;
-    } catch {
-      return '';
+    if (this.#originValue === undefined) {
+      try {
+        this.#originValue = new URL(this.url).origin;
+      } catch {
+        this.#originValue = '';
+      }
     }
+    return this.#originValue;
   }
 
   // -------------------------------------------------------------------------------------------
