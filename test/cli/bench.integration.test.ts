@@ -5,6 +5,7 @@
  * Nothing here asserts a speed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +165,29 @@ describe('wasmsocket bench', () => {
     } finally {
       for (const client of wss.clients) client.terminate();
       await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+
+  it('loads a wss: server, with --insecure for its self-signed certificate', async () => {
+    const fixtures = new URL('../fixtures/', import.meta.url);
+    const https = createHttpsServer({ cert: readFileSync(new URL('tls-cert.pem', fixtures)), key: readFileSync(new URL('tls-key.pem', fixtures)) });
+    const wss = new WsServer({ server: https });
+    wss.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `wss://127.0.0.1:${(https.address() as AddressInfo).port}/`;
+      const refused = await runCli(['bench', url, '-c', '1', '-j', '1', '-t', '1', '-w', '0']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/no connection could be opened \(socket: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)/);
+      const file = join(directory, 'tls.json');
+      const { code } = await runCli(['bench', url, '--insecure', '-c', '2', '-j', '1', '-t', '1', '-w', '0', '--json', file]);
+      const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+      expect(code).toBe(0);
+      expect(result.errors.total).toBe(0);
+      expect(result.messages.received).toBeGreaterThan(0);
+    } finally {
+      for (const client of wss.clients) client.terminate();
+      await new Promise((resolve) => https.close(resolve));
     }
   });
 
