@@ -14,7 +14,7 @@
  * Writes bench/results/e2e[-quick].{json,md,html} and prints the Markdown.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,6 +52,7 @@ const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full] [options]
   --idle-connections <n>  idle connections per server for the memory figure (default 10000; 0: skip)
   --profile <server>      run that server under node --cpu-prof and summarise the profile
   --out <dir>             where results go (default bench/results)
+  --render <file.json>    only write the Markdown and HTML reports of a saved result again
   -h, --help
 `;
 
@@ -113,6 +114,7 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
         'idle-connections': { type: 'string' },
         profile: { type: 'string' },
         out: { type: 'string' },
+        render: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -125,6 +127,10 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
     process.exit(0);
   }
   if (parsed.quick === true && parsed.full === true) fail('--quick and --full cannot be combined');
+  if (parsed.render !== undefined) {
+    writeReports(parsed.render.replace(/\.json$/, ''), JSON.parse(readFileSync(parsed.render, 'utf8')) as E2eResult);
+    process.exit(0);
+  }
   const quick = parsed.quick === true;
   const sizes = list(parsed.sizes, (s) => {
     try {
@@ -298,6 +304,14 @@ async function measureMemory(options: RunnerOptions): Promise<MemoryResult[]> {
   return results;
 }
 
+/** Write `base`.md and `base`.html for `result`; returns the Markdown. */
+function writeReports(base: string, result: E2eResult): string {
+  const markdown = renderMarkdown(result);
+  writeFileSync(`${base}.md`, markdown);
+  writeFileSync(`${base}.html`, renderHtml(result, markdown));
+  return markdown;
+}
+
 async function main(): Promise<number> {
   const reexecuted = await reexecWithRaisedLimit();
   if (reexecuted !== null) return reexecuted;
@@ -337,12 +351,9 @@ async function main(): Promise<number> {
     memory,
     targets: checkTargets(cells, memory, BASELINE_SERVER),
   };
-  const markdown = renderMarkdown(result);
   const base = join(options.outDir, options.name);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`${base}.md`, markdown);
-  writeFileSync(`${base}.html`, renderHtml(result, markdown));
-  process.stdout.write(markdown);
+  process.stdout.write(writeReports(base, result));
   if (options.profile !== undefined) {
     const profiles = readdirSync(profileDir)
       .filter((file) => file.endsWith('.cpuprofile') && !profilesBefore.has(file))

@@ -34,9 +34,11 @@ export function barChart(title: string, groups: readonly { readonly label: strin
   const left = 56;
   const top = 34;
   const plotHeight = 200;
-  const bottom = 92;
+  const legendRows = Math.ceil(seriesLabels.length / 4);
+  // Room under the axis for the rotated group labels, then the legend.
+  const bottom = 110 + legendRows * 16;
   const groupWidth = seriesLabels.length * barWidth + groupGap;
-  const width = Math.max(480, left + groups.length * groupWidth + 20);
+  const width = Math.max(780, left + groups.length * groupWidth + 20);
   const height = top + plotHeight + bottom;
   const max = Math.max(reference ?? 0, ...groups.flatMap((g) => g.bars.map((b) => b.value)), 1e-9);
   const y = (value: number): number => top + plotHeight - (value / max) * plotHeight;
@@ -70,8 +72,8 @@ export function barChart(title: string, groups: readonly { readonly label: strin
     parts.push(`<line x1="${left}" y1="${y(reference).toFixed(1)}" x2="${width - 10}" y2="${y(reference).toFixed(1)}" stroke="#dc2626" stroke-dasharray="4 3"/>`);
   }
   seriesLabels.forEach((label, s) => {
-    const x = left + (s % 3) * 170;
-    const ly = height - 26 + Math.floor(s / 3) * 14;
+    const x = left + (s % 4) * 180;
+    const ly = height - legendRows * 16 + 4 + Math.floor(s / 4) * 16;
     parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${PALETTE[s % PALETTE.length]}"/>`, `<text x="${x + 14}" y="${ly}" font-size="11">${escapeHtml(label)}</text>`);
   });
   parts.push('</svg>');
