@@ -237,7 +237,7 @@ export function parseBenchUrl(text: string): URL {
   return url;
 }
 
-/** `Name: value` header arguments as an object (repeated names joined, RFC 7230 §3.2.2). */
+/** `Name: value` header arguments as an object (repeated names joined, whatever their case, RFC 7230 §3.2.2). */
 export function parseHeaderArguments(headers: readonly string[]): Record<string, string> {
   const result: Record<string, string> = {};
   for (const header of headers) {
@@ -245,7 +245,10 @@ export function parseHeaderArguments(headers: readonly string[]): Record<string,
     const name = colon === -1 ? '' : header.slice(0, colon).trim();
     if (!TOKEN.test(name)) throw new UsageError(`--header must look like "Name: value", not "${header}"`);
     const value = header.slice(colon + 1).trim();
-    result[name] = Object.hasOwn(result, name) ? `${result[name]}, ${value}` : value;
+    // Field names are case-insensitive (RFC 7230 §3.2): a repeated one is joined into one list.
+    const existing = Object.keys(result).find((known) => known.toLowerCase() === name.toLowerCase());
+    if (existing === undefined) result[name] = value;
+    else result[existing] = `${result[existing]}, ${value}`;
   }
   return result;
 }
