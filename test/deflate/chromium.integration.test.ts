@@ -152,7 +152,7 @@ describe('the Compression Streams engine in Chromium', () => {
     expect(result.compressedBytes).toBeLessThan(total * 0.75);
   });
 
-  it('decodes sync-flushed and BFINAL-ended payloads, stops a bomb at the limit, and refuses corrupt data', async () => {
+  it('§7.2.2 in Chromium, sync-flushed and BFINAL-ended payloads decode, a bomb stops at the limit, corrupt data is refused', async () => {
     const text = 'decoded in Chromium '.repeat(50);
     const finalStyle = [...zlib.deflateRawSync(Buffer.from(text)), 0x00];
     const finalNoTail = [...zlib.deflateRawSync(Buffer.from(text))];
@@ -178,7 +178,7 @@ describe('the Compression Streams engine in Chromium', () => {
     expect(results[5]).toMatchObject({ error: 'WSX_ERR_EXTENSION' });
   });
 
-  it('compresses messages whole and in pieces into payloads zlib decodes (RFC 7692 §7.2.3.3)', async () => {
+  it('§7.2.1 in Chromium, messages compressed whole and in pieces end as §7.2.3.4 shows and zlib decodes them', async () => {
     const texts = ['', 'x', 'Hello', 'compressed in Chromium '.repeat(500)];
     for (const pieces of [1, 3]) {
       const payloads = await browser().page.evaluate(

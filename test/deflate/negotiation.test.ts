@@ -19,6 +19,8 @@ import {
 } from '../../src/protocol/extensions/deflate-params.js';
 import { createPerMessageDeflate, PerMessageDeflate } from '../../src/protocol/extensions/permessage-deflate.js';
 import type { DeflateEngine } from '../../src/protocol/extensions/deflate-engine.js';
+import type { Extension } from '../../src/protocol/extension.js';
+import type { ServerExtensionNegotiator } from '../../src/handshake/extensions.js';
 import { ClientConnection } from '../../src/protocol/client-connection.js';
 import { ServerConnection } from '../../src/protocol/server-connection.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError } from '../../src/shared/errors.js';
@@ -37,7 +39,7 @@ const OPEN_POLICY: DeflateServerPolicy = { serverNoContextTakeover: false, clien
 const NONE: DeflateParameters = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: undefined, clientMaxWindowBits: undefined };
 
 describe('RFC 7692 §7.1 parameter grammar', () => {
-  it('reads all four parameters', () => {
+  it('§7.1 the four parameters are read', () => {
     const parsed = parseDeflateParameters(params('server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9'), true);
     expect(parsed.params).toEqual({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 9 });
   });
@@ -46,7 +48,7 @@ describe('RFC 7692 §7.1 parameter grammar', () => {
     expect(parseDeflateParameters(params('server_max_window_bits="12"'), true).params?.serverMaxWindowBits).toBe(12);
   });
 
-  it('allows the value-less client_max_window_bits only in an offer (§7.1.2.2)', () => {
+  it('§7.1.2.2 the value-less client_max_window_bits is allowed in an offer only', () => {
     expect(parseDeflateParameters(params('client_max_window_bits'), true).params?.clientMaxWindowBits).toBe(true);
     expect(parseDeflateParameters(params('client_max_window_bits'), false).problem).toMatch(/client_max_window_bits needs a value/);
   });
@@ -72,7 +74,7 @@ describe('RFC 7692 §7.1 parameter grammar', () => {
     expect(parsed.problem).toMatch(problem);
   });
 
-  it('accepts every window from 8 to 15 and round-trips parameters through serialization', () => {
+  it('§7.1.2 every window from 8 to 15 is accepted, and parameters round-trip through serialization', () => {
     for (let bits = 8; bits <= 15; bits++) {
       const original: DeflateParameters = { serverNoContextTakeover: bits % 2 === 0, clientNoContextTakeover: bits % 3 === 0, serverMaxWindowBits: bits, clientMaxWindowBits: 23 - bits };
       const again = parseDeflateParameters(serializeDeflateParameters(original), false);
@@ -84,40 +86,40 @@ describe('RFC 7692 §7.1 parameter grammar', () => {
   });
 });
 
-describe('RFC 7692 §5, §7.1 server: choosing an offer', () => {
+describe('RFC 7692 §5, §7, §7.1 server: choosing an offer', () => {
   it('accepts a plain offer with context takeover and full windows', () => {
     const choice = chooseDeflateOffer([params('')], OPEN_POLICY, ZLIB);
     expect(choice?.response).toEqual(NONE);
     expect(choice?.agreement).toEqual({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 });
   });
 
-  it('declines an offer with bad parameters and takes the next one (§5: "MUST decline")', () => {
+  it('§7 a server declines an offer with an unknown parameter, an invalid value or a repeated one, and takes the next', () => {
     const offers = [params('server_max_window_bits=20'), params('mystery'), params('server_no_context_takeover; server_no_context_takeover'), params('client_no_context_takeover')];
     const choice = chooseDeflateOffer(offers, OPEN_POLICY, ZLIB);
     expect(choice?.response).toEqual({ ...NONE, clientNoContextTakeover: true });
   });
 
-  it('declines when every offer is bad, without failing the handshake', () => {
+  it('§7 a server declines every bad offer without failing the handshake', () => {
     expect(chooseDeflateOffer([params('server_max_window_bits=7'), params('client_max_window_bits=16')], OPEN_POLICY, ZLIB)).toBeNull();
   });
 
-  it('takes offers in the client\'s order of preference (RFC 6455 §9.1)', () => {
+  it('§5 a server takes offers in the client\'s order of preference', () => {
     const choice = chooseDeflateOffer([params('server_max_window_bits=10'), params('')], OPEN_POLICY, ZLIB);
     expect(choice?.response.serverMaxWindowBits).toBe(10);
     expect(choice?.agreement.serverMaxWindowBits).toBe(10);
   });
 
-  it('answers server_no_context_takeover by including it (§7.1.1.1)', () => {
+  it('§7.1.1.1 a server accepts server_no_context_takeover by including it', () => {
     expect(chooseDeflateOffer([params('server_no_context_takeover')], OPEN_POLICY, ZLIB)?.response.serverNoContextTakeover).toBe(true);
   });
 
-  it('answers server_max_window_bits with the same or a smaller value (§7.1.2.1)', () => {
+  it('§7.1.2.1 a server answers server_max_window_bits with the same or a smaller value', () => {
     expect(chooseDeflateOffer([params('server_max_window_bits=12')], { ...OPEN_POLICY, serverMaxWindowBits: 10 }, ZLIB)?.response.serverMaxWindowBits).toBe(10);
     expect(chooseDeflateOffer([params('server_max_window_bits=9')], { ...OPEN_POLICY, serverMaxWindowBits: 10 }, ZLIB)?.response.serverMaxWindowBits).toBe(9);
     expect(chooseDeflateOffer([params('server_max_window_bits=8')], OPEN_POLICY, ZLIB)?.agreement.serverMaxWindowBits).toBe(8);
   });
 
-  it('never includes client_max_window_bits when the offer lacks it (§7.1.2.2), and declines if it needs one', () => {
+  it('§7.1.2.2 a server never includes client_max_window_bits when the offer lacks it, and declines if it needs one', () => {
     expect(chooseDeflateOffer([params('')], OPEN_POLICY, ZLIB)?.response.clientMaxWindowBits).toBeUndefined();
     expect(chooseDeflateOffer([params('')], { ...OPEN_POLICY, clientMaxWindowBits: 10 }, ZLIB)).toBeNull();
     const choice = chooseDeflateOffer([params(''), params('client_max_window_bits')], { ...OPEN_POLICY, clientMaxWindowBits: 10 }, ZLIB);
@@ -141,7 +143,7 @@ describe('RFC 7692 §5, §7.1 server: choosing an offer', () => {
   });
 });
 
-describe('RFC 7692 §5, §7.1 client: checking the response', () => {
+describe('RFC 7692 §7, §7.1 client: checking the response', () => {
   const offer = (header: string): DeflateParameters => parseDeflateParameters(params(header), true).params!;
 
   it('accepts a response to its offer and reads the agreement', () => {
@@ -164,7 +166,7 @@ describe('RFC 7692 §5, §7.1 client: checking the response', () => {
     expect(agreement.serverMaxWindowBits).toBe(15);
   });
 
-  it.each([
+  const BAD_RESPONSES: Array<[response: string, offered: string, problem: RegExp]> = [
     ['client_max_window_bits', '', /client_max_window_bits needs a value/],
     ['client_max_window_bits=10', '', /client_max_window_bits, which the offer did not include/],
     ['client_max_window_bits=12', 'client_max_window_bits=10', /client_max_window_bits=12 exceeds the offered 10/],
@@ -172,18 +174,24 @@ describe('RFC 7692 §5, §7.1 client: checking the response', () => {
     ['', 'server_max_window_bits=10', /lacks server_max_window_bits/],
     ['server_max_window_bits=11', 'server_max_window_bits=10', /server_max_window_bits=11 exceeds the offered 10/],
     ['server_max_window_bits=5', '', /server_max_window_bits needs a value/],
+    ['server_no_context_takeover=x', '', /server_no_context_takeover takes no value/],
     ['server_no_context_takeover; server_no_context_takeover', '', /appears more than once/],
     ['x_param=1', '', /unknown parameter x_param/],
-  ])('fails the connection on response %j to offer %j', (response, offered, problem) => {
-    let error: unknown;
-    try {
-      acceptDeflateResponse(params(response), [offer(offered)]);
-    } catch (caught) {
-      error = caught;
+  ];
+
+  it('§7 a client fails the connection on a response with an unknown parameter, an invalid value, a repeated one, or one that does not answer its offer', () => {
+    for (const [response, offered, problem] of BAD_RESPONSES) {
+      let error: unknown;
+      try {
+        acceptDeflateResponse(params(response), [offer(offered)]);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, `response ${response} to offer ${offered}`).toBeInstanceOf(HandshakeError);
+      expect((error as HandshakeError).code).toBe(ErrorCode.HANDSHAKE);
+      expect((error as HandshakeError).status).toBe(101);
+      expect((error as HandshakeError).message).toMatch(problem);
     }
-    expect(error).toBeInstanceOf(HandshakeError);
-    expect((error as HandshakeError).code).toBe(ErrorCode.HANDSHAKE);
-    expect((error as HandshakeError).message).toMatch(problem);
   });
 });
 
@@ -239,7 +247,7 @@ describe('negotiation through opening handshakes', () => {
     );
   const responseText = (server: ServerConnection): string => new TextDecoder().decode(server.dataToSend()[0]);
 
-  it('a server with bad offers only answers 101 without the extension (declined, not failed)', () => {
+  it('§7 a server with only bad offers answers 101 without the extension', () => {
     const server = new ServerConnection({ codec: portableCodec, extensions: [perMessageDeflateNode().server] });
     server.receiveData(request('permessage-deflate; server_max_window_bits=7, permessage-deflate; bogus, permessage-deflate; client_no_context_takeover=x'));
     const response = responseText(server);
@@ -255,7 +263,20 @@ describe('negotiation through opening handshakes', () => {
     expect((server.extensions[0]!.extension as PerMessageDeflate).agreement.serverMaxWindowBits).toBe(10);
   });
 
-  it('a client fails the handshake on a bad response', () => {
+  it('§7 a server does not accept permessage-deflate together with an extension that already claims RSV1', () => {
+    const claimsRsv1: ServerExtensionNegotiator<Extension> = {
+      name: 'x-first-rsv1',
+      rsvBits: 0b100,
+      accept: () => ({ response: [], extension: { encode: (data) => data, decode: (data, _fin, output) => void output.push(data) } }),
+    };
+    const server = new ServerConnection({ codec: portableCodec, extensions: [claimsRsv1, perMessageDeflateNode().server] });
+    server.receiveData(request('x-first-rsv1, permessage-deflate'));
+    const response = responseText(server);
+    expect(response).toMatch(/\r\nSec-WebSocket-Extensions: x-first-rsv1\r\n/i);
+    expect(server.extensions.map((extension) => extension.name)).toEqual(['x-first-rsv1']);
+  });
+
+  it('§7 a client fails the opening handshake on a bad response', () => {
     const client = new ClientConnection({ codec: portableCodec, random: seededRandom(1), host: 'example.com', path: '/', extensions: [perMessageDeflateNode({ serverMaxWindowBits: 10 }).client] });
     const req = new TextDecoder().decode(client.dataToSend()[0]);
     expect(req).toMatch(/\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits\r\n/);

@@ -145,7 +145,7 @@ describe.each(PAIRINGS)('Python websockets interop with permessage-deflate: $nam
 });
 
 describe('8-bit windows, checked by an inflater with a true 256-byte window', () => {
-  it('wasmsocket server compresses within server_max_window_bits=8', async () => {
+  it('§7.1.2.1 the server compresses within server_max_window_bits=8, checked by a 256-byte inflater', async () => {
     const ours = new WebSocketServer({ port: 0, host: '127.0.0.1', extensions: [perMessageDeflateNode().server] });
     const server = await startEcho(ours as unknown as EchoServerLike);
     cleanup.push(() => server.stop());
@@ -156,7 +156,7 @@ describe('8-bit windows, checked by an inflater with a true 256-byte window', ()
     expect(paramsOf(String(result.extensions))).toEqual(['server_max_window_bits=8']);
   });
 
-  it('wasmsocket client compresses within client_max_window_bits=8', async () => {
+  it('§7.1.2.2 the client compresses within client_max_window_bits=8, checked by a 256-byte inflater', async () => {
     // Python cannot compress with 8 bits itself (zlib refuses a raw 8-bit deflater), so only
     // the client's window is 8 here.
     const peer = new PythonDeflatePeer(['server', '--client-max-window-bits', '8']);

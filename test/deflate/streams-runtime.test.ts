@@ -16,6 +16,7 @@ import { CloseCode, Opcode } from '../../src/shared/constants.js';
 import { ErrorCode } from '../../src/shared/errors.js';
 import { ConnectionPair } from '../helpers/connection-pair.js';
 import { readClose, readFrames, frame, text } from '../helpers/frames.js';
+import { RFC_EXAMPLES } from './rfc-examples.js';
 import { compressible, deflateBomb, pumpUntil, deflateMessage, Driven, incompressible, inflateMessage } from './helpers.js';
 
 const web = (options = {}): PerMessageDeflateNegotiators => perMessageDeflateWeb(options)!;
@@ -36,7 +37,7 @@ describe('Compression Streams engine', () => {
     expect(perMessageDeflateWeb()).not.toBeNull();
   });
 
-  it('offers no context takeover both ways and no client window it cannot keep to', () => {
+  it('§7.1 offers no context takeover both ways and no client window it cannot keep to', () => {
     expect(web().client.offer()).toEqual([[['server_no_context_takeover', true], ['client_no_context_takeover', true]]]);
   });
 
@@ -67,7 +68,7 @@ describe('Compression Streams engine', () => {
     expect(compressed[0]!.payload.length).toBeLessThan(300);
   });
 
-  it('ends each message with a BFINAL block and the octet RFC 7692 §7.2.3.3 shows', async () => {
+  it('§7.2.3.4 each message ends with a BFINAL block and the octet the RFC shows', async () => {
     const p = pair(web(), web());
     p.server.connection.sendText('Hello'.repeat(300));
     await pumpUntil(p, () => p.eventsOf('client', 'message').length === 1);
@@ -77,7 +78,7 @@ describe('Compression Streams engine', () => {
     expect(inflateMessage(sent!.payload).toString()).toBe('Hello'.repeat(300));
   });
 
-  it('sends uncompressed where the peer imposes a window under 15 bits, and still decompresses', async () => {
+  it('§7.1.2.1 a window under 15 bits imposed by the peer is agreed, and nothing is compressed', async () => {
     const p = pair(perMessageDeflateNode({ serverMaxWindowBits: 10 }), web());
     expect(deflateOf(p, 'server').agreement.serverMaxWindowBits).toBe(10);
     expect(deflateOf(p, 'server').compresses).toBe(false);
@@ -111,7 +112,15 @@ describe('Compression Streams engine', () => {
     expect(server.ofType('message').map((m) => text(m.data))).toEqual(['sync flushed '.repeat(100), 'final block '.repeat(100), 'sync flushed '.repeat(100), 'final block '.repeat(100)]);
   });
 
-  it('stops a 1 GiB bomb at the limit with 1009', async () => {
+  it('§7.2.3 the RFC\'s example payloads that need no earlier context decode to "Hello"', async () => {
+    const server = new Driven<ServerConnection>('server', { engine, agreement: NO_TAKEOVER });
+    const examples = RFC_EXAMPLES.filter(([section]) => !section.startsWith('7.2.3.2'));
+    for (const [, payload] of examples) server.connection.receiveData(frame(Opcode.TEXT, Uint8Array.from(payload), { rsv: 0b100, mask: true }));
+    await server.until(() => server.ofType('message').length === examples.length);
+    expect(server.ofType('message').map((m) => text(m.data))).toEqual(examples.map(() => 'Hello'));
+  });
+
+  it('§7.2.2 a 1 GiB bomb stops at the message limit with 1009', async () => {
     const server = new Driven<ServerConnection>('server', { engine, agreement: NO_TAKEOVER, limits: { maxMessageSize: 4 * 1024 * 1024 } });
     server.connection.receiveData(frame(Opcode.BINARY, deflateBomb(1024), { rsv: 0b100, mask: true }));
     await server.until(() => server.ofType('error').length > 0);
@@ -143,7 +152,7 @@ describe('Compression Streams engine', () => {
     expect(produced).toBeLessThan(limit + 1032 * 2 + 65536);
   });
 
-  it('fails data that is not DEFLATE with 1007', async () => {
+  it('§7.2.2 compressed data that is not DEFLATE → 1007', async () => {
     const server = new Driven<ServerConnection>('server', { engine, agreement: NO_TAKEOVER });
     server.connection.receiveData(frame(Opcode.BINARY, Uint8Array.of(0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfa), { rsv: 0b100, mask: true }));
     await server.until(() => server.ofType('error').length > 0);

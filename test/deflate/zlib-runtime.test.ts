@@ -15,6 +15,7 @@ import { CloseCode, Opcode } from '../../src/shared/constants.js';
 import { ErrorCode, ProtocolError } from '../../src/shared/errors.js';
 import { ConnectionPair } from '../helpers/connection-pair.js';
 import { closeFrame, frame, readClose, readFrames, text } from '../helpers/frames.js';
+import { RFC_EXAMPLES } from './rfc-examples.js';
 import { compressible, DEFAULT_AGREEMENT, pumpUntil, deflateBomb, deflateMessage, Driven, incompressible, inflateMessage } from './helpers.js';
 
 const engine = createZlibEngine();
@@ -35,7 +36,7 @@ function serverFrames(pair: ConnectionPair) {
 }
 
 describe('permessage-deflate over node:zlib, end to end', () => {
-  it('compresses both ways, marks RSV1 on compressed messages only, and delivers the same bytes', async () => {
+  it('§6 compressed messages carry RSV1 and arrive as sent, both ways', async () => {
     const pair = deflatePair();
     const big = compressible(10_000);
     pair.client.connection.sendBinary(big);
@@ -79,7 +80,7 @@ describe('permessage-deflate over node:zlib, end to end', () => {
     expect(pair.eventsOf('client', 'message').map((m) => m.data.length)).toEqual([5000, 5010]);
   });
 
-  it('compresses a fragmented message piece by piece: RSV1 on the first frame only (RFC 7692 §6.1)', async () => {
+  it('§6 a fragmented message is compressed piece by piece, RSV1 on its first frame only', async () => {
     const pair = deflatePair();
     const pieces = [compressible(3000), incompressible(2000), new Uint8Array(0), compressible(10)];
     pair.server.connection.sendBinary(pieces[0]!, false);
@@ -102,7 +103,7 @@ describe('permessage-deflate over node:zlib, end to end', () => {
     expect(Buffer.from(message!.data).equals(Buffer.concat(pieces))).toBe(true);
   });
 
-  it('sends an empty compressed message and a message whose last fragment is empty', async () => {
+  it('§7.2.3.6 an empty message compresses to one 0x00 octet, and an empty last fragment ends a message', async () => {
     const pair = deflatePair({}, { threshold: 0 });
     pair.server.connection.sendText('');
     pair.server.connection.sendText('abc', false);
@@ -116,7 +117,7 @@ describe('permessage-deflate over node:zlib, end to end', () => {
     expect(pair.eventsOf('client', 'message').map((m) => text(m.data))).toEqual(['', 'abc', 'after']);
   });
 
-  it('carries context from message to message, and drops it when agreed not to', async () => {
+  it('§7.1.1.1 the server carries context from message to message, and drops it when agreed not to', async () => {
     const repeated = compressible(4000);
     const sizes = async (serverOptions: object): Promise<number[]> => {
       const pair = deflatePair({}, serverOptions);
@@ -133,7 +134,7 @@ describe('permessage-deflate over node:zlib, end to end', () => {
     expect(fresh[2]).toBe(fresh[0]);
   });
 
-  it('agrees on 8-bit windows both ways and exchanges messages with back-references', async () => {
+  it('§7.1.2 8-bit windows are agreed both ways and messages with back-references go through', async () => {
     // Node raises an inflater's 8 bits to 9 too, so the true 256-byte window is checked by the
     // Python interop suite (test/deflate/python.integration.test.ts); this checks the agreement works.
     const pair = deflatePair({ serverMaxWindowBits: 8, clientMaxWindowBits: 8 }, {});
@@ -149,7 +150,7 @@ describe('permessage-deflate over node:zlib, end to end', () => {
     expect(Buffer.from(pair.eventsOf('server', 'message')[0]!.data).equals(Buffer.from(message))).toBe(true);
   });
 
-  it('never compresses control frames (RFC 7692 §6.1)', async () => {
+  it('§6 control frames are never compressed', async () => {
     const pair = deflatePair({}, { threshold: 0 });
     pair.server.connection.sendPing(compressible(125));
     pair.server.connection.sendPong(compressible(125));
@@ -177,13 +178,40 @@ describe('permessage-deflate over node:zlib, end to end', () => {
     expect(Buffer.from(server.ofType('message')[0]!.data).equals(Buffer.from(message))).toBe(true);
   });
 
-  it('accepts a message that ends with a BFINAL block (RFC 7692 §7.2.3.3) and the next one', async () => {
+  it('§7.2.3.4 a message ending with a BFINAL block is decompressed, and so is the next one', async () => {
     const client = new Driven<ClientConnection>('client', { engine, agreement: { ...DEFAULT_AGREEMENT, serverNoContextTakeover: true } });
     const final = Buffer.concat([(await import('node:zlib')).deflateRawSync(Buffer.from('Hello')), Buffer.of(0x00)]);
     client.connection.receiveData(frame(Opcode.TEXT, final, { rsv: 0b100 }));
     client.connection.receiveData(frame(Opcode.TEXT, deflateMessage('again'), { rsv: 0b100 }));
     await client.until(() => client.ofType('message').length === 2);
     expect(client.ofType('message').map((m) => text(m.data))).toEqual(['Hello', 'again']);
+  });
+});
+
+describe('RFC 7692 examples and context', () => {
+  it('§7.2.3 the RFC\'s example payloads decode to "Hello"', async () => {
+    const client = new Driven<ClientConnection>('client', { engine });
+    // 7.2.3.2 shares the window of the message before it; 7.2.3.4 ends its stream, so it comes last but one.
+    for (const [, payload] of RFC_EXAMPLES.slice(0, 3)) client.connection.receiveData(frame(Opcode.TEXT, Uint8Array.from(payload), { rsv: 0b100 }));
+    client.connection.receiveData(frame(Opcode.TEXT, Uint8Array.from(RFC_EXAMPLES[4]![1]), { rsv: 0b100 }));
+    client.connection.receiveData(frame(Opcode.TEXT, Uint8Array.from(RFC_EXAMPLES[3]![1]), { rsv: 0b100 }));
+    await client.until(() => client.ofType('message').length === 5);
+    expect(client.ofType('message').map((m) => text(m.data))).toEqual(['Hello', 'Hello', 'Hello', 'Hello', 'Hello']);
+  });
+
+  it('§7.1.1.2 the client drops its context after each message when the response says client_no_context_takeover', async () => {
+    const sizes = async (serverOptions: object): Promise<number[]> => {
+      const pair = deflatePair({}, serverOptions);
+      const repeated = compressible(4000);
+      for (let i = 0; i < 3; i++) pair.client.connection.sendBinary(repeated);
+      await pumpUntil(pair, () => pair.eventsOf('server', 'message').length === 3);
+      return readFrames(pair.client.written.slice(1)).map((f) => f.payload.length);
+    };
+    const takeover = await sizes({});
+    const fresh = await sizes({ clientNoContextTakeover: true });
+    expect(takeover[1]!).toBeLessThan(takeover[0]! / 2);
+    expect(fresh[1]).toBe(fresh[0]);
+    expect(fresh[2]).toBe(fresh[0]);
   });
 });
 
@@ -197,13 +225,13 @@ describe('violations', () => {
     return { error: event?.error as ProtocolError | undefined, close: close === undefined ? null : readClose(close.payload), server };
   };
 
-  it('RSV1 on a control frame fails with 1002 (RFC 7692 §6.1)', async () => {
+  it('§6 RSV1 on a control frame → 1002', async () => {
     const { error, close } = await fromClient(frame(Opcode.PING, 'hi', { rsv: 0b100, mask: true }));
     expect(error?.code).toBe(ErrorCode.RSV_NOT_ALLOWED);
     expect(close?.code).toBe(CloseCode.PROTOCOL_ERROR);
   });
 
-  it('RSV1 on a continuation frame fails with 1002 (RFC 7692 §6.1)', async () => {
+  it('§6 RSV1 on a continuation frame → 1002', async () => {
     const payload = deflateMessage('fragmented message');
     const bytes = Buffer.concat([
       frame(Opcode.TEXT, payload.subarray(0, 5), { fin: false, rsv: 0b100, mask: true }),
@@ -219,20 +247,20 @@ describe('violations', () => {
     expect(close?.code).toBe(CloseCode.PROTOCOL_ERROR);
   });
 
-  it('data that is not DEFLATE fails with 1007', async () => {
+  it('§7.2.2 compressed data that is not DEFLATE → 1007', async () => {
     const { error, close } = await fromClient(frame(Opcode.BINARY, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff), { rsv: 0b100, mask: true }));
     expect(error).toBeInstanceOf(ProtocolError);
     expect(error?.code).toBe(ErrorCode.EXTENSION_ERROR);
     expect(close?.code).toBe(CloseCode.INVALID_PAYLOAD);
   });
 
-  it('decompressed text that is not UTF-8 fails with 1007', async () => {
+  it('§6 decompressed text that is not UTF-8 → 1007', async () => {
     const { error, close } = await fromClient(frame(Opcode.TEXT, deflateMessage(Buffer.from([0x61, 0xc3, 0x28])), { rsv: 0b100, mask: true }));
     expect(error?.code).toBe(ErrorCode.INVALID_UTF8);
     expect(close?.code).toBe(CloseCode.INVALID_PAYLOAD);
   });
 
-  it('a 1 GiB bomb in 1 MiB of input stops at the limit with 1009, holding no more than the limit', async () => {
+  it('§7.2.2 a 1 GiB bomb in 1 MiB of input stops at the message limit with 1009', async () => {
     const bomb = deflateBomb(1024);
     expect(bomb.length).toBeLessThan(1.1 * 1024 * 1024);
     const limit = 8 * 1024 * 1024;
@@ -242,7 +270,7 @@ describe('violations', () => {
     expect(server.ofType('message')).toEqual([]);
   });
 
-  it('the decompressor produces at most the limit plus one output chunk before it stops', async () => {
+  it('§7.2.2 the decompressor produces at most the limit plus one output chunk before it stops', async () => {
     const bomb = deflateBomb(1024);
     const limit = 4 * 1024 * 1024;
     let produced = 0;

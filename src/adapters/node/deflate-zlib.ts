@@ -378,7 +378,7 @@ class ZlibDecompressor implements MessageDecompressor {
         handle.onData = null;
         handle.onError = null;
         if (handle.broken) {
-          // The peer ended its stream with a BFINAL block (RFC 7692 §7.2.3.3 allows it): the
+          // The peer ended its stream with a BFINAL block (RFC 7692 §7.2.3.4 allows it): the
           // next message starts a new one.
           this.#handle = null;
           handle.close();

@@ -7,8 +7,8 @@
  * A `CompressionStream` has no flush and no window option: its output only ends when the
  * stream is closed, with a block that has BFINAL set, and its window is always 15 bits. So:
  * - every outgoing message gets a stream of its own, closed at the message's end; RFC 7692
- *   §7.2.3.3 allows a message to end with a BFINAL block ("DEFLATE blocks with BFINAL set to
- *   1"), followed by the one octet its example shows. A peer must then not expect context
+ *   §7.2.3.4 shows a message compressed as a DEFLATE block with BFINAL set to 1, followed by
+ *   one octet (an empty stored block's header, §7.2.1). A peer must then not expect context
  *   from one message to the next: the client offers `client_no_context_takeover`, the server
  *   answers with `server_no_context_takeover`, and where the peer does not agree (or imposes a
  *   window under 15 bits) this end sends uncompressed and still decompresses;
@@ -37,7 +37,7 @@ const MAX_DEFLATE_RATIO = 1032;
 const MAX_SLICE = 16 * 1024;
 /** An empty stored block with BFINAL set: ends a decompression stream cleanly (RFC 1951 §3.2.4). */
 const FINAL_EMPTY_BLOCK = new Uint8Array([0x01, 0x00, 0x00, 0xff, 0xff]);
-/** What follows the BFINAL block of a compressed message (RFC 7692 §7.2.3.3's example). */
+/** What follows the BFINAL block of a compressed message (RFC 7692 §7.2.3.4's example). */
 const AFTER_FINAL_BLOCK = new Uint8Array([0x00]);
 /**
  * How implementations word the refusal of bytes after the end of a DEFLATE stream (Chromium:
@@ -120,7 +120,7 @@ class StreamCompressor implements MessageCompressor {
     await current.writer.close();
     await current.reading;
     this.#current = null;
-    // §7.2.3.3: the BFINAL block, then the octet of an empty stored block's header whose other
+    // §7.2.3.4: the BFINAL block, then the octet of an empty stored block's header whose other
     // four octets §7.2.1 removes.
     return this.#take(current, AFTER_FINAL_BLOCK);
   }
@@ -187,7 +187,7 @@ class StreamDecompressor implements MessageDecompressor {
     if (this.#disposed) throw new Error('permessage-deflate stream disposed while a message was being decompressed');
     const current = (this.#current ??= this.#open(output));
     current.output = output;
-    // The payload's last octet goes alone: after a BFINAL block it is the octet §7.2.3.3 adds,
+    // The payload's last octet goes alone: after a BFINAL block it is the octet §7.2.3.4 adds,
     // which a strict DecompressionStream refuses as junk, and nothing else may share its write.
     const body = fin ? data.subarray(0, Math.max(0, data.length - 1)) : data;
     let at = 0;
@@ -235,7 +235,7 @@ class StreamDecompressor implements MessageDecompressor {
 
   /**
    * A strict implementation refused bytes after the end of the DEFLATE stream: the message
-   * ended with a BFINAL block (RFC 7692 §7.2.3.3), and all its output was produced — provided
+   * ended with a BFINAL block (RFC 7692 §7.2.3.4), and all its output was produced — provided
    * the refused write held only bytes that may follow the compressed data.
    */
   #endedEarly(current: IncomingStream, error: unknown, afterPayload: boolean): boolean {

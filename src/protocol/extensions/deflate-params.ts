@@ -1,5 +1,5 @@
 /**
- * permessage-deflate negotiation (RFC 7692 §5, §7.1): the four extension parameters, their
+ * permessage-deflate negotiation (RFC 7692 §5, §7, §7.1): the four extension parameters, their
  * grammar, and the rules by which a server picks one of a client's offers and a client checks
  * the server's response. Pure functions over `ExtensionParams`; no compression happens here.
  *
@@ -10,14 +10,14 @@
  * Theory of operation
  * -------------------
  * - Server (§5, §7.1): offers are taken in the client's order of preference; the first one
- *   that is well-formed and acceptable wins. RFC 7692 §5: "A server MUST decline an extension
+ *   that is well-formed and acceptable wins. RFC 7692 §7: "A server MUST decline an extension
  *   negotiation offer for this extension if any of the following conditions are met: The
  *   negotiation offer contains an extension parameter not defined for use in an offer. The
  *   negotiation offer contains an extension parameter with an invalid value. The negotiation
  *   offer contains multiple extension parameters with the same name. The server doesn't
  *   support the offered configuration." Declining is not failing: the handshake continues
  *   without the extension.
- * - Client (§5, §7.1): "A client MUST _Fail the WebSocket Connection_ if the peer server
+ * - Client (§7, §7.1): "A client MUST _Fail the WebSocket Connection_ if the peer server
  *   accepted an extension negotiation offer for this extension with an extension negotiation
  *   response meeting any of the following conditions: The negotiation response contains an
  *   extension parameter not defined for use in a response. The negotiation response contains
@@ -207,7 +207,7 @@ export function chooseDeflateOffer(
 ): DeflateServerChoice | null {
   for (const offer of offers) {
     const parsed = parseDeflateParameters(offer, true);
-    // §5: an offer with an unknown parameter, an invalid value or a repeated parameter is declined.
+    // §7: an offer with an unknown parameter, an invalid value or a repeated parameter is declined.
     if (parsed.params === null) continue;
     const choice = answerOffer(parsed.params, policy, capabilities);
     if (choice !== null) return choice;
