@@ -155,6 +155,11 @@ describe('RFC 7692 §7, §7.1 client: checking the response', () => {
     expect(acceptDeflateResponse(params(''), [offer('client_max_window_bits=12')]).clientMaxWindowBits).toBe(12);
   });
 
+  it('§7.1.1.2 a client that offered client_no_context_takeover keeps to it when the response leaves it out', () => {
+    expect(acceptDeflateResponse(params(''), [offer('client_no_context_takeover')]).clientNoContextTakeover).toBe(true);
+    expect(acceptDeflateResponse(params(''), [offer('')]).clientNoContextTakeover).toBe(false);
+  });
+
   it('accepts a server window and no-context-takeover the server chose on its own', () => {
     const agreement = acceptDeflateResponse(params('server_max_window_bits=9; client_no_context_takeover'), [offer('')]);
     expect(agreement.serverMaxWindowBits).toBe(9);

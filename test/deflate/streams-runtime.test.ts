@@ -90,10 +90,15 @@ describe('Compression Streams engine', () => {
     expect(p.eventsOf('client', 'message')[0]!.data.length).toBe(5000);
   });
 
-  it('a web client sends uncompressed when the server keeps expecting context', () => {
-    const extension = new PerMessageDeflate(engine, 'client', { ...NO_TAKEOVER, clientNoContextTakeover: false });
-    expect(extension.compresses).toBe(false);
-    expect(extension.shouldEncode(true, 1 << 20)).toBe(false);
+  it('a web client sends uncompressed unless the server answers client_no_context_takeover', () => {
+    const client = web().client;
+    const silent = client.accept([['server_no_context_takeover', true]]) as PerMessageDeflate;
+    expect(silent.agreement.clientNoContextTakeover).toBe(true);
+    expect(silent.compresses).toBe(false);
+    expect(silent.shouldEncode(true, 1 << 20)).toBe(false);
+    const echoed = client.accept([['server_no_context_takeover', true], ['client_no_context_takeover', true]]) as PerMessageDeflate;
+    expect(echoed.compresses).toBe(true);
+    expect(new PerMessageDeflate(engine, 'client', { ...NO_TAKEOVER, clientNoContextTakeover: false }).compresses).toBe(false);
   });
 
   it('decompresses sync-flushed messages, BFINAL ones, and either in tiny frames', async () => {

@@ -282,7 +282,9 @@ export function acceptDeflateResponse(response: ExtensionParams, offers: readonl
       const params = parsed.params;
       return {
         serverNoContextTakeover: params.serverNoContextTakeover,
-        clientNoContextTakeover: params.clientNoContextTakeover,
+        // §7.1.1.2: in an offer, client_no_context_takeover is the client's word that it "is
+        // not going to use context takeover" even when the response leaves it out.
+        clientNoContextTakeover: params.clientNoContextTakeover || offer.clientNoContextTakeover,
         serverMaxWindowBits: params.serverMaxWindowBits ?? MAX_WINDOW_BITS,
         // §7.1.2.2: a client that named a window in its offer keeps within it even when the
         // response does not repeat it.

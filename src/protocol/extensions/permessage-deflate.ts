@@ -29,6 +29,7 @@ import {
   checkWindowBitsOption,
   chooseDeflateOffer,
   DEFLATE_RSV_BITS,
+  DeflateParam,
   MAX_WINDOW_BITS,
   PERMESSAGE_DEFLATE,
   serializeDeflateParameters,
@@ -112,7 +113,19 @@ export class PerMessageDeflate implements Extension {
   #decompressor: MessageDecompressor | null = null;
   #disposed = false;
 
-  constructor(engine: DeflateEngine, side: 'client' | 'server', agreement: DeflateAgreement, threshold = DEFAULT_DEFLATE_THRESHOLD) {
+  /**
+   * @param peerDropsContext whether the peer agreed to start each of our messages without
+   *   context (the response's, or the server's own, no-context-takeover for our side); default:
+   *   what the agreement says. A compressor that cannot carry its context needs it.
+   * @throws InvalidArgumentError for an invalid threshold.
+   */
+  constructor(
+    engine: DeflateEngine,
+    side: 'client' | 'server',
+    agreement: DeflateAgreement,
+    threshold = DEFAULT_DEFLATE_THRESHOLD,
+    peerDropsContext = side === 'server' ? agreement.serverNoContextTakeover : agreement.clientNoContextTakeover,
+  ) {
     checkThreshold(threshold);
     this.#engine = engine;
     this.side = side;
@@ -120,10 +133,9 @@ export class PerMessageDeflate implements Extension {
     this.#threshold = threshold;
     const capabilities = engine.capabilities;
     const ours = side === 'server' ? agreement.serverMaxWindowBits : agreement.clientMaxWindowBits;
-    const oursReset = side === 'server' ? agreement.serverNoContextTakeover : agreement.clientNoContextTakeover;
     // A compressor that cannot carry its context starts every message afresh: the peer must
     // have agreed not to expect context (§7.1.1), or it would keep a window we do not.
-    this.compresses = ours >= capabilities.minCompressWindowBits && (capabilities.compressContextTakeover || oursReset);
+    this.compresses = ours >= capabilities.minCompressWindowBits && (capabilities.compressContextTakeover || peerDropsContext);
   }
 
   /** RFC 7692 §6: compress whole messages from the threshold on, fragmented ones always. */
@@ -196,7 +208,11 @@ export function createPerMessageDeflate(engine: DeflateEngine, options: PerMessa
     accept(response: ExtensionParams) {
       // Every offer asks for what the decompressor cannot do without (server_no_context_takeover
       // when it cannot keep context), so an accepted response never asks for more.
-      return new PerMessageDeflate(engine, 'client', acceptDeflateResponse(response, offers), threshold);
+      const agreement = acceptDeflateResponse(response, offers);
+      // Our own no-context-takeover hint binds us; only the server's answer says it will not
+      // expect context, which a compressor that cannot keep context relies on.
+      const echoed = response.some(([name]) => name === DeflateParam.CLIENT_NO_CONTEXT_TAKEOVER);
+      return new PerMessageDeflate(engine, 'client', agreement, threshold, echoed);
     },
   };
 
