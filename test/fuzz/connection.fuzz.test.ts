@@ -1,0 +1,7 @@
+/** CI's short fuzzing run of the `connection` target (see fuzz/README.md). */
+import { describe } from 'vitest';
+import { defineFuzzRun } from './fuzz-run.js';
+
+describe('fuzzing', () => {
+  defineFuzzRun('connection', 15_000, 1000);
+});
