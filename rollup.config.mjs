@@ -1,6 +1,8 @@
 // Bundles src/ into dist/: ESM (.js) and CommonJS (.cjs) per public entry, plus one bundled
 // declaration file per entry. The wasm bytes are already inlined into the sources by
 // `npm run build:wasm`, so the output loads in Node, a page and a worker without a bundler.
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
 import esbuild from 'rollup-plugin-esbuild';
 import { dts } from 'rollup-plugin-dts';
 
@@ -19,11 +21,25 @@ export default [
   {
     input: { ...entries, cli: 'src/cli/main.ts' },
     external,
-    plugins: [esbuild({ target: 'es2022', sourceMap: true })],
+    // The command line's latency histogram (hdr-histogram-js) is bundled in, so the package
+    // keeps no runtime dependencies.
+    plugins: [nodeResolve({ preferBuiltins: true }), commonjs(), esbuild({ target: 'es2022', sourceMap: true })],
+    onwarn(warning, warn) {
+      // hdr-histogram-js reaches node:zlib through eval for its (unused here) encoding helpers.
+      if (warning.code === 'EVAL' && warning.id?.includes('hdr-histogram-js')) return;
+      warn(warning);
+    },
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', sourcemap: true, banner: shebang },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named', banner: shebang },
     ],
+  },
+  {
+    // For classic workers and plain scripts: importScripts('wasmsocket/web.iife.js') defines
+    // a global `wasmsocket` with the web entry's exports.
+    input: 'src/web.ts',
+    plugins: [esbuild({ target: 'es2022', minify: true })],
+    output: { file: 'dist/web.iife.js', format: 'iife', name: 'wasmsocket' },
   },
   {
     input: entries,

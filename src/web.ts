@@ -35,6 +35,9 @@ export {
   type SendData,
   type SendOptions,
 } from './api/web-face.js';
+export type { EventTargetEmitter } from './api/events.js';
+export type { HeaderField } from './handshake/http.js';
+export type { ServerHandshakeOptions } from './handshake/server.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
 export { createWebStreamPair, DEFAULT_STREAM_HANDSHAKE_TIMEOUT, type StreamTransportOptions, type WebStreamPair } from './adapters/web/stream-connection.js';
 export { createWebCodec, sharedWebCodec, type WebCodec, type WebCodecOptions } from './adapters/web/codec.js';

@@ -68,6 +68,10 @@ export { FrameParser, type FrameHandler, type FrameParserOptions } from './parse
 export { FrameSerializer, serializeFrame, type FrameSpec } from './serializer.js';
 export { ServerConnection, type ServerConnectionOptions } from './server-connection.js';
 
+// The opening handshake (RFC 6455 §4) is published here too: callers that parse HTTP
+// themselves build on it, and the connection options and events speak its types.
+export * from '../handshake/index.js';
+
 // The vocabulary a caller of the core needs, from the shared layer.
 export { CloseCode, isValidCloseCode, Opcode, ReadyState } from '../shared/constants.js';
 export {
