@@ -16,6 +16,7 @@ import { DEFLATE_RSV_BITS, type DeflateAgreement, PERMESSAGE_DEFLATE } from '../
 import { PerMessageDeflate } from '../../src/protocol/extensions/permessage-deflate.js';
 import type { ConnectionLimits } from '../../src/protocol/limits.js';
 import { ServerConnection } from '../../src/protocol/server-connection.js';
+import { pseudoRandomBytes } from '../codec/contract.js';
 import { type ConnectionPair, seededRandom } from '../helpers/connection-pair.js';
 
 /** The agreement with nothing limited: context takeover both ways, 15-bit windows. */
@@ -110,19 +111,9 @@ export function compressible(size: number): Uint8Array {
   return out;
 }
 
-/** Incompressible bytes: a seeded xorshift stream. */
-export function incompressible(size: number, seed = 0x9e3779b9): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
+/** Incompressible bytes: the codec suite's seeded xorshift stream. */
+export function incompressible(size: number, seed?: number): Uint8Array {
+  return pseudoRandomBytes(size, seed);
 }
 
 /**

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ZLIB_CONCURRENCY, sharedZlibQueue, ZlibQueue } from '../../src/adapters/node/deflate-queue.js';
 import { createZlibEngine } from '../../src/adapters/node/deflate-zlib.js';
-import { compressible, inflateMessage } from './helpers.js';
+import { compressible, deflateBomb, inflateMessage } from './helpers.js';
 
 describe('ZlibQueue', () => {
   it('runs at most `concurrency` tasks at once, in the order they came', async () => {
@@ -75,3 +75,32 @@ describe('ZlibQueue', () => {
     expect(inflateMessage(payloads[199]!).equals(Buffer.from(message))).toBe(true);
   });
 });
+
+describe('zlib work of a connection that goes away', () => {
+  it('frees its queue turn: disposing in the middle of an operation settles it', async () => {
+    const queue = new ZlibQueue(1);
+    const engine = createZlibEngine({ queue });
+    const big = compressible(8 << 20);
+    const compressor = engine.createCompressor({ windowBits: 15, contextTakeover: true });
+    const decompressor = engine.createDecompressor({ windowBits: 15, contextTakeover: true });
+    const pendingCompress = compressor.compress(big, true);
+    const output = { push: () => true, remaining: Number.MAX_SAFE_INTEGER };
+    const pendingDecompress = decompressor.decompress(Uint8Array.from(inflateInput()), true, output);
+    // Let the compression start on the thread pool, then drop both mid-flight.
+    await new Promise((resolve) => setImmediate(resolve));
+    compressor.dispose();
+    decompressor.dispose();
+    await expect(pendingCompress).rejects.toThrow(/disposed/);
+    await expect(pendingDecompress).rejects.toThrow(/disposed/);
+    // The queue (one turn only) still serves other connections.
+    const other = engine.createCompressor({ windowBits: 15, contextTakeover: false });
+    const payload = await other.compress(compressible(1000), true);
+    expect(inflateMessage(payload).length).toBe(1000);
+    expect(queue.running).toBe(0);
+  });
+});
+
+/** A compressed message of 8 MiB of zeros, for a decompression that takes a while. */
+function inflateInput(): Uint8Array {
+  return deflateBomb(8);
+}

@@ -105,6 +105,11 @@ class ZlibHandle<S extends ZlibStream> {
   readonly stream: S;
   onData: ((chunk: Buffer) => void) | null = null;
   onError: ((error: Error) => void) | null = null;
+  /**
+   * Settles the operation in progress when the stream is closed under it (the connection was
+   * disposed of): its queue turn must be freed even if zlib never calls back.
+   */
+  onAbandon: (() => void) | null = null;
   /** It failed, ended or was closed: it cannot be used again. */
   broken = false;
 
@@ -121,10 +126,18 @@ class ZlibHandle<S extends ZlibStream> {
   }
 
   close(): void {
+    const abandon = this.onAbandon;
     this.broken = true;
+    this.release();
+    this.stream.close();
+    abandon?.();
+  }
+
+  /** The operation in progress is over: its hooks go. */
+  release(): void {
     this.onData = null;
     this.onError = null;
-    this.stream.close();
+    this.onAbandon = null;
   }
 }
 
@@ -143,8 +156,7 @@ class ZlibPool<S extends ZlibStream> {
 
   /** Keep `handle` (reset) for the next borrower, or close it if the pool is full. */
   give(key: number, handle: ZlibHandle<S>): void {
-    handle.onData = null;
-    handle.onError = null;
+    handle.release();
     let idle = this.#idle.get(key);
     if (idle === undefined) this.#idle.set(key, (idle = []));
     if (handle.broken || idle.length >= this.#capacity) {
@@ -210,23 +222,48 @@ function disposedError(): Error {
   return new Error('permessage-deflate stream disposed while a message was being processed');
 }
 
-class ZlibCompressor implements MessageCompressor {
-  readonly #settings: ZlibSettings;
-  readonly #windowBits: number;
+/**
+ * The zlib stream of one direction of one connection: its own for the connection's life with
+ * context takeover, else borrowed from the shared pool for one message and given back reset.
+ */
+class StreamSlot<S extends ZlibStream> {
+  readonly #pool: ZlibPool<S>;
+  readonly #key: number;
   readonly #contextTakeover: boolean;
-  readonly #poolKey: number;
-  #handle: ZlibHandle<zlib.DeflateRaw> | null = null;
+  readonly #create: () => S;
+  #handle: ZlibHandle<S> | null = null;
   #disposed = false;
 
-  constructor(settings: ZlibSettings, parameters: DeflateStreamParameters) {
-    this.#settings = settings;
-    this.#windowBits = Math.min(parameters.windowBits, settings.windowBits);
-    this.#contextTakeover = parameters.contextTakeover;
-    this.#poolKey = this.#windowBits;
+  constructor(pool: ZlibPool<S>, key: number, contextTakeover: boolean, create: () => S) {
+    this.#pool = pool;
+    this.#key = key;
+    this.#contextTakeover = contextTakeover;
+    this.#create = create;
   }
 
-  compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
-    return this.#settings.queue.run(() => this.#compress(data, fin));
+  /** The stream for the next piece. @throws Error once disposed. */
+  acquire(): ZlibHandle<S> {
+    if (this.#disposed) throw disposedError();
+    this.#handle ??= (this.#contextTakeover ? undefined : this.#pool.take(this.#key)) ?? new ZlibHandle(this.#create());
+    return this.#handle;
+  }
+
+  /** Whether `handle` is still the one in use (not disposed of, dropped or failed meanwhile). */
+  holds(handle: ZlibHandle<S>): boolean {
+    return this.#handle === handle && !handle.broken;
+  }
+
+  /** The message ended: without context takeover, the stream goes back to the pool, reset (RFC 7692 §7.1.1). */
+  endMessage(handle: ZlibHandle<S>): void {
+    if (this.#contextTakeover || this.#handle !== handle) return;
+    this.#handle = null;
+    this.#pool.give(this.#key, handle);
+  }
+
+  /** Close `handle` (it failed, ended or was abandoned): the next piece gets a new stream. */
+  drop(handle: ZlibHandle<S>): void {
+    if (this.#handle === handle) this.#handle = null;
+    handle.close();
   }
 
   dispose(): void {
@@ -235,31 +272,38 @@ class ZlibCompressor implements MessageCompressor {
     this.#handle = null;
     handle?.close();
   }
+}
 
-  #acquire(): ZlibHandle<zlib.DeflateRaw> {
-    const settings = this.#settings;
-    if (!this.#contextTakeover) {
-      const pooled = settings.deflaters.take(this.#poolKey);
-      if (pooled !== undefined) return pooled;
-    }
-    return new ZlibHandle(
+class ZlibCompressor implements MessageCompressor {
+  readonly #queue: ZlibQueue;
+  readonly #slot: StreamSlot<zlib.DeflateRaw>;
+
+  constructor(settings: ZlibSettings, parameters: DeflateStreamParameters) {
+    const windowBits = Math.min(parameters.windowBits, settings.windowBits);
+    this.#queue = settings.queue;
+    this.#slot = new StreamSlot(settings.deflaters, windowBits, parameters.contextTakeover, () =>
       zlib.createDeflateRaw({
         level: settings.level,
         memLevel: settings.memLevel,
         chunkSize: settings.chunkSize,
         // 8 bits is kept with a 9-bit window: see the module comment.
-        windowBits: Math.max(9, this.#windowBits),
+        windowBits: Math.max(9, windowBits),
       }),
     );
   }
 
+  compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
+    return this.#queue.run(() => this.#compress(data, fin));
+  }
+
+  dispose(): void {
+    this.#slot.dispose();
+  }
+
   #compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
-      if (this.#disposed) {
-        reject(disposedError());
-        return;
-      }
-      const handle = (this.#handle ??= this.#acquire());
+      const slot = this.#slot;
+      const handle = slot.acquire();
       const chunks: Buffer[] = [];
       let length = 0;
       handle.onData = (chunk) => {
@@ -267,27 +311,25 @@ class ZlibCompressor implements MessageCompressor {
         length += chunk.length;
       };
       handle.onError = (error) => {
-        this.#handle = null;
+        handle.release();
+        slot.drop(handle);
         reject(error);
       };
+      handle.onAbandon = () => reject(disposedError());
       if (data.length > 0) handle.stream.write(data);
       handle.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        if (this.#handle !== handle || handle.broken) {
+        if (!slot.holds(handle)) {
           reject(disposedError());
           return;
         }
-        handle.onData = null;
-        handle.onError = null;
-        let out: Uint8Array = length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-        if (fin) {
-          out = endOfMessage(out);
-          if (!this.#contextTakeover) {
-            // §7.1.1: the next message starts with an empty window; the stream goes back reset.
-            this.#handle = null;
-            this.#settings.deflaters.give(this.#poolKey, handle);
-          }
+        handle.release();
+        const out: Uint8Array = length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+        if (!fin) {
+          resolve(out);
+          return;
         }
-        resolve(out);
+        slot.endMessage(handle);
+        resolve(endOfMessage(out));
       });
     });
   }
@@ -306,46 +348,29 @@ function endOfMessage(out: Uint8Array): Uint8Array {
 }
 
 class ZlibDecompressor implements MessageDecompressor {
-  readonly #settings: ZlibSettings;
-  readonly #windowBits: number;
-  readonly #contextTakeover: boolean;
-  #handle: ZlibHandle<zlib.InflateRaw> | null = null;
-  #disposed = false;
+  readonly #queue: ZlibQueue;
+  readonly #slot: StreamSlot<zlib.InflateRaw>;
 
   constructor(settings: ZlibSettings, parameters: DeflateStreamParameters) {
-    this.#settings = settings;
-    this.#windowBits = parameters.windowBits;
-    this.#contextTakeover = parameters.contextTakeover;
+    this.#queue = settings.queue;
+    this.#slot = new StreamSlot(settings.inflaters, parameters.windowBits, parameters.contextTakeover, () =>
+      zlib.createInflateRaw({ windowBits: parameters.windowBits, chunkSize: settings.chunkSize }),
+    );
   }
 
   decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): void | Promise<void> {
     if (data.length === 0 && !fin) return undefined;
-    return this.#settings.queue.run(() => this.#decompress(data, fin, output));
+    return this.#queue.run(() => this.#decompress(data, fin, output));
   }
 
   dispose(): void {
-    this.#disposed = true;
-    const handle = this.#handle;
-    this.#handle = null;
-    handle?.close();
-  }
-
-  #acquire(): ZlibHandle<zlib.InflateRaw> {
-    const settings = this.#settings;
-    if (!this.#contextTakeover) {
-      const pooled = settings.inflaters.take(this.#windowBits);
-      if (pooled !== undefined) return pooled;
-    }
-    return new ZlibHandle(zlib.createInflateRaw({ windowBits: this.#windowBits, chunkSize: settings.chunkSize }));
+    this.#slot.dispose();
   }
 
   #decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#disposed) {
-        reject(disposedError());
-        return;
-      }
-      const handle = (this.#handle ??= this.#acquire());
+      const slot = this.#slot;
+      const handle = slot.acquire();
       let settled = false;
       handle.onData = (chunk) => {
         if (settled) return;
@@ -354,16 +379,20 @@ class ZlibDecompressor implements MessageDecompressor {
           // the stream ends the work between two output chunks, so a bomb never produces more
           // than the limit plus one chunk.
           settled = true;
-          this.#handle = null;
-          handle.close();
+          slot.drop(handle);
           resolve();
         }
       };
       handle.onError = (error) => {
         if (settled) return;
         settled = true;
-        this.#handle = null;
+        slot.drop(handle);
         reject(new ProtocolError(`invalid compressed data: ${error.message}`, ErrorCode.EXTENSION_ERROR, CloseCode.INVALID_PAYLOAD));
+      };
+      handle.onAbandon = () => {
+        if (settled) return;
+        settled = true;
+        reject(disposedError());
       };
       if (data.length > 0) handle.stream.write(data);
       // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message."
@@ -371,20 +400,13 @@ class ZlibDecompressor implements MessageDecompressor {
       handle.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
         if (settled) return;
         settled = true;
-        if (this.#handle !== handle) {
-          reject(disposedError());
-          return;
-        }
-        handle.onData = null;
-        handle.onError = null;
+        handle.release();
         if (handle.broken) {
-          // The peer ended its stream with a BFINAL block (RFC 7692 §7.2.3.4 allows it): the
-          // next message starts a new one.
-          this.#handle = null;
-          handle.close();
-        } else if (fin && !this.#contextTakeover) {
-          this.#handle = null;
-          this.#settings.inflaters.give(this.#windowBits, handle);
+          // The peer ended its stream with a BFINAL block (RFC 7692 §7.2.3.4 shows one): the
+          // next message starts a new one. (A disposed slot closed it: the connection is gone.)
+          slot.drop(handle);
+        } else if (fin) {
+          slot.endMessage(handle);
         }
         resolve();
       });
