@@ -23,7 +23,7 @@ import type { ClientExtensionNegotiator, ServerExtensionNegotiator } from '../..
 import type { ExtensionParams } from '../../handshake/headers.js';
 import { InvalidArgumentError, InvalidStateError } from '../../shared/errors.js';
 import type { DecodeOutput, Extension } from '../extension.js';
-import type { DeflateEngine, MessageCompressor, MessageDecompressor } from './deflate-engine.js';
+import type { DeflateEngine, DeflateStreamParameters, MessageCompressor, MessageDecompressor } from './deflate-engine.js';
 import {
   acceptDeflateResponse,
   checkWindowBitsOption,
@@ -132,7 +132,7 @@ export class PerMessageDeflate implements Extension {
     this.agreement = agreement;
     this.#threshold = threshold;
     const capabilities = engine.capabilities;
-    const ours = side === 'server' ? agreement.serverMaxWindowBits : agreement.clientMaxWindowBits;
+    const ours = streamParameters(agreement, side).windowBits;
     // A compressor that cannot carry its context starts every message afresh: the peer must
     // have agreed not to expect context (§7.1.1), or it would keep a window we do not.
     this.compresses = ours >= capabilities.minCompressWindowBits && (capabilities.compressContextTakeover || peerDropsContext);
@@ -145,24 +145,14 @@ export class PerMessageDeflate implements Extension {
 
   encode(data: Uint8Array, fin: boolean): Uint8Array | PromiseLike<Uint8Array> {
     if (this.#disposed) throw new InvalidStateError('permessage-deflate was disposed: the connection is finished');
-    const agreement = this.agreement;
-    const server = this.side === 'server';
-    this.#compressor ??= this.#engine.createCompressor({
-      windowBits: server ? agreement.serverMaxWindowBits : agreement.clientMaxWindowBits,
-      contextTakeover: !(server ? agreement.serverNoContextTakeover : agreement.clientNoContextTakeover),
-    });
+    this.#compressor ??= this.#engine.createCompressor(streamParameters(this.agreement, this.side));
     return this.#compressor.compress(data, fin);
   }
 
   decode(data: Uint8Array, fin: boolean, output: DecodeOutput): void | PromiseLike<void> {
     if (this.#disposed) throw new InvalidStateError('permessage-deflate was disposed: the connection is finished');
-    const agreement = this.agreement;
-    const server = this.side === 'server';
-    this.#decompressor ??= this.#engine.createDecompressor({
-      // §7.1.2: the peer compresses within its agreed window; decompressing needs that much.
-      windowBits: server ? agreement.clientMaxWindowBits : agreement.serverMaxWindowBits,
-      contextTakeover: !(server ? agreement.clientNoContextTakeover : agreement.serverNoContextTakeover),
-    });
+    // §7.1.2: the peer compresses within its agreed window; decompressing needs that much.
+    this.#decompressor ??= this.#engine.createDecompressor(streamParameters(this.agreement, this.side === 'server' ? 'client' : 'server'));
     return this.#decompressor.decompress(data, fin, output);
   }
 
@@ -174,6 +164,13 @@ export class PerMessageDeflate implements Extension {
     this.#compressor = null;
     this.#decompressor = null;
   }
+}
+
+/** How `sender` compresses, as the agreement has it (RFC 7692 §7.1): its window and whether it keeps context. */
+function streamParameters(agreement: DeflateAgreement, sender: 'client' | 'server'): DeflateStreamParameters {
+  return sender === 'server'
+    ? { windowBits: agreement.serverMaxWindowBits, contextTakeover: !agreement.serverNoContextTakeover }
+    : { windowBits: agreement.clientMaxWindowBits, contextTakeover: !agreement.clientNoContextTakeover };
 }
 
 /**
