@@ -1,6 +1,7 @@
 /**
- * The `node:zlib` engine of permessage-deflate (RFC 7692): raw DEFLATE streams, flushed with
- * Z_SYNC_FLUSH at the end of every piece, each operation taking a turn in a `ZlibQueue`.
+ * The `node:zlib` engine of permessage-deflate (RFC 7692): raw DEFLATE streams that flush every
+ * write with Z_SYNC_FLUSH (one write per piece of a message), each operation taking a turn in a
+ * `ZlibQueue`.
  *
  * Memory per connection
  * ---------------------
@@ -286,6 +287,8 @@ class ZlibCompressor implements MessageCompressor {
         level: settings.level,
         memLevel: settings.memLevel,
         chunkSize: settings.chunkSize,
+        // Every write ends with a sync flush: one thread-pool round trip per piece, not two.
+        flush: zlib.constants.Z_SYNC_FLUSH,
         // 8 bits is kept with a 9-bit window: see the module comment.
         windowBits: Math.max(9, windowBits),
       }),
@@ -316,8 +319,8 @@ class ZlibCompressor implements MessageCompressor {
         reject(error);
       };
       handle.onAbandon = () => reject(disposedError());
-      if (data.length > 0) handle.stream.write(data);
-      handle.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      // The stream flushes every write (Z_SYNC_FLUSH); an empty one flushes what came before.
+      handle.stream.write(data, () => {
         if (!slot.holds(handle)) {
           reject(disposedError());
           return;
@@ -347,6 +350,17 @@ function endOfMessage(out: Uint8Array): Uint8Array {
   return out.subarray(0, out.length - DEFLATE_TRAILER.length);
 }
 
+/** Payloads up to this size are copied to carry their trailer in the same write: 64 KiB. */
+const JOIN_TRAILER_BELOW = 64 * 1024;
+
+/** `data` followed by `00 00 ff ff`, in a new buffer. */
+function withTrailer(data: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(data.length + DEFLATE_TRAILER.length);
+  joined.set(data, 0);
+  joined.set(DEFLATE_TRAILER, data.length);
+  return joined;
+}
+
 class ZlibDecompressor implements MessageDecompressor {
   readonly #queue: ZlibQueue;
   readonly #slot: StreamSlot<zlib.InflateRaw>;
@@ -354,7 +368,7 @@ class ZlibDecompressor implements MessageDecompressor {
   constructor(settings: ZlibSettings, parameters: DeflateStreamParameters) {
     this.#queue = settings.queue;
     this.#slot = new StreamSlot(settings.inflaters, parameters.windowBits, parameters.contextTakeover, () =>
-      zlib.createInflateRaw({ windowBits: parameters.windowBits, chunkSize: settings.chunkSize }),
+      zlib.createInflateRaw({ windowBits: parameters.windowBits, chunkSize: settings.chunkSize, flush: zlib.constants.Z_SYNC_FLUSH }),
     );
   }
 
@@ -394,10 +408,17 @@ class ZlibDecompressor implements MessageDecompressor {
         settled = true;
         reject(disposedError());
       };
-      if (data.length > 0) handle.stream.write(data);
-      // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message."
-      if (fin) handle.stream.write(DEFLATE_TRAILER);
-      handle.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the
+      // message." A small payload is copied to go with it in one write (one thread-pool round trip).
+      let last = data;
+      if (fin) {
+        if (data.length <= JOIN_TRAILER_BELOW) last = withTrailer(data);
+        else {
+          handle.stream.write(data);
+          last = DEFLATE_TRAILER;
+        }
+      }
+      handle.stream.write(last, () => {
         if (settled) return;
         settled = true;
         handle.release();
