@@ -36,9 +36,7 @@ const browser = useBrowserSuite(
   async (suite) => {
     for (const [path, { options }] of Object.entries(CONFIGURATIONS)) {
       const wss = new WebSocketServer({ noServer: true, extensions: [perMessageDeflateNode(options).server] });
-      // startEcho waits for 'listening', which a server without a port of its own never emits.
-      (wss as unknown as { address: () => object }).address = () => ({ port: suite.server.port });
-      servers.set(path, { wss, echo: await startEcho(wss as unknown as EchoServerLike) });
+      servers.set(path, { wss, echo: await startEcho(wss as unknown as EchoServerLike, suite.server.port) });
     }
     suite.server.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const entry = servers.get(request.url ?? '');

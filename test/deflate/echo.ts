@@ -34,8 +34,11 @@ export interface EchoServer {
   stop(): Promise<void>;
 }
 
-/** Start `server` (already listening or about to) as an echo server. */
-export async function startEcho(server: EchoServerLike): Promise<EchoServer> {
+/**
+ * Start `server` (already listening or about to) as an echo server. `port`: the port of the
+ * HTTP server a `noServer` WebSocket server takes its upgrades from (it never listens itself).
+ */
+export async function startEcho(server: EchoServerLike, port?: number): Promise<EchoServer> {
   const bytesRead: number[] = [];
   const offers: string[] = [];
   server.on('connection', (socket, request) => {
@@ -47,13 +50,14 @@ export async function startEcho(server: EchoServerLike): Promise<EchoServer> {
     socket.on('close', () => bytesRead.push(request.socket.bytesRead));
     socket.on('error', () => {});
   });
-  await new Promise<void>((resolve) => {
-    if (typeof server.address() === 'object' && server.address() !== null) resolve();
-    else server.once('listening', resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
+  if (port === undefined) {
+    await new Promise<void>((resolve) => {
+      if (typeof server.address() === 'object' && server.address() !== null) resolve();
+      else server.once('listening', resolve);
+    });
+  }
   return {
-    port,
+    port: port ?? (server.address() as AddressInfo).port,
     bytesRead,
     offers,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
