@@ -303,6 +303,20 @@ describe('negotiation through opening handshakes', () => {
     expect(client.shouldCloseTransport()).toBe(true);
   });
 
+  it('§5 the server takes the client\'s fallback offer when it declines the first, and the client accepts the answer', () => {
+    const pair = new ConnectionPair({
+      codec: portableCodec,
+      client: { extensions: [perMessageDeflateNode({ clientMaxWindowBits: false, serverNoContextTakeover: true, fallbackOffers: [{ clientMaxWindowBits: true }] }).client] },
+      server: { extensions: [perMessageDeflateNode({ clientMaxWindowBits: 10 }).server] },
+    });
+    pair.pump();
+    const request = new TextDecoder().decode(pair.client.written[0]);
+    expect(request).toMatch(/\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover, permessage-deflate; client_max_window_bits\r\n/);
+    const clientDeflate = pair.client.connection.extensions[0]!.extension as PerMessageDeflate;
+    expect(pair.client.connection.extensions[0]!.params).toEqual([['client_max_window_bits', '10']]);
+    expect(clientDeflate.agreement).toEqual({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 10 });
+  });
+
   it.each([
     [{}, {}, { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }],
     [{ serverNoContextTakeover: true, clientMaxWindowBits: 9 }, {}, { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 9 }],
