@@ -370,6 +370,15 @@ export class FrameParser {
   /** Report a codec `FrameError` with what was wrong, and stop. */
   #fail(status: number, view: Uint8Array | null, at: number): void {
     this.#stopped = true;
+    // Invalid UTF-8 is found in the payload of a whole frame, after its header: announce the
+    // frame first, as a frame streamed across reads is announced before its payload is checked,
+    // so that the checks its header triggers (message size, fragment count) come first however
+    // the bytes were split into chunks.
+    if (status === FrameError.INVALID_UTF8 && view !== null && at + 2 <= view.length) {
+      const b0 = view[at]!;
+      const length = declaredLength(view, at, view[at + 1]!);
+      if (length !== null && !this.#handler.onFrameStart(b0 & 0xf, (b0 & 0x80) !== 0, (b0 >> 4) & 0x7, length)) return;
+    }
     this.#handler.onFrameError(describeError(status, view, at, this.#options.maxPayload));
   }
 }
