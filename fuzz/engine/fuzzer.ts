@@ -168,7 +168,15 @@ export class Fuzzer {
     const elapsed = performance.now() - started;
     const slowMs = this.#options.slowMs ?? 2000;
     if (violation === null && elapsed > slowMs) {
-      violation = { kind: 'slow', message: `an execution took ${Math.round(elapsed)} ms (bound: ${slowMs} ms)`, input };
+      // A busy machine can stall any execution once: only an input that is slow again counts.
+      const again = performance.now();
+      try {
+        this.#options.target.run(input);
+      } catch {
+        // Its outcome was seen above; only the time matters here.
+      }
+      const second = performance.now() - again;
+      if (second > slowMs) violation = { kind: 'slow', message: `an execution took ${Math.round(elapsed)} ms, and ${Math.round(second)} ms again (bound: ${slowMs} ms)`, input };
     }
     if (violation === null) return;
     const signature = `${violation.kind}:${violation.message.split('\n')[0]!.replace(/\d+/g, 'N')}`;
