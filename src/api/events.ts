@@ -10,9 +10,9 @@
  *   their own listener lists beside it. For each event, `on()` listeners run first, then the
  *   `addEventListener` / `onxxx` ones. `emit()` reaches only the `on()` listeners, as
  *   `dispatchEvent()` reaches only the others.
- * - A listener that throws does not break the connection's loop: the exception is rethrown
- *   from a microtask, so it surfaces as an uncaught exception exactly as a throwing `ws` or
- *   EventTarget listener would, and the remaining listeners still run.
+ * - A listener that throws does not break the connection's loop, and the remaining listeners
+ *   still run; the exception is reported (see `reportListenerError`), never rethrown, so it
+ *   cannot end the process.
  * - `emit('error')` without listeners does not throw (Node's emitter would): errors are
  *   reported to whoever listens and always followed by a close, and a browser-style program
  *   that only sets `onerror`, or none, must not crash.
@@ -28,9 +28,27 @@ interface OnceWrapper extends EmitterListener {
   readonly listener: EmitterListener;
 }
 
+/**
+ * An application listener threw. WHATWG "report an exception": the exception is reported and
+ * the dispatch goes on — the listeners after it run, and the connection keeps its state. It is
+ * never rethrown: one faulty handler must not end a process that serves thousands of
+ * connections. Reported where the application looks: its `'uncaughtException'` handlers when
+ * it has any (as `ws` and Node's EventTarget would reach them), else the platform's
+ * `reportError` in pages and workers, else stderr.
+ */
 function reportListenerError(error: unknown): void {
   queueMicrotask(() => {
-    throw error;
+    const host = globalThis as {
+      process?: { listenerCount(event: string): number; emit(event: string, ...args: unknown[]): boolean };
+      reportError?: (error: unknown) => void;
+    };
+    if (host.process !== undefined && host.process.listenerCount('uncaughtException') > 0) {
+      host.process.emit('uncaughtException', error, 'uncaughtException');
+    } else if (host.process === undefined && typeof host.reportError === 'function') {
+      host.reportError(error);
+    } else {
+      console.error('wasmsocket: an event listener threw:', error);
+    }
   });
 }
 

@@ -86,19 +86,23 @@ describe('EventTargetEmitter: the EventEmitter dialect', () => {
     expect(calls).toEqual(['a', 'b', 'a']);
   });
 
-  it('a throwing listener is reported asynchronously and the next listeners still run', async () => {
-    const probe = new Probe();
-    const reported = vi.fn();
-    const original = globalThis.queueMicrotask;
-    globalThis.queueMicrotask = (callback: () => void) =>
-      original(() => {
-        try {
-          callback();
-        } catch (error) {
-          reported(error);
-        }
-      });
+  /** Run `body` with `handler` as the process's only 'uncaughtException' listener (or none). */
+  async function withUncaughtHandler(handler: ((error: Error) => void) | null, body: () => Promise<void>): Promise<void> {
+    const saved = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    if (handler !== null) process.on('uncaughtException', handler);
     try {
+      await body();
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const listener of saved) process.on('uncaughtException', listener);
+    }
+  }
+
+  it("a throwing listener is reported to the application's uncaughtException handlers, after the next listeners ran", async () => {
+    const reported = vi.fn();
+    await withUncaughtHandler(reported, async () => {
+      const probe = new Probe();
       const after = vi.fn();
       probe.on('x', () => {
         throw new Error('boom');
@@ -106,10 +110,26 @@ describe('EventTargetEmitter: the EventEmitter dialect', () => {
       probe.on('x', after);
       probe.emit('x');
       expect(after).toHaveBeenCalledOnce();
+      expect(reported).not.toHaveBeenCalled();
       await Promise.resolve();
-      expect(reported).toHaveBeenCalledWith(expect.objectContaining({ message: 'boom' }));
+      expect(reported).toHaveBeenCalledWith(expect.objectContaining({ message: 'boom' }), 'uncaughtException');
+    });
+  });
+
+  it('with no uncaughtException handler a throwing listener is printed on stderr, never rethrown', async () => {
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await withUncaughtHandler(null, async () => {
+        const probe = new Probe();
+        probe.on('x', () => {
+          throw new Error('boom');
+        });
+        probe.emit('x');
+        await Promise.resolve();
+        expect(printed).toHaveBeenCalledWith(expect.stringContaining('listener threw'), expect.objectContaining({ message: 'boom' }));
+      });
     } finally {
-      globalThis.queueMicrotask = original;
+      printed.mockRestore();
     }
   });
 
