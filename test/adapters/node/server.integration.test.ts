@@ -199,11 +199,17 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
     });
 
     it('none agreed: no Sec-WebSocket-Protocol header, protocol is empty', async () => {
-      const { port, url } = await startServer(resources, { codec, handleProtocols: () => false });
+      const { wss, port, url } = await startServer(resources, { codec, handleProtocols: () => false });
       const response = await responseTo(port, upgradeRequest('/', { 'Sec-WebSocket-Protocol': 'x, y' }));
       expect(response).toMatch(/^HTTP\/1\.1 101 /);
       expect(response.toLowerCase()).not.toContain('sec-websocket-protocol');
-      const ws = await openClient(resources, url, ['x'], { codec });
+      // The server-side socket has agreed on nothing; our client (like ws and browsers) then
+      // refuses the connection, since it asked for a subprotocol.
+      const serverSide = nextEvent<[WebSocket]>(wss, 'connection');
+      const client = resources.track(new WebSocket(url, ['x'], { codec }));
+      const [error] = await nextEvent<[Error]>(client, 'error');
+      expect(error.message).toBe('the server selected none of the subprotocols offered');
+      const [ws] = await serverSide;
       expect(ws.protocol).toBe('');
     });
 
