@@ -30,7 +30,7 @@ export class ServerProcess {
   }
 
   /** Start a server process in `mode` on `port` (0: any) and wait until it listens. */
-  static async start(mode: 'echo' | 'listeners', port = 0): Promise<ServerProcess> {
+  static async start(mode: 'echo' | 'listeners' | 'listeners-unhandled', port = 0): Promise<ServerProcess> {
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, mode, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const events: ProcessEvent[] = [];
     let stderr = '';

@@ -1,13 +1,12 @@
 /**
  * Exceptions thrown by the application's own listeners. The documented behaviour
- * (src/api/events.ts), chosen for parity with `ws` and with EventTarget: the exception is
- * rethrown from a microtask, so it reaches the process's `'uncaughtException'` (where a
- * process without a handler exits, as it would with `ws`); the listeners after it still run,
- * and the connection and the server carry on as if nothing happened. The library itself never
- * lets a listener's exception break its own state.
+ * (src/api/events.ts): the exception is reported — to the application's `'uncaughtException'`
+ * handlers when it has any (where `ws` would send it), else to stderr — and never rethrown, so
+ * it cannot end the process; the listeners after it still run, and the connection and the
+ * server carry on as if nothing happened.
  *
- * The server runs in a process of its own, with an `'uncaughtException'` handler that reports
- * each exception, so the test can watch the process survive.
+ * The server runs in a process of its own, with or without an `'uncaughtException'` handler,
+ * so the test can watch the process survive.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from '../../src/node.js';
@@ -40,7 +39,7 @@ describe('exceptions in application listeners', () => {
     await server.kill();
   });
 
-  it("a throwing 'message' listener: the exception reaches 'uncaughtException'; later listeners run; the connection keeps echoing", async () => {
+  it("a throwing 'message' listener: the exception reaches the 'uncaughtException' handler; later listeners run; the connection keeps echoing", async () => {
     const client = await openClient(resources, url);
     const bystander = await openClient(resources, url);
     client.send('boom');
@@ -71,6 +70,19 @@ describe('exceptions in application listeners', () => {
     expect(uncaught(server)).toEqual(['close listener failed']);
     const next = await openClient(resources, url);
     expect(await echo(next, 'next')).toBe('next');
+  });
+
+  it('without an uncaughtException handler the exception goes to stderr and the process lives on', async () => {
+    const unhandled = await ServerProcess.start('listeners-unhandled');
+    try {
+      const client = await openClient(resources, `ws://127.0.0.1:${unhandled.port}`);
+      client.send('boom');
+      await until(() => unhandled.stderr.includes('message listener failed'), 'the report on stderr');
+      expect(await echo(client, 'alive')).toBe('alive');
+      expect(unhandled.alive).toBe(true);
+    } finally {
+      await unhandled.kill();
+    }
   });
 
   it('a hundred throwing listeners in a row: each is reported, and the connection still echoes', async () => {
