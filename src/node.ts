@@ -60,6 +60,8 @@ export type { HeaderField } from './handshake/http.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';
 export type { ClientTlsOptions } from './adapters/node/client.js';
+export { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from './adapters/node/deflate.js';
+export { sharedZlibQueue, ZlibQueue } from './adapters/node/deflate-queue.js';
 export type { ClientExtensionNegotiator, ServerExtensionNegotiator } from './handshake/extensions.js';
 export type { Extension, DecodeOutput } from './protocol/extension.js';
 export { CloseCode, ReadyState } from './shared/constants.js';

@@ -40,6 +40,7 @@ export type { HeaderField } from './handshake/http.js';
 export type { ServerHandshakeOptions } from './handshake/server.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
 export { createWebStreamPair, DEFAULT_STREAM_HANDSHAKE_TIMEOUT, type StreamTransportOptions, type WebStreamPair } from './adapters/web/stream-connection.js';
+export { hasDeflateRawStreams, perMessageDeflateWeb } from './adapters/web/deflate-streams.js';
 export { createWebCodec, sharedWebCodec, type WebCodec, type WebCodecOptions } from './adapters/web/codec.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';
 export type { ClientExtensionNegotiator, ServerExtensionNegotiator } from './handshake/extensions.js';

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/platform.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
 import type { NodeSocket } from '../adapters/node/socket.js';
@@ -88,8 +89,12 @@ export interface ServerOptions extends SocketOptions {
   readonly handshakeTimeout?: number;
   /** Extensions the server supports, in its order of preference (RFC 6455 §9.1). */
   readonly extensions?: readonly ServerExtensionNegotiator<Extension>[];
-  /** permessage-deflate is not available yet; `false` is accepted for code written for `ws`. */
-  readonly perMessageDeflate?: false;
+  /**
+   * Accept permessage-deflate (RFC 7692) offers: false (the default, as in `ws`), true with the
+   * defaults, or options to tune it (window bits, context takeover, threshold, zlib's level
+   * and memLevel, the concurrency of zlib work).
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateNodeOptions;
 }
 
 /** The core's `onWake` for a server-side socket (made here so it holds only the socket). */
@@ -146,6 +151,8 @@ export class WebSocketServer extends EventEmitter {
   readonly options: Readonly<ServerOptions>;
   readonly #transport: TransportOptions;
   readonly #handshakeTimeout: number;
+  /** The extensions offered to negotiate, permessage-deflate included when enabled. */
+  readonly #extensions: readonly ServerExtensionNegotiator<Extension>[];
   readonly #maxConnections: number;
   readonly #verifyOrigin: ((origin: string | undefined) => boolean) | undefined;
   readonly #httpServer: HttpServer | null;
@@ -165,12 +172,14 @@ export class WebSocketServer extends EventEmitter {
     super();
     const modes = Number(options.port !== undefined) + Number(options.server !== undefined) + Number(options.noServer === true);
     if (modes !== 1) throw new TypeError('exactly one of the "port", "server" and "noServer" options must be given');
-    if (options.perMessageDeflate !== undefined && options.perMessageDeflate !== false) {
-      throw new InvalidArgumentError('permessage-deflate is not available yet: leave perMessageDeflate unset or false');
-    }
     this.options = { clientTracking: true, ...options };
     this.#transport = resolveTransportOptions(options);
     this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const deflate = options.perMessageDeflate ?? false;
+    // One set of negotiators per server: its connections share the zlib stream pool.
+    this.#extensions = deflate === false
+      ? options.extensions ?? []
+      : [...(options.extensions ?? []), perMessageDeflateNode(deflate === true ? {} : deflate).server];
     if (!Number.isInteger(this.#handshakeTimeout) || this.#handshakeTimeout < 0) {
       throw new InvalidArgumentError(`handshakeTimeout must be a non-negative integer, got ${String(this.#handshakeTimeout)}`);
     }
@@ -256,7 +265,7 @@ export class WebSocketServer extends EventEmitter {
     const upgrade = new PendingUpgrade(request, socket, head, {
       codec: options.codec ?? defaultCodec(),
       limits: limitsForMaxPayload(options.maxPayload),
-      extensions: options.extensions ?? [],
+      extensions: this.#extensions,
       // Without a callback the first subprotocol the client offered is agreed, as ws does.
       handleProtocols: handleProtocols === undefined ? firstOffered : (offered, req) => handleProtocols(new Set(offered), req),
       verifyOrigin: this.#verifyOrigin,

@@ -20,6 +20,7 @@
  */
 import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 'node:http';
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
+import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec, nodeSha1 } from '../adapters/node/platform.js';
 import { NodeConnection, type NodeSocket, type WriteCallback } from '../adapters/node/socket.js';
 import { extensionsHeaderOf, resolveTransportOptions, type ConnectionSink, type TransportOptions } from '../adapters/types.js';
@@ -81,8 +82,12 @@ export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
   readonly localAddress?: string;
   /** Extensions to offer (RFC 6455 §9.1), as negotiators. */
   readonly extensions?: readonly ClientExtensionNegotiator<Extension>[];
-  /** permessage-deflate is not offered yet; `false` is accepted for code written for `ws`. */
-  readonly perMessageDeflate?: false;
+  /**
+   * Offer permessage-deflate (RFC 7692): true (the default, as in `ws`) with the defaults,
+   * options to tune it, or false not to offer it. Clients with the defaults share one pool of
+   * zlib streams and the process-wide zlib queue.
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateNodeOptions;
 }
 
 /** The default client handshake deadline: generous for slow networks, bounded for dead ones. */
@@ -123,7 +128,26 @@ interface QueuedSend {
   readonly data: Blob | Uint8Array;
   readonly binary: boolean;
   readonly fin: boolean;
+  readonly compress: boolean;
   readonly callback: WriteCallback | undefined;
+}
+
+const PERMESSAGE_DEFLATE = 'permessage-deflate';
+
+/** The permessage-deflate negotiator of clients with the default settings, made on first use. */
+let defaultClientDeflate: ClientExtensionNegotiator<Extension> | null = null;
+
+/**
+ * The extensions a client offers: its own, then permessage-deflate unless turned off or
+ * already among its own (an explicit negotiator wins over the default one).
+ */
+function clientExtensions(options: WebSocketOptions): readonly ClientExtensionNegotiator<Extension>[] {
+  const own = options.extensions ?? [];
+  const deflate = options.perMessageDeflate ?? true;
+  if (deflate === false || own.some((negotiator) => negotiator.name === PERMESSAGE_DEFLATE)) return own;
+  const negotiator =
+    deflate === true ? (defaultClientDeflate ??= perMessageDeflateNode().client) : perMessageDeflateNode(deflate).client;
+  return [...own, negotiator];
 }
 
 /** The construction path of server-side sockets (not exported from the package). */
@@ -199,9 +223,6 @@ export class WebSocket extends EventTargetEmitter {
     // 10. Set this's url to urlRecord.
     this.#url = record.href;
 
-    if (opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
-      throw new InvalidArgumentError('permessage-deflate is not available yet: leave perMessageDeflate unset or false');
-    }
     const transport = resolveTransportOptions(opts);
     const handshakeTimeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     let driver: NodeConnection | null = null;
@@ -218,7 +239,7 @@ export class WebSocket extends EventTargetEmitter {
       // WHATWG "establish a WebSocket connection" and ws both fail a response that selects
       // none of the offered subprotocols (RFC 6455 would let it open without one).
       requireProtocol: true,
-      extensions: opts.extensions,
+      extensions: clientExtensions(opts),
       headers: withCredentials(record, opts.headers),
       limits: limitsForMaxPayload(opts.maxPayload),
       autoPong: opts.autoPong,
@@ -397,6 +418,8 @@ export class WebSocket extends EventTargetEmitter {
     }
     if (options !== undefined && options.binary !== undefined) binary = options.binary;
     const fin = options?.fin ?? true;
+    // ws's per-send switch: false sends this message (all its fragments) uncompressed.
+    const compress = options?.compress ?? true;
     const size = bytes !== null ? bytes.length : blob!.size;
     // Step 2: data that cannot be sent (the closing handshake started) still counts in
     // bufferedAmount; ws reports the failure through the callback.
@@ -409,10 +432,10 @@ export class WebSocket extends EventTargetEmitter {
       return false;
     }
     if (blob !== null || this.#sendQueue !== null) {
-      this.#enqueueSend({ data: blob ?? bytes!, binary, fin, callback }, size);
+      this.#enqueueSend({ data: blob ?? bytes!, binary, fin, compress, callback }, size);
       return this.bufferedAmount < this.#transportHighWaterMark();
     }
-    return driver.send(bytes!, binary, fin, callback);
+    return driver.send(bytes!, binary, fin, callback, compress);
   }
 
   /**
@@ -661,7 +684,7 @@ export class WebSocket extends EventTargetEmitter {
         item.callback?.(notOpenError(this.readyState));
         continue;
       }
-      this.#driver.send(bytes, item.binary, item.fin, item.callback);
+      this.#driver.send(bytes, item.binary, item.fin, item.callback, item.compress);
     }
     if (this.#sendQueue === queue) this.#sendQueue = null;
   }

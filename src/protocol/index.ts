@@ -68,6 +68,9 @@ export { FrameParser, type FrameHandler, type FrameParserOptions } from './parse
 export { FrameSerializer, serializeFrame, type FrameSpec } from './serializer.js';
 export { ServerConnection, type ServerConnectionOptions } from './server-connection.js';
 
+// permessage-deflate (RFC 7692) over an injected engine.
+export * from './extensions/index.js';
+
 // The opening handshake (RFC 6455 §4) is published here too: callers that parse HTTP
 // themselves build on it, and the connection options and events speak its types.
 export * from '../handshake/index.js';

@@ -38,6 +38,8 @@ describe('wasmsocket/web', () => {
         'WebStreamTransport',
         'createCodec',
         'createWebCodec',
+        'hasDeflateRawStreams',
+        'perMessageDeflateWeb',
         'createWebStreamPair',
         'sharedWebCodec',
       ].sort(),

@@ -249,11 +249,11 @@ export class NodeConnection {
    *
    * @throws InvalidStateError unless OPEN (the face checks first).
    */
-  send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined): boolean {
+  send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined, compress = true): boolean {
     const connection = this.#connection;
     if (this.#fragmenting) connection.sendContinuation(data, fin);
-    else if (binary) connection.sendBinary(data, fin);
-    else connection.sendText(data, fin);
+    else if (binary) connection.sendBinary(data, fin, compress);
+    else connection.sendText(data, fin, compress);
     this.#fragmenting = !fin;
     const length = data.length;
     this.#buffered += length;

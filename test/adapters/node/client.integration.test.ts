@@ -251,10 +251,17 @@ describe.each(nodeCodecs)('WebSocket client (%s codec)', (_name, codec) => {
       expect(code).toBe(1006);
     });
 
-    it('perMessageDeflate: false is accepted; anything else is refused until the extension exists', async () => {
-      const { url } = await startServer(resources, { codec });
-      await openClient(resources, url, undefined, { codec, perMessageDeflate: false });
-      expect(() => new WebSocket(url, { codec, perMessageDeflate: true as never })).toThrow(/perMessageDeflate/);
+    it('perMessageDeflate: offered by default as in ws, with options, or not at all with false', async () => {
+      const { url } = await startServer(resources, { codec, perMessageDeflate: true });
+      const byDefault = await openClient(resources, url, undefined, { codec });
+      expect(byDefault.extensions).toBe('permessage-deflate');
+      const tuned = await openClient(resources, url, undefined, { codec, perMessageDeflate: { clientNoContextTakeover: true } });
+      expect(tuned.extensions).toBe('permessage-deflate; client_no_context_takeover');
+      const off = await openClient(resources, url, undefined, { codec, perMessageDeflate: false });
+      expect(off.extensions).toBe('');
+      // A server that does not enable it declines every offer.
+      const { url: plainUrl } = await startServer(resources, { codec });
+      expect((await openClient(resources, plainUrl, undefined, { codec })).extensions).toBe('');
     });
 
     it('family and localAddress are passed to the connection', async () => {
