@@ -30,7 +30,9 @@ import type { Codec } from '../../src/codec/types.js';
 import { isKnownOpcode, isControlOpcode, isValidCloseCode, Opcode, ReadyState } from '../../src/shared/constants.js';
 import { ErrorCode, ProtocolError, WebSocketError } from '../../src/shared/errors.js';
 import type { RandomSource } from '../../src/shared/ports.js';
+import { concatBytes } from '../../src/shared/bytes.js';
 import { buildFrame } from '../../test/codec/frame-builder.js';
+import { type ReadFrame, readFrames } from '../../test/helpers/frames.js';
 import { codecsUnderTest } from './codecs.js';
 import { chunkBounds, chunksOf, describeDifference, type FuzzTarget, hex, INPUT_HEADER_LENGTH, makeInput, OracleViolation, parseInput } from './types.js';
 
@@ -114,16 +116,6 @@ function describeThrown(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
-function concatAll(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
 /** Drive one connection over `chunks` and record everything it did, checking each event. */
 function drive(codec: Codec, flags: number, chunks: readonly Uint8Array[]): Trace {
   const trace: Trace = { exact: [], normalized: [], output: new Uint8Array(0) };
@@ -159,7 +151,7 @@ function drive(codec: Codec, flags: number, chunks: readonly Uint8Array[]): Trac
         if (event.first !== (streamed.length === 0)) throw new OracleViolation('contract', `fragment first=${event.first} out of place`);
         streamed.push(event.data.slice());
         if (event.last) {
-          const data = concatAll(streamed);
+          const data = concatBytes(streamed);
           streamed = [];
           checkMessage(event.binary, data, limit);
           received.push({ binary: event.binary, data });
@@ -253,7 +245,7 @@ function drive(codec: Codec, flags: number, chunks: readonly Uint8Array[]): Trac
   }
   pump();
   if (!closed) throw new OracleViolation('contract', 'no close event after the end of the transport');
-  trace.output = concatAll(output);
+  trace.output = concatBytes(output);
   if (opened) checkOutgoingFrames(trace.output, flags);
   return trace;
 }
@@ -276,56 +268,43 @@ function checkOutgoingFrames(output: Uint8Array, flags: number): void {
     for (; at + 3 < output.length; at++) if (output[at] === 13 && output[at + 1] === 10 && output[at + 2] === 13 && output[at + 3] === 10) break;
     at += 4;
   }
+  let frames: ReadFrame[];
+  try {
+    frames = readFrames(output.subarray(at));
+  } catch (error) {
+    throw new OracleViolation('contract', `the output is not whole frames: ${describeThrown(error)}`);
+  }
   const client = (flags & CLIENT) !== 0;
   let closeSent = false;
   let inMessage = false;
-  while (at < output.length) {
-    if (at + 2 > output.length) throw new OracleViolation('contract', 'the output ends inside a frame header');
-    const b0 = output[at]!;
-    const b1 = output[at + 1]!;
-    const opcode = b0 & 0xf;
-    const fin = (b0 & 0x80) !== 0;
-    const rsv = (b0 >> 4) & 7;
-    let length = b1 & 0x7f;
-    let pos = at + 2;
-    if (length === 126) {
-      length = (output[pos]! << 8) | output[pos + 1]!;
-      pos += 2;
-    } else if (length === 127) {
-      length = 0;
-      for (let i = 0; i < 8; i++) length = length * 256 + output[pos + i]!;
-      pos += 8;
-    }
-    const masked = (b1 & 0x80) !== 0;
+  for (const { opcode, fin, rsv, masked, payload } of frames) {
     if (masked !== client) throw new OracleViolation('contract', `a ${client ? 'client' : 'server'} sent a${masked ? ' masked' : 'n unmasked'} frame`);
-    const key = masked ? output.subarray(pos, pos + 4) : null;
-    if (masked) pos += 4;
-    if (pos + length > output.length) throw new OracleViolation('contract', 'the output ends inside a frame payload');
-    const payload = output.slice(pos, pos + length);
-    if (key !== null) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
     if (!isKnownOpcode(opcode)) throw new OracleViolation('contract', `sent a frame with opcode ${opcode}`);
     if (closeSent) throw new OracleViolation('contract', 'sent a frame after the close frame');
     if (isControlOpcode(opcode)) {
-      if (!fin || length > 125 || rsv !== 0) throw new OracleViolation('contract', 'sent an invalid control frame');
+      if (!fin || payload.length > 125 || rsv !== 0) throw new OracleViolation('contract', 'sent an invalid control frame');
       if (opcode === Opcode.CLOSE) {
         closeSent = true;
-        if (length === 1) throw new OracleViolation('contract', 'sent a close frame of 1 byte');
-        if (length >= 2) {
-          const code = (payload[0]! << 8) | payload[1]!;
-          if (!isValidCloseCode(code)) throw new OracleViolation('contract', `sent close code ${code}`);
-          try {
-            utf8.decode(payload.subarray(2));
-          } catch {
-            throw new OracleViolation('contract', 'sent a close reason that is not UTF-8');
-          }
-        }
+        checkClosePayload(payload);
       }
     } else {
       if ((opcode === Opcode.CONTINUATION) !== inMessage) throw new OracleViolation('contract', 'sent frames out of message order');
       if (rsv !== 0 && (opcode === Opcode.CONTINUATION || rsv !== XOR_RSV || (flags & EXTENSION) === 0)) throw new OracleViolation('contract', `sent RSV bits ${rsv} on opcode ${opcode}`);
       inMessage = !fin;
     }
-    at = pos + length;
+  }
+}
+
+/** A close frame's payload: empty, or a code that may be sent and a UTF-8 reason (RFC 6455 §5.5.1, §7.4). */
+function checkClosePayload(payload: Uint8Array): void {
+  if (payload.length === 0) return;
+  if (payload.length === 1) throw new OracleViolation('contract', 'sent a close frame of 1 byte');
+  const code = (payload[0]! << 8) | payload[1]!;
+  if (!isValidCloseCode(code)) throw new OracleViolation('contract', `sent close code ${code}`);
+  try {
+    utf8.decode(payload.subarray(2));
+  } catch {
+    throw new OracleViolation('contract', 'sent a close reason that is not UTF-8');
   }
 }
 
@@ -357,7 +336,7 @@ function seeds(): Uint8Array[] {
   const s = (opcode: number, payload: Uint8Array | string, fin = true, rsv = 0): Uint8Array =>
     buildFrame({ opcode, payload: typeof payload === 'string' ? encoder.encode(payload) : payload, fin, rsv });
   const xor = (text: string): Uint8Array => encoder.encode(text).map((byte) => byte ^ 0x5a);
-  const join = (...parts: Array<Uint8Array | string>): Uint8Array => concatAll(parts.map((part) => (typeof part === 'string' ? encoder.encode(part) : part)));
+  const join = (...parts: Array<Uint8Array | string>): Uint8Array => concatBytes(parts.map((part) => (typeof part === 'string' ? encoder.encode(part) : part)));
   const request = (extra = ''): string =>
     `GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat\r\n${extra}\r\n`;
   const response = (extra = ''): string =>

@@ -32,7 +32,10 @@ import {
 import { FrameParser } from '../../src/protocol/parser.js';
 import { isControlOpcode, isKnownOpcode, Opcode } from '../../src/shared/constants.js';
 import type { ProtocolError } from '../../src/shared/errors.js';
+import { concatBytes } from '../../src/shared/bytes.js';
 import { buildFrame } from '../../test/codec/frame-builder.js';
+import { type ReadFrame, readFrames } from '../../test/helpers/frames.js';
+import { frameSpans } from '../engine/mutator.js';
 import { codecsUnderTest } from './codecs.js';
 import {
   chunkBounds,
@@ -121,7 +124,7 @@ function traceParser(codec: Codec, settings: Settings, chunks: readonly Uint8Arr
       onFrameEnd() {
         trace.exact.push('end');
         if (current !== null) {
-          const payload = concat(current.pieces);
+          const payload = concatBytes(current.pieces);
           trace.frames.push({ opcode: current.opcode, fin: current.fin, rsv: current.rsv, length: current.length, payload });
           trace.normalized.push(`frame ${current.opcode} ${current.fin} ${current.rsv} ${current.length} ${hex(payload)}`);
         }
@@ -146,51 +149,20 @@ function traceParser(codec: Codec, settings: Settings, chunks: readonly Uint8Arr
   }
   if (current !== null) {
     const open = current as { opcode: number; pieces: Uint8Array[] };
-    trace.normalized.push(`incomplete ${open.opcode} ${hex(concat(open.pieces))}`);
+    trace.normalized.push(`incomplete ${open.opcode} ${hex(concatBytes(open.pieces))}`);
   }
   return trace;
 }
 
-function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0]!;
-  const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
-}
-
 /** The frames of `data` as RFC 6455 §5.2 reads them, independently of the codecs: complete frames only. */
-function referenceFrames(data: Uint8Array): Array<{ opcode: number; fin: boolean; rsv: number; payload: Uint8Array }> {
-  const frames: Array<{ opcode: number; fin: boolean; rsv: number; payload: Uint8Array }> = [];
-  let at = 0;
-  while (at + 2 <= data.length) {
-    const b0 = data[at]!;
-    const b1 = data[at + 1]!;
-    let pos = at + 2;
-    let length = b1 & 0x7f;
-    if (length === 126) {
-      if (pos + 2 > data.length) break;
-      length = (data[pos]! << 8) | data[pos + 1]!;
-      pos += 2;
-    } else if (length === 127) {
-      if (pos + 8 > data.length) break;
-      length = 0;
-      for (let i = 0; i < 8; i++) length = length * 256 + data[pos + i]!;
-      pos += 8;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const key = masked ? data.subarray(pos, pos + 4) : null;
-    if (masked) pos += 4;
-    if (pos + length > data.length) break;
-    const payload = data.slice(pos, pos + length);
-    if (key !== null) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i & 3]!;
-    frames.push({ opcode: b0 & 0xf, fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, payload });
-    at = pos + length;
+function referenceFrames(data: Uint8Array): ReadFrame[] {
+  let end = 0;
+  for (const span of frameSpans(data, 0)) {
+    const next = span.start + span.headerLength + span.payloadLength;
+    if (next > data.length) break;
+    end = next;
   }
-  return frames;
+  return readFrames(data.subarray(0, end));
 }
 
 const FRAME_ERROR_CODES = new Set([-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11].map((error) => describeFrameError(error).code));
@@ -253,7 +225,7 @@ const text = (value: string): Uint8Array => new TextEncoder().encode(value);
 function seeds(): Uint8Array[] {
   const masked = (opcode: number, payload: Uint8Array, fin = true, rsv = 0): Uint8Array => buildFrame({ opcode, payload, fin, rsv, maskKey: KEY });
   const plain = (opcode: number, payload: Uint8Array, fin = true, rsv = 0): Uint8Array => buildFrame({ opcode, payload, fin, rsv });
-  const join = (...frames: Uint8Array[]): Uint8Array => concat(frames);
+  const join = (...frames: Uint8Array[]): Uint8Array => concatBytes(frames);
   const server = 0b0010_0001; // masked, limit 1000
   const client = 0b0010_0000;
   return [

@@ -7,26 +7,16 @@
  */
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from '../../src/node.js';
 import { Opcode } from '../../src/shared/constants.js';
 import { clientFrame, closeOf, nodeCodecs, openClient, rawConnect, Resources, startRawServer, upgradeRequest } from '../adapters/node/helpers.js';
-import { ControlClient, type EchoServer, rawUpgrade, sleep, startEchoServer, until } from '../hostile/helpers.js';
+import { ControlClient, type EchoServer, rawUpgrade, sleep, startEchoServer, underAttack, until } from '../hostile/helpers.js';
 
 describe.each(nodeCodecs)('resets and drops (%s codec)', (_name, codec) => {
   const resources = new Resources();
-  let server: EchoServer;
-  let control: ControlClient;
-
-  beforeEach(async () => {
-    server = await startEchoServer(resources, { codec, maxConnections: 3, closeTimeout: 2000 });
-    control = await ControlClient.open(resources, server.url);
-  });
-  afterEach(async () => {
-    await control.echo();
-    expect(server.serverErrors).toEqual([]);
-    await resources.closeAll();
-  });
+  let server!: EchoServer;
+  underAttack(resources, { codec, maxConnections: 3, closeTimeout: 2000 }, (started) => (server = started));
 
   describe('during the opening handshake', () => {
     it.each([

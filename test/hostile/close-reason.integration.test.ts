@@ -5,13 +5,13 @@
  * freshly freed memory are filled with a marker byte that no expected frame contains; then the
  * exact bytes of every close frame on the wire are compared.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from '../../src/node.js';
 import { Opcode } from '../../src/shared/constants.js';
 import type { ReadFrame } from '../helpers/frames.js';
 import { clientFrame, nodeCodecs, Resources } from '../adapters/node/helpers.js';
 import { startRawServer } from '../interop/raw-peer.js';
-import { ControlClient, type EchoServer, rawUpgrade, startEchoServer, until } from './helpers.js';
+import { type EchoServer, rawUpgrade, underAttack, until } from './helpers.js';
 
 const MARKER = 0xee;
 
@@ -36,17 +36,8 @@ function wireBytes(frame: ReadFrame): Buffer {
 
 describe.each(nodeCodecs)('close reasons are exact (%s codec)', (_name, codec) => {
   const resources = new Resources();
-  let server: EchoServer;
-  let control: ControlClient;
-
-  beforeEach(async () => {
-    server = await startEchoServer(resources, { codec, maxPayload: 1000 });
-    control = await ControlClient.open(resources, server.url);
-  });
-  afterEach(async () => {
-    await control.echo();
-    await resources.closeAll();
-  });
+  let server!: EchoServer;
+  underAttack(resources, { codec, maxPayload: 1000 }, (started) => (server = started));
 
   const reasons: Array<[name: string, reason: string]> = [
     ['an empty reason', ''],

@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { constants, deflateRawSync } from 'node:zlib';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { perMessageDeflateNode } from '../../src/adapters/node/deflate.js';
 import { ErrorCode, HandshakeError, WebSocket } from '../../src/node.js';
 import { WEBSOCKET_GUID, Opcode } from '../../src/shared/constants.js';
 import { TEST_MASK_KEY } from '../helpers/frames.js';
 import { buildFrame } from '../codec/frame-builder.js';
 import { clientFrame, Resources } from '../adapters/node/helpers.js';
-import { ControlClient, type EchoServer, forceGc, type RawPeer, rawUpgrade, startEchoServer, until } from './helpers.js';
+import { type EchoServer, forceGc, type RawPeer, rawUpgrade, underAttack, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const OFFER = { 'Sec-WebSocket-Extensions': 'permessage-deflate' };
@@ -53,23 +53,14 @@ function sampleMemory(): { stop(): number } {
 
 describe('hostile permessage-deflate', () => {
   const resources = new Resources();
-  let server: EchoServer;
-  let control: ControlClient;
+  let server!: EchoServer;
+  underAttack(resources, { maxPayload: MiB, extensions: [perMessageDeflateNode().server] }, (started) => (server = started));
   /** 256 MiB of zeros, compressed: about 250 KiB on the wire. */
   let bomb: Buffer;
 
   beforeAll(() => {
     bomb = compressMessage(new Uint8Array(256 * MiB));
     forceGc();
-  });
-  beforeEach(async () => {
-    server = await startEchoServer(resources, { maxPayload: MiB, extensions: [perMessageDeflateNode().server] });
-    control = await ControlClient.open(resources, server.url);
-  });
-  afterEach(async () => {
-    await control.echo();
-    expect(server.serverErrors).toEqual([]);
-    await resources.closeAll();
   });
 
   function deflatePeer(): Promise<RawPeer> {

@@ -5,13 +5,13 @@
  * Each attack ends with its precise close code (or none, when the peer vanished), the server's
  * memory bounded, and the control client still echoing.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, WebSocket } from '../../src/node.js';
 import { Opcode } from '../../src/shared/constants.js';
 import { frame, TEST_MASK_KEY } from '../helpers/frames.js';
 import { clientFrame, nodeCodecs, Resources } from '../adapters/node/helpers.js';
 import { buildFrame } from '../codec/frame-builder.js';
-import { ControlClient, type EchoServer, memoryInUse, rawUpgrade, sleep, startEchoServer, until } from './helpers.js';
+import { type EchoServer, memoryInUse, rawUpgrade, sleep, startEchoServer, underAttack, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -26,18 +26,8 @@ function errorCodes(server: EchoServer): string[] {
 
 describe.each(nodeCodecs)('hostile frames (%s codec)', (_name, codec) => {
   const resources = new Resources();
-  let server: EchoServer;
-  let control: ControlClient;
-
-  beforeEach(async () => {
-    server = await startEchoServer(resources, { codec, maxPayload: 1000 });
-    control = await ControlClient.open(resources, server.url);
-  });
-  afterEach(async () => {
-    await control.echo();
-    expect(server.serverErrors).toEqual([]);
-    await resources.closeAll();
-  });
+  let server!: EchoServer;
+  underAttack(resources, { codec, maxPayload: 1000 }, (started) => (server = started));
 
   describe('lengths', () => {
     it('a 64-bit length with the most significant bit set → 1002, from the header alone', async () => {

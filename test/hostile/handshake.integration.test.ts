@@ -5,11 +5,11 @@
  * Each attack gets its precise answer, and a control client connected throughout still echoes
  * after it.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { perMessageDeflateNode } from '../../src/adapters/node/deflate.js';
 import { InvalidArgumentError, WebSocket } from '../../src/node.js';
 import { rawConnect, Resources, upgradeRequest } from '../adapters/node/helpers.js';
-import { answerTo, ControlClient, type EchoServer, headerOf, sleep, startEchoServer, statusOf } from './helpers.js';
+import { answerTo, type EchoServer, headerOf, sleep, startEchoServer, statusOf, underAttack } from './helpers.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -24,18 +24,8 @@ function baseHeaders(key = KEY, version = '13'): string[] {
 
 describe('hostile opening handshakes', () => {
   const resources = new Resources();
-  let server: EchoServer;
-  let control: ControlClient;
-
-  beforeEach(async () => {
-    server = await startEchoServer(resources, { handshakeTimeout: 1000, extensions: [perMessageDeflateNode().server] });
-    control = await ControlClient.open(resources, server.url);
-  });
-  afterEach(async () => {
-    await control.echo();
-    expect(server.serverErrors).toEqual([]);
-    await resources.closeAll();
-  });
+  let server!: EchoServer;
+  underAttack(resources, { handshakeTimeout: 1000, extensions: [perMessageDeflateNode().server] }, (started) => (server = started));
 
   describe('size', () => {
     it('a head of 64 KiB is answered 431 and closed', async () => {

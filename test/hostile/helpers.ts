@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { WebSocket, WebSocketServer, type ServerOptions } from '../../src/node.js';
 import { type ReadFrame, readFrames } from '../helpers/frames.js';
 import { openClient, portOf, rawConnect, readUntil, type Resources, upgradeRequest } from '../adapters/node/helpers.js';
@@ -81,6 +81,27 @@ export class ControlClient {
     this.ws.send(text);
     expect(await reply).toBe(text);
   }
+}
+
+/**
+ * Attack a fresh echo server in every test: before each, the server (with `options`) and a
+ * control client connected to it; after each, the control client must still echo and the
+ * server must have reported no error of its own, then everything is closed. `use` is given
+ * each test's server.
+ */
+export function underAttack(resources: Resources, options: Omit<ServerOptions, 'port' | 'server' | 'noServer'>, use: (server: EchoServer) => void): void {
+  let server: EchoServer;
+  let control: ControlClient;
+  beforeEach(async () => {
+    server = await startEchoServer(resources, options);
+    control = await ControlClient.open(resources, server.url);
+    use(server);
+  });
+  afterEach(async () => {
+    await control.echo();
+    expect(server.serverErrors).toEqual([]);
+    await resources.closeAll();
+  });
 }
 
 /** What a raw peer saw by the time its connection closed. */
