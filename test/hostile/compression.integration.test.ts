@@ -10,7 +10,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { constants, deflateRawSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { perMessageDeflateNode } from '../../src/adapters/node/deflate.js';
-import { ErrorCode, HandshakeError, WebSocket } from '../../src/node.js';
+import { ErrorCode, HandshakeError, type ServerOptions, WebSocket, type WebSocketOptions } from '../../src/node.js';
 import { WEBSOCKET_GUID, Opcode } from '../../src/shared/constants.js';
 import { TEST_MASK_KEY } from '../helpers/frames.js';
 import { buildFrame } from '../codec/frame-builder.js';
@@ -51,10 +51,15 @@ function sampleMemory(): { stop(): number } {
   };
 }
 
-describe('hostile permessage-deflate', () => {
+const SERVER_CONFIGURATIONS: Array<[name: string, options: ServerOptions]> = [
+  ['perMessageDeflate: true', { perMessageDeflate: true }],
+  ['a negotiator in extensions', { extensions: [perMessageDeflateNode().server] }],
+];
+
+describe.each(SERVER_CONFIGURATIONS)('hostile permessage-deflate (%s)', (_name, deflateOptions) => {
   const resources = new Resources();
   let server!: EchoServer;
-  underAttack(resources, { maxPayload: MiB, extensions: [perMessageDeflateNode().server] }, (started) => (server = started));
+  underAttack(resources, { maxPayload: MiB, ...deflateOptions }, (started) => (server = started));
   /** 256 MiB of zeros, compressed: about 250 KiB on the wire. */
   let bomb: Buffer;
 
@@ -136,7 +141,10 @@ describe('hostile permessage-deflate', () => {
   });
 });
 
-describe('a hostile server answering permessage-deflate', () => {
+describe.each([
+  ['the default client (perMessageDeflate on)', {}],
+  ['a negotiator in extensions', { extensions: [perMessageDeflateNode().client] }],
+] as Array<[string, WebSocketOptions]>)('a hostile server answering permessage-deflate to %s', (_name, clientOptions) => {
   const resources = new Resources();
   afterEach(() => resources.closeAll());
 
@@ -174,7 +182,7 @@ describe('a hostile server answering permessage-deflate', () => {
     ['permessage-deflate twice', 'permessage-deflate, permessage-deflate'],
   ])('%s: the client fails the connection with a HandshakeError and 1006', async (_name, extensions) => {
     const port = await respondingWith(extensions);
-    const client = resources.track(new WebSocket(`ws://127.0.0.1:${port}`, { extensions: [perMessageDeflateNode().client] }));
+    const client = resources.track(new WebSocket(`ws://127.0.0.1:${port}`, clientOptions));
     const errors: Error[] = [];
     client.on('error', (error) => errors.push(error));
     const code = await new Promise<number>((resolve) => client.on('close', resolve));
