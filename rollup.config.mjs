@@ -19,7 +19,8 @@ const shebang = (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 
 export default [
   {
-    input: { ...entries, cli: 'src/cli/main.ts' },
+    // bench-worker: the load generator's worker threads, started from beside dist/cli.js.
+    input: { ...entries, cli: 'src/cli/main.ts', 'bench-worker': 'src/cli/bench/worker.ts' },
     external,
     // The command line's latency histogram (hdr-histogram-js) is bundled in, so the package
     // keeps no runtime dependencies.

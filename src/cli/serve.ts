@@ -22,6 +22,12 @@ import { CommandError, type CommandIo, ExitStatus, parseCommandLine, UsageError,
 import { SERVE_PAGE } from './page.js';
 
 /** `wasmsocket serve --help`. */
+/**
+ * Socket errors after an upgrade are reported through the WebSocket; this listener only keeps
+ * them from being uncaught. Module-level, so it holds no reference to a request.
+ */
+const ignoreSocketError = (): void => {};
+
 export const SERVE_HELP = `Usage: wasmsocket serve [--port <port>] [--host <host>]
 
 Run an echo and broadcast WebSocket server, with a page at / to try it from a browser.
@@ -197,7 +203,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     else room.join(ws);
   });
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => {});
+    socket.on('error', ignoreSocketError);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== '/echo' && path !== '/broadcast') {
       refuseUpgrade(socket, 404, 'Not Found');
