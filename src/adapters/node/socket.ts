@@ -124,6 +124,9 @@ export class NodeConnection {
   static #onClose(this: NodeSocket): void {
     connectionOf(this).#transportClosed();
   }
+  static #onDrain(this: NodeSocket): void {
+    connectionOf(this).#updateReading();
+  }
   static #onError(this: NodeSocket): void {
     // A transport error (ECONNRESET, EPIPE) ends the connection without a closing handshake:
     // the close is reported with 1006 when the socket closes, as `ws` does.
@@ -198,6 +201,7 @@ export class NodeConnection {
     socket.on('end', NodeConnection.#onEnd);
     socket.on('close', NodeConnection.#onClose);
     socket.on('error', NodeConnection.#onError);
+    socket.on('drain', NodeConnection.#onDrain);
     if (this.#options.idleTimeout > 0) {
       this.#idleTimer = setTimeout(NodeConnection.#idleTimedOut, this.#options.idleTimeout, this);
       this.#idleTimer.unref();
@@ -511,7 +515,9 @@ export class NodeConnection {
   #updateReading(): void {
     const socket = this.#socket;
     if (socket === null || this.#closed) return;
-    const pause = this.#userPaused || this.#connection.shouldPauseReading();
+    // A peer that does not read what we owe it (pongs, close frames, echoes) must not make us
+    // queue without bound: stop reading from it until our writes drain ('drain' resumes).
+    const pause = this.#userPaused || this.#connection.shouldPauseReading() || socket.writableNeedDrain;
     if (pause === this.#readingPaused) return;
     this.#readingPaused = pause;
     if (pause) socket.pause();
