@@ -1,12 +1,14 @@
 /**
  * Output the peer never reads must not grow without bound: pongs the server owes a peer that
- * floods pings and reads nothing. The server stops reading from a peer whose replies are not
- * being read, and TCP flow control then stops the peer.
+ * floods pings and reads nothing, and messages an application sends before its socket is even
+ * attached. The server stops reading from a peer whose replies are not being read (TCP flow
+ * control then stops the peer), and the buffer limit holds from the first send.
  */
 import { describe, expect, it } from 'vitest';
+import { ErrorCode, WebSocket } from '../../src/node.js';
 import { Opcode } from '../../src/shared/constants.js';
-import { clientFrame, nodeCodecs, Resources } from '../adapters/node/helpers.js';
-import { type EchoServer, memoryInUse, rawUpgrade, sleep, underAttack, until } from './helpers.js';
+import { clientFrame, nodeCodecs, rawConnect, readUntil, Resources, upgradeRequest } from '../adapters/node/helpers.js';
+import { type EchoServer, memoryInUse, rawUpgrade, sleep, startEchoServer, underAttack, until } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -37,5 +39,29 @@ describe.each(nodeCodecs)('output owed to a peer that does not read (%s codec)',
     peer.socket.resume();
     await until(() => peer.frames().length > 0, 'the first pongs');
     expect(peer.frames()[0]!.opcode).toBe(Opcode.PONG);
+  });
+
+  it("messages sent from the 'connection' listener itself are held to maxBufferedAmount ('terminate')", async () => {
+    const limited = await startEchoServer(resources, { codec, maxBufferedAmount: 4 * MiB, onBufferOverflow: 'terminate' });
+    let sent = 0;
+    limited.wss.on('connection', (ws) => {
+      const chunk = Buffer.alloc(MiB, 0x62);
+      // Before the socket is attached: ignoring send's false, up to 256 MiB.
+      while (ws.readyState === WebSocket.OPEN && sent < 256) {
+        ws.send(chunk);
+        sent++;
+      }
+    });
+    const before = memoryInUse();
+    // The overflow terminates the connection before its socket is even attached: the client
+    // sees the TCP connection end without a 101.
+    const socket = await rawConnect(resources, limited.port);
+    socket.write(upgradeRequest());
+    expect((await readUntil(socket, () => false)).toString('latin1')).toBe('');
+    await until(() => limited.closes.length === 1, 'the overflow to end the connection');
+    expect(limited.closes).toEqual([1006]);
+    expect(limited.socketErrors.map((error) => (error as { code?: string }).code)).toEqual([ErrorCode.BUFFER_OVERFLOW]);
+    expect(sent).toBeLessThanOrEqual(5);
+    expect(memoryInUse() - before).toBeLessThan(32 * MiB);
   });
 });

@@ -537,11 +537,12 @@ export class NodeConnection {
   }
 
   #destroy(): void {
-    const socket = this.#socket;
-    if (socket === null || this.#destroyed) return;
+    if (this.#destroyed) return;
     this.#destroyed = true;
     this.#ended = true;
-    socket.destroy();
+    // Before the socket is attached (an overflow from sends in the 'connection' listener),
+    // attach() destroys it as it arrives.
+    this.#socket?.destroy();
   }
 
   #transportClosed(): void {
