@@ -408,8 +408,13 @@ export class WebSocketServer extends EventEmitter {
     }
     const websocket = this.#track(createServerSideWebSocket({ connection, transport: this.#transport }));
     upgrade.setWake(wakerOf(websocket));
-    callback(websocket, request);
-    attachServerSideWebSocket(websocket, upgrade.socket);
+    try {
+      callback(websocket, request);
+    } finally {
+      // A 'connection' listener that throws still leaves an attached, working connection, as
+      // in ws (whose socket is set before its 'connection' event).
+      attachServerSideWebSocket(websocket, upgrade.socket);
+    }
   }
 
   /** Count `websocket` among the connections until it closes (its closure holds nothing else). */
