@@ -3,5 +3,5 @@ import { describe } from 'vitest';
 import { defineFuzzRun } from './fuzz-run.js';
 
 describe('fuzzing', () => {
-  defineFuzzRun('connection', 15_000, 1000);
+  defineFuzzRun('connection', 30_000, 1000);
 });

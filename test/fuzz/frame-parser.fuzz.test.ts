@@ -3,5 +3,5 @@ import { describe } from 'vitest';
 import { defineFuzzRun } from './fuzz-run.js';
 
 describe('fuzzing', () => {
-  defineFuzzRun('frame-parser', 60_000, 300);
+  defineFuzzRun('frame-parser', 120_000, 300);
 });

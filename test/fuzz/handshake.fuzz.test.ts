@@ -3,5 +3,5 @@ import { describe } from 'vitest';
 import { defineFuzzRun } from './fuzz-run.js';
 
 describe('fuzzing', () => {
-  defineFuzzRun('handshake', 60_000, 500);
+  defineFuzzRun('handshake', 120_000, 500);
 });
