@@ -36,7 +36,7 @@ interface OnceWrapper extends EmitterListener {
  * it has any (as `ws` and Node's EventTarget would reach them), else the platform's
  * `reportError` in pages and workers, else stderr.
  */
-function reportListenerError(error: unknown): void {
+export function reportListenerError(error: unknown): void {
   queueMicrotask(() => {
     const host = globalThis as {
       process?: { listenerCount(event: string): number; emit(event: string, ...args: unknown[]): boolean };

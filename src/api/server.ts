@@ -23,6 +23,7 @@ import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
 import type { Extension } from '../protocol/extension.js';
 import { CloseCode, ReadyState } from '../shared/constants.js';
 import { InvalidArgumentError } from '../shared/errors.js';
+import { reportListenerError } from './events.js';
 import {
   attachServerSideWebSocket,
   createServerSideWebSocket,
@@ -194,7 +195,15 @@ export class WebSocketServer extends EventEmitter {
 
     const onUpgrade = (request: IncomingMessage, socket: NodeSocket, head: Buffer): void => {
       if (!this.shouldHandle(request) && this.#httpServer!.listenerCount('upgrade') > 1) return; // another handler's path
-      this.handleUpgrade(request, socket, head, (websocket) => this.emit('connection', websocket, request));
+      this.handleUpgrade(request, socket, head, (websocket) => {
+        // A throwing 'connection' listener is reported like any listener's exception, never
+        // left to escape through Node's 'upgrade' event as an uncaught one.
+        try {
+          this.emit('connection', websocket, request);
+        } catch (error) {
+          reportListenerError(error);
+        }
+      });
     };
     if (options.port !== undefined) {
       this.#httpServer = createUpgradeServer(onUpgrade, this.#handshakeTimeout);
