@@ -56,3 +56,39 @@ export function parseCommandLine<Parsed>(parse: () => Parsed): Parsed {
 export function writeLine(stream: NodeJS.WritableStream, line: string): void {
   stream.write(`${line}\n`);
 }
+
+/** An RFC 7230 token: what a header field name must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** `text` as a ws: or wss: URL (http: and https: are accepted and mapped, as browsers do). */
+export function parseWebSocketUrlArgument(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`invalid URL "${text}": expected something like ws://127.0.0.1:8080/echo`);
+  }
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new UsageError(`invalid URL "${text}": the scheme must be ws: or wss:, not ${url.protocol}`);
+  }
+  if (url.hash !== '') throw new UsageError(`invalid URL "${text}": a WebSocket URL has no fragment (RFC 6455 §3)`);
+  return url;
+}
+
+/** `Name: value` header arguments as an object (repeated names joined, whatever their case, RFC 7230 §3.2.2). */
+export function parseHeaderArguments(headers: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const header of headers) {
+    const colon = header.indexOf(':');
+    const name = colon === -1 ? '' : header.slice(0, colon).trim();
+    if (!TOKEN.test(name)) throw new UsageError(`--header must look like "Name: value", not "${header}"`);
+    const value = header.slice(colon + 1).trim();
+    // Field names are case-insensitive (RFC 7230 §3.2): a repeated one is joined into one list.
+    const existing = Object.keys(result).find((known) => known.toLowerCase() === name.toLowerCase());
+    if (existing === undefined) result[name] = value;
+    else result[existing] = `${result[existing]}, ${value}`;
+  }
+  return result;
+}

@@ -19,7 +19,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocket } from '../node.js';
-import { CommandError, type CommandIo, ExitStatus, parseCommandLine, UsageError, writeLine } from './args.js';
+import { CommandError, type CommandIo, ExitStatus, parseCommandLine, parseHeaderArguments, parseWebSocketUrlArgument, UsageError, writeLine } from './args.js';
 
 /**
  * Seconds to keep listening after stdin ends, before closing: replies to the last lines are
@@ -68,9 +68,6 @@ export interface ConnectOptions {
   readonly waitMs: number;
 }
 
-/** A header field name: an RFC 7230 §3.2.6 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /** Parse `connect`'s arguments. */
 export function parseConnectArgs(args: readonly string[]): ConnectOptions | 'help' {
   const { values, positionals } = parseCommandLine(() =>
@@ -90,38 +87,11 @@ export function parseConnectArgs(args: readonly string[]): ConnectOptions | 'hel
   if (values.help === true) return 'help';
   if (positionals.length === 0) throw new UsageError('missing the URL to connect to');
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments: ${positionals.join(' ')}`);
-  const url = parseWebSocketUrl(positionals[0]!);
-  const headers: Record<string, string> = {};
-  for (const header of values.header ?? []) {
-    const colon = header.indexOf(':');
-    const name = colon === -1 ? '' : header.slice(0, colon).trim();
-    if (!TOKEN.test(name)) throw new UsageError(`--header must look like "Name: value", not "${header}"`);
-    const value = header.slice(colon + 1).trim();
-    // Field names are case-insensitive (RFC 7230 §3.2); a repeated one is joined into one list.
-    const existing = Object.keys(headers).find((known) => known.toLowerCase() === name.toLowerCase());
-    if (existing === undefined) headers[name] = value;
-    else headers[existing] = `${headers[existing]}, ${value}`;
-  }
+  const url = parseWebSocketUrlArgument(positionals[0]!);
+  const headers = parseHeaderArguments(values.header ?? []);
   const wait = Number(values.wait);
   if (values.wait.trim() === '' || !Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait must be a number of seconds, not "${values.wait}"`);
   return { url, subprotocols: values.subprotocol ?? [], headers, origin: values.origin, waitMs: Math.round(wait * 1000) };
-}
-
-/** `text` as a ws: or wss: URL (http: and https: are accepted and mapped, as browsers do). */
-function parseWebSocketUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`invalid URL "${text}": expected something like ws://127.0.0.1:8080/echo`);
-  }
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new UsageError(`invalid URL "${text}": the scheme must be ws: or wss:, not ${url.protocol}`);
-  }
-  if (url.hash !== '') throw new UsageError(`invalid URL "${text}": a WebSocket URL has no fragment (RFC 6455 §3)`);
-  return url;
 }
 
 /** A connection failure, in words. */

@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { parseCommandLine, UsageError } from '../args.js';
+import { parseCommandLine, parseHeaderArguments, parseWebSocketUrlArgument, UsageError } from '../args.js';
 
 /** How client frames are masked. */
 export const MaskMode = {
@@ -157,9 +157,6 @@ Exit status: 0 when the run completed without errors, 1 when connections failed 
 were counted, 2 on a usage error.
 `;
 
-/** A header field name: an RFC 7230 §3.2.6 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /** Multipliers of the size suffixes: binary, as payload sizes usually are (1k = 1024). */
 const SIZE_SUFFIXES: Readonly<Record<string, number>> = {
   '': 1,
@@ -220,39 +217,6 @@ function parseSeconds(text: string, what: string, allowZero: boolean): number {
   return Math.round(value * 1000);
 }
 
-/** `text` as a ws: or wss: URL (http: and https: are mapped, as browsers do). */
-export function parseBenchUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`invalid URL "${text}": expected something like ws://127.0.0.1:8080/echo`);
-  }
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new UsageError(`invalid URL "${text}": the scheme must be ws: or wss:, not ${url.protocol}`);
-  }
-  if (url.hash !== '') throw new UsageError(`invalid URL "${text}": a WebSocket URL has no fragment (RFC 6455 §3)`);
-  return url;
-}
-
-/** `Name: value` header arguments as an object (repeated names joined, whatever their case, RFC 7230 §3.2.2). */
-export function parseHeaderArguments(headers: readonly string[]): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const header of headers) {
-    const colon = header.indexOf(':');
-    const name = colon === -1 ? '' : header.slice(0, colon).trim();
-    if (!TOKEN.test(name)) throw new UsageError(`--header must look like "Name: value", not "${header}"`);
-    const value = header.slice(colon + 1).trim();
-    // Field names are case-insensitive (RFC 7230 §3.2): a repeated one is joined into one list.
-    const existing = Object.keys(result).find((known) => known.toLowerCase() === name.toLowerCase());
-    if (existing === undefined) result[name] = value;
-    else result[existing] = `${result[existing]}, ${value}`;
-  }
-  return result;
-}
-
 /** One worker per core, but never more workers than connections. */
 export function defaultWorkers(connections: number): number {
   return Math.max(1, Math.min(availableParallelism(), connections));
@@ -294,7 +258,7 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandOptions | '
   if (values.help === true) return 'help';
   if (positionals.length === 0) throw new UsageError('missing the URL of the echo server to load');
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments: ${positionals.join(' ')}`);
-  const url = parseBenchUrl(positionals[0]!);
+  const url = parseWebSocketUrlArgument(positionals[0]!);
   const connections = parseInteger(values.connections, '--connections', 1, MAX_CONNECTIONS);
 
   const pacing = [values.depth !== undefined && '--depth', values.rate !== undefined && '--rate', values.idle === true && '--idle'].filter(Boolean);
