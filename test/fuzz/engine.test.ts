@@ -28,7 +28,10 @@ describe('the coverage-guided loop', () => {
       expect(report.violations).toHaveLength(1);
       expect(report.violations[0]!.kind).toBe('contract');
       expect(Buffer.from(parseInput(report.violations[0]!.input).data.subarray(0, 4)).toString('latin1')).toBe('W\u00ff\u0000S');
-      expect(report.discovered).toBeGreaterThanOrEqual(4);
+      // Reaching the fourth comparison takes a kept input for each of the three prefixes
+      // before it; whether the violating input itself also counts as a discovery depends on
+      // how V8 attributes the block of a throw, which varies between runs.
+      expect(report.discovered).toBeGreaterThanOrEqual(3);
     } finally {
       coverage.stop();
     }
