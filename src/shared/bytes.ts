@@ -20,13 +20,6 @@ export function concatBytes(parts: readonly Uint8Array[], totalLength?: number):
   return out;
 }
 
-/** View any binary value as a Uint8Array without copying. */
-export function toUint8Array(data: ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
-
 /** Lower-case hex of `bytes` (for tests and diagnostics). */
 export function toHex(bytes: Uint8Array): string {
   let out = '';

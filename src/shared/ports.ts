@@ -10,9 +10,6 @@ export type RandomSource = (target: Uint8Array) => void;
 /** SHA-1 digest of `data` (20 bytes). Used only for Sec-WebSocket-Accept (RFC 6455 §4.2.2). */
 export type Sha1 = (data: Uint8Array) => Uint8Array;
 
-/** Milliseconds from an arbitrary origin, monotonic where the platform allows. */
-export type Clock = () => number;
-
 /**
  * The platform's strong random source: Web Crypto's `getRandomValues`, present in Node ≥ 19,
  * every browser and every worker. Adapters pass this to the core; the core never calls it
