@@ -20,11 +20,10 @@ export interface CreateCodecOptions {
   /**
    * A platform validator of complete UTF-8 for the wasm codec's `validateUtf8` and
    * `utf8Step` (see `WasmCodecOptions.platformIsUtf8`). In Node, pass `buffer.isUtf8`
-   * (simdutf): measured with `npm run bench:codec` (Node 20.20, x64 AMD EPYC), it beats the
-   * wasm validator at every size — at 64 KiB, ASCII 76.1 GB/s against 28.2 GB/s with the
-   * text already in linear memory, mixed script 16.1 against 5.3 GB/s; per call at 16 B,
-   * 32–40 ns against 50–55 ns. Not given, everything stays in wasm (browsers have no such
-   * function). The codec layer imports nothing from `node:*`, so the adapter supplies it.
+   * (simdutf): it beats the wasm validator at every size, as `npm run bench:codec -- --only
+   * utf8` measures (figures in bench/results/codec.md). Not given, everything stays in wasm
+   * (browsers have no such function). The codec layer imports nothing from `node:*`, so the
+   * adapter supplies it.
    */
   readonly platformIsUtf8?: (data: Uint8Array) => boolean;
 }

@@ -3,10 +3,13 @@
  * implemented twice — `portable` (pure TypeScript, the reference) and `wasm` (AssemblyScript
  * compiled to WebAssembly with SIMD). Both MUST give identical answers for every input: same
  * frames, same errors, same bytes, same UTF-8 verdicts and the same carried states, so a caller
- * may even mix them call by call (the `auto` codec routes small inputs to the portable one).
+ * may even mix them call by call (the wasm codec itself runs the portable code for inputs below
+ * its measured size thresholds, and the web adapter's codec switches from portable to wasm
+ * between calls once the module is instantiated).
  *
- * Everything numeric here is part of the wasm ABI: `assembly/abi.ts` mirrors these values and
- * `test/codec/codec.abi.test.ts` checks that they agree.
+ * The UTF-8 states, parse statuses, frame errors, descriptor row fields and fragment states
+ * here are part of the wasm ABI: `assembly/abi.ts` mirrors these values and
+ * `test/codec/abi.test.ts` checks that they agree.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -161,9 +164,11 @@ export class FrameTable {
   /** With an error: offset in the chunk of the frame that caused it. */
   errorOffset = 0;
   /**
-   * The bytes the row offsets point into, with payloads unmasked in place. The portable codec
-   * works in the caller's chunk itself; the wasm codec works in its linear memory, and then
-   * `transient` is true: the bytes are valid only until the next call into that codec.
+   * The bytes the row offsets point into, with payloads unmasked in place. A call served by
+   * portable code (the portable codec, or the wasm codec below its size threshold or past its
+   * memory bound) works in the caller's chunk itself; a call served by the wasm module works in
+   * its linear memory, and then `transient` is true: the bytes are valid only until the next
+   * call into that codec.
    */
   data: Uint8Array = new Uint8Array(0);
   /** Offset of the chunk's first byte within `data`. */

@@ -5,9 +5,9 @@
  */
 
 /**
- * Below this length the word loop's typed-array view costs more than it saves (a view is
- * ~90 ns to create; the byte loop runs ~1 ns a byte). Measured by `npm run bench:codec`
- * (masking rows, portable column): the byte loop wins at 16 B and loses from ~64 B up.
+ * Below this length the word loop's typed-array view costs more than it saves. Measured by
+ * `npm run bench:codec` (masking rows, portable column; figures in bench/results/codec.md):
+ * the byte loop wins at 16 B and loses from about 64 B up.
  */
 const WORD_LOOP_MIN_LENGTH = 64;
 

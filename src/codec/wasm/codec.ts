@@ -54,16 +54,13 @@ export interface WasmThresholds {
 }
 
 /**
- * The measured crossovers: `npm run bench:codec -- --only crossover` (Node 20.20, x64 AMD
- * EPYC, 2 cores; medians, ns per call on bytes in JS memory, portable → wasm):
- * - mask: 32 B 55.6 → 66.1, 48 B 78.3 → 68.9, 64 B 73.8 → 67.2, 128 B 94.5 → 69.5: wasm
- *   wins from 48 B, narrowly until the portable word loop's 64 B; the threshold is 64 B.
- *   (maskInto: wasm from 32 B, 97.5 → 67.3; it shares the threshold.)
- * - UTF-8: ASCII 16 B 35.3 → 52.4, 32 B 61.3 → 52.7; mixed script 16 B 51.8 → 53.7,
- *   32 B 92.3 → 55.6: wasm from 32 B.
- * - parseFrames (one masked text frame per chunk): 16 B 94.7 → 119, 32 B 162 → 127: wasm
- *   from 32 B.
- * Below them a wasm call's fixed cost (copies in and out, ~50–65 ns) exceeds the work.
+ * The crossovers measured by `npm run bench:codec -- --only crossover` on bytes in JS memory
+ * (the figures are in bench/results/codec.md):
+ * - mask: wasm wins from 48 B, narrowly until the portable word loop starts at 64 B, so the
+ *   threshold is 64 B (maskInto, where wasm wins from 32 B, shares it);
+ * - UTF-8, ASCII and mixed script: wasm from 32 B;
+ * - parseFrames (one masked text frame per chunk): wasm from 32 B.
+ * Below them a wasm call's fixed cost (the copies in and out) exceeds the work.
  */
 export const DEFAULT_WASM_THRESHOLDS: WasmThresholds = Object.freeze({
   maskMinBytes: 64,
@@ -87,7 +84,8 @@ export interface WasmCodecOptions {
   /**
    * A platform validator of complete UTF-8, such as Node's `buffer.isUtf8`, to serve
    * `validateUtf8` and `utf8Step` (not the validation inside `parseFrames`, which stays in
-   * the one wasm pass). Worth it where it is faster: see `platformIsUtf8` in `select.ts`.
+   * the one wasm pass). Worth it where it is faster: see `platformIsUtf8` in `select.ts`
+   * and bench/results/codec.md.
    */
   readonly platformIsUtf8?: (data: Uint8Array) => boolean;
 }
@@ -204,8 +202,8 @@ export class WasmCodecImpl implements WasmCodec {
    * Re-derive every view from `memory.buffer` if it is no longer the cached buffer (memory
    * growth detaches the old one). Growth happens only in `#reserveInput`: the module never
    * grows its own memory (nothing in it allocates) and the Memory object never leaves this
-   * class. So the hot paths need no check, which matters: reading `memory.buffer` is a
-   * ~20 ns host call, more than some whole calls into wasm cost.
+   * class. So the hot paths need no check, which matters: reading `memory.buffer` is a host
+   * call that costs more than some whole calls into wasm (bench/results/codec.md).
    */
   #refresh(): void {
     const buffer = this.#memory.buffer;
