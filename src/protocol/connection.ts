@@ -7,7 +7,8 @@
  *
  *   1. feed what the transport delivered: `receiveData(bytes)` (split anywhere), or
  *      `receiveEof()` when the transport ended;
- *   2. act on `eventsReceived()` (messages, pings, the close, errors);
+ *   2. take the events one by one with `nextEvent()` (or all at once with `eventsReceived()`)
+ *      and act on each (messages, pings, the close, errors);
  *   3. write `dataToSend()` (an array of chunks for one vectored write);
  *   4. if `shouldCloseTransport()`, close the transport once those bytes are written;
  *      if `closeExpected()`, arm the close timeout (the core has no timers) and, when it
@@ -24,6 +25,13 @@
  * assembled into messages (or handed out piece by piece with `streamMessages`). While an
  * asynchronous decode is pending, parsed frames wait in a bounded queue — the connection asks
  * the adapter to stop reading (`shouldPauseReading()`) well before its hard limit.
+ *
+ * Frames take effect in order, when their events are taken. The parser reads a whole chunk
+ * at once, but a ping is answered, a close frame moves the connection to CLOSING and is
+ * answered, and a violation fails the connection only when `nextEvent()` hands out the event
+ * it produced — after the events read before it. So a message read together with a close
+ * frame is handled while the connection is OPEN, and the application's reply to it goes out
+ * before the answering close frame (RFC 6455 processes frames in order).
  *
  * Rules
  * -----
@@ -47,8 +55,8 @@
  * | CONNECTING | handshake completes (101 sent / valid 101 received)       | OPEN       |
  * | CONNECTING | handshake fails: input discarded, transport to be closed  | CONNECTING |
  * | CONNECTING | `receiveEof()` / `abort()`                                | CLOSED     |
- * | OPEN       | `sendClose()`, `fail()`, or a violation: close frame sent | CLOSING    |
- * | OPEN       | close frame received: the echo is sent (§5.5.1)           | CLOSING    |
+ * | OPEN       | `sendClose()`, `fail()`, or a violation taken: close sent | CLOSING    |
+ * | OPEN       | close frame taken: the answering close is sent (§5.5.1)   | CLOSING    |
  * | OPEN       | `receiveEof()` / `abort()` (no closing handshake: 1006)   | CLOSED     |
  * | CLOSING    | `receiveEof()` / `abort()`                                | CLOSED     |
  *
@@ -198,6 +206,10 @@ export abstract class Connection {
 
   #state: ReadyState = ReadyState.CONNECTING;
   #events: ConnectionEvent[] = [];
+  /** The next event `nextEvent()` hands out. */
+  #eventHead = 0;
+  /** Events before this index had their effects applied before they were taken (the transport ended first). */
+  #eventsSettled = 0;
   #output: Uint8Array[] = [];
   #parser: FrameParser | null = null;
   #protocol: string | null = null;
@@ -205,10 +217,19 @@ export abstract class Connection {
 
   /** No more input is processed: a close frame arrived, the connection failed, or the handshake did. */
   #inputClosed = false;
+  /**
+   * The input is over as the application sees it: the peer's close frame or a failure has
+   * taken effect, or the application failed the connection.
+   */
+  #inputFinished = false;
   #failure: WebSocketError | null = null;
   #handshakeFailed = false;
+  /** The failure read from the peer whose effects (close frame, CLOSING) wait until its `error` event is taken. */
+  #failurePending = false;
   #closeSent: CloseStatus | null = null;
   #closeWritten = false;
+  /** The close frame the parser read; it takes effect when its `close-received` event is taken. */
+  #closeRead: CloseStatus | null = null;
   #closeReceived: CloseStatus | null = null;
   #transportCloseRequested = false;
   #disposed = false;
@@ -314,6 +335,19 @@ export abstract class Connection {
   }
 
   /**
+   * Whether the closing handshake is complete (RFC 6455 §7.1.2–§7.1.3): a close frame was
+   * sent (or queued) and the peer's has been taken. Only the transport is left to close.
+   */
+  get closingHandshakeComplete(): boolean {
+    return this.#closeSent !== null && this.#closeReceived !== null;
+  }
+
+  /** Whether a message sent with `fin` false is in progress: the next `send` continues it. */
+  get sendingFragmented(): boolean {
+    return this.#sending !== null;
+  }
+
+  /**
    * Whether the adapter should expect the transport to close and arm its close timeout: a
    * close frame was sent, or the handshake failed, and the transport is still open. When the
    * timeout fires, close the transport and call `receiveEof()`.
@@ -342,12 +376,44 @@ export abstract class Connection {
     return this.#isHoldingInput() && this.#backlog >= this.limits.receiveHighWaterMark;
   }
 
-  /** The events since the last call, in order. The array is the caller's (an empty one is shared and frozen). */
-  eventsReceived(): ConnectionEvent[] {
+  /**
+   * The next event, in the order its frame arrived, or undefined when there is none.
+   *
+   * Taking an event is what makes its frame take effect: a ping is answered, a close frame
+   * moves the connection to CLOSING and queues the answering close frame (§5.5.1), a
+   * violation fails the connection (§7.1.7) — so while the application handles a message, the
+   * connection is in the state it was in when that message was read, and what it sends in
+   * reply goes out before the answer to a close frame or a violation read after it (RFC 6455
+   * processes frames in order, and so do ws and uWebSockets).
+   */
+  nextEvent(): ConnectionEvent | undefined {
     const events = this.#events;
-    if (events.length === 0) return NO_EVENTS;
-    this.#events = [];
-    return events;
+    const head = this.#eventHead;
+    if (head === events.length) return undefined;
+    const event = events[head]!;
+    const settled = head < this.#eventsSettled;
+    if (head + 1 === events.length) {
+      this.#events = [];
+      this.#eventHead = 0;
+      this.#eventsSettled = 0;
+    } else {
+      events[head] = undefined!;
+      this.#eventHead = head + 1;
+    }
+    if (!settled && this.#hasEffect(event)) this.#takeEffect(event);
+    return event;
+  }
+
+  /**
+   * Every event since the last call, in order, each taken as `nextEvent()` takes it (so the
+   * effects of all of them have happened when this returns). The array is the caller's (an
+   * empty one is shared and frozen).
+   */
+  eventsReceived(): ConnectionEvent[] {
+    if (this.#eventHead === this.#events.length) return NO_EVENTS;
+    const taken: ConnectionEvent[] = [];
+    for (let event = this.nextEvent(); event !== undefined; event = this.nextEvent()) taken.push(event);
+    return taken;
   }
 
   /**
@@ -401,7 +467,27 @@ export abstract class Connection {
   abort(): void {
     if (this.#state === ReadyState.CLOSED) return;
     this.#discardPendingInput();
+    this.#dropUntakenEvents();
     this.#close();
+  }
+
+  /** Apply the effects of the events not yet taken, which are still handed out afterwards. */
+  #settleUntakenEvents(): void {
+    const events = this.#events;
+    for (let i = Math.max(this.#eventHead, this.#eventsSettled); i < events.length; i++) {
+      const event = events[i]!;
+      if (this.#hasEffect(event)) this.#takeEffect(event);
+    }
+    this.#eventsSettled = events.length;
+  }
+
+  /** Forget the events not yet taken (the connection is being failed or aborted locally). */
+  #dropUntakenEvents(): void {
+    this.#events = [];
+    this.#eventHead = 0;
+    this.#eventsSettled = 0;
+    this.#failurePending = false;
+    if (this.#closeReceived === null) this.#closeRead = null;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -464,6 +550,20 @@ export abstract class Connection {
   }
 
   /**
+   * Send a message, or with `fin` false a fragment of one: continue the fragmented message in
+   * progress (`sendContinuation`), else start a new one (`sendText` / `sendBinary`, as `binary`
+   * says). This is how the faces send: `ws.send(data, { fin: false })` and the sends after it.
+   *
+   * @throws InvalidStateError unless OPEN. @throws InvalidArgumentError as `sendText` and
+   *   `sendContinuation` do for text that is not UTF-8.
+   */
+  send(data: string | Uint8Array, binary: boolean, fin = true, compress = true): void {
+    if (this.#sending !== null) this.sendContinuation(data, fin);
+    else if (binary) this.sendBinary(typeof data === 'string' ? utf8Encode(data) : data, fin, compress);
+    else this.sendText(data, fin, compress);
+  }
+
+  /**
    * Send a ping (RFC 6455 §5.5.2) with up to 125 bytes of payload.
    *
    * @throws InvalidStateError unless OPEN. @throws InvalidArgumentError for a payload over 125 bytes.
@@ -515,6 +615,9 @@ export abstract class Connection {
     }
     const payload = serializeClosePayload(code, reason);
     this.#discardPendingInput();
+    // Events read but not yet taken are input too: the application stopped processing it.
+    this.#dropUntakenEvents();
+    this.#inputFinished = true;
     if (this.#state === ReadyState.OPEN) {
       this.#closeSent = { code, reason };
       this.#transition(ReadyState.CLOSING);
@@ -736,17 +839,11 @@ export abstract class Connection {
   }
 
   #handleControl(opcode: number, payload: Uint8Array): void {
-    if (opcode === Opcode.PING) {
-      this.#events.push({ type: 'ping', data: payload });
-      // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
-      // response, unless it already received a Close frame." §5.5.3: "A Pong frame sent in
-      // response to a Ping frame must have identical "Application data"".
-      if (this.#autoPong && this.#closeReceived === null) this.#queueFrame(Opcode.PONG, true, 0, payload, false, null);
-    } else if (opcode === Opcode.PONG) {
-      this.#events.push({ type: 'pong', data: payload });
-    } else {
-      this.#receiveClose(payload);
-    }
+    // Pings are answered, and close frames take effect, when their events are taken
+    // (`#takeEffect`): in order with the application's replies to what came before them.
+    if (opcode === Opcode.PING) this.#events.push({ type: 'ping', data: payload });
+    else if (opcode === Opcode.PONG) this.#events.push({ type: 'pong', data: payload });
+    else this.#receiveClose(payload);
   }
 
   #receiveClose(payload: Uint8Array): void {
@@ -757,21 +854,55 @@ export abstract class Connection {
       this.#fail(error instanceof ProtocolError ? error : internalError(error));
       return;
     }
-    this.#closeReceived = status;
+    this.#closeRead = status;
     // §1.4: "after receiving a control frame indicating the connection should be closed, a
     // peer discards any further data received." A message in progress is dropped with it.
     this.#closeInput();
     this.#events.push({ type: 'close-received', code: status.code, reason: status.reason });
-    if (this.#closeSent === null) {
-      // §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
-      // frame, the endpoint MUST send a Close frame in response. (When sending a Close frame
-      // in response, the endpoint typically echos the status code it received.)"
-      const code = status.code === CloseCode.NO_STATUS_RECEIVED ? undefined : status.code;
-      this.#closeSent = { code: status.code, reason: '' };
-      this.#transition(ReadyState.CLOSING);
-      this.#queueFrame(Opcode.CLOSE, true, 0, serializeClosePayload(code), true, null);
+  }
+
+  /** Whether taking `event` makes its frame take effect (see `#takeEffect`). */
+  #hasEffect(event: ConnectionEvent): boolean {
+    const type = event.type;
+    return type === 'ping' || type === 'close-received' || (type === 'error' && this.#failurePending && event.error === this.#failure);
+  }
+
+  /** What a frame read from the peer does, at the moment its event is taken (`nextEvent`). */
+  #takeEffect(event: ConnectionEvent): void {
+    if (this.#state === ReadyState.CLOSED) return;
+    switch (event.type) {
+      case 'ping':
+        // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
+        // response, unless it already received a Close frame." §5.5.3: "A Pong frame sent in
+        // response to a Ping frame must have identical "Application data"".
+        if (this.#autoPong && this.#closeReceived === null) this.#queueFrame(Opcode.PONG, true, 0, event.data, false, null);
+        break;
+      case 'close-received': {
+        const status = this.#closeRead!;
+        this.#closeReceived = status;
+        this.#inputFinished = true;
+        if (this.#closeSent === null) {
+          // §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
+          // frame, the endpoint MUST send a Close frame in response. (When sending a Close
+          // frame in response, the endpoint typically echos the status code it received.)"
+          // The reason is echoed too, as ws does, so the side that closed hears its own words.
+          const code = status.code === CloseCode.NO_STATUS_RECEIVED ? undefined : status.code;
+          const reason = code === undefined ? '' : status.reason;
+          this.#closeSent = { code: status.code, reason };
+          this.#transition(ReadyState.CLOSING);
+          this.#queueFrame(Opcode.CLOSE, true, 0, serializeClosePayload(code, reason), true, null);
+        }
+        this.#requestServerTransportClose();
+        break;
+      }
+      case 'error':
+        this.#failurePending = false;
+        this.#inputFinished = true;
+        this.#sendFailureClose(this.#failure as ProtocolError);
+        break;
+      default:
+        break;
     }
-    this.#requestServerTransportClose();
   }
 
   /** The extensions that decode a message whose first frame carries `rsv`, in decoding order. */
@@ -1012,8 +1143,15 @@ export abstract class Connection {
   #fail(error: ProtocolError): void {
     if (this.#failure !== null || this.#state === ReadyState.CLOSED) return;
     this.#failure = error;
-    this.#events.push({ type: 'error', error });
     this.#discardPendingInput();
+    // The close frame waits until the `error` event is taken (`#takeEffect`), after the
+    // events read before the violation and the application's replies to them.
+    this.#failurePending = true;
+    this.#events.push({ type: 'error', error });
+  }
+
+  /** The effect of a failure (§7.1.7), once its `error` event is taken: the close frame, CLOSING. */
+  #sendFailureClose(error: ProtocolError): void {
     if (this.#state === ReadyState.OPEN) {
       // 1011 says nothing more to the peer: the details are ours (python-websockets does the same).
       const reason = error.closeCode === CloseCode.INTERNAL_ERROR ? '' : truncateReason(error.message, MAX_CLOSE_REASON);
@@ -1052,8 +1190,8 @@ export abstract class Connection {
    * written and the closing handshake is complete or the connection failed (§7.1.7).
    */
   #requestServerTransportClose(): void {
-    // Input is closed once a close frame arrived or the connection failed.
-    if (this.side === 'server' && this.#closeWritten && this.#inputClosed) {
+    // Complete: our close frame is written, and the peer's was taken or the connection failed.
+    if (this.side === 'server' && this.#closeWritten && this.#inputFinished) {
       this.#transportCloseRequested = true;
     }
   }
@@ -1061,6 +1199,9 @@ export abstract class Connection {
   /** The transport ended: CLOSED, `close` reported (§7.1.4, §7.1.5). */
   #close(): void {
     if (this.#state === ReadyState.CLOSED) return;
+    // The transport ended before the events read last were taken: their frames take effect
+    // now (the answering close frame, pongs), while the connection can still answer.
+    this.#settleUntakenEvents();
     const wasConnecting = this.#state === ReadyState.CONNECTING;
     this.#transition(ReadyState.CLOSED);
     this.#closeInput();
@@ -1073,7 +1214,8 @@ export abstract class Connection {
         error: new HandshakeError('the connection closed before the opening handshake completed', 0),
       });
     }
-    const received = this.#closeReceived;
+    // A close frame read and not yet taken still says how the connection ended.
+    const received = this.#closeReceived ?? this.#closeRead;
     // §7.1.4: closed cleanly if the closing handshake completed; §7.1.5: 1006 when no close
     // frame was received ("such as could occur if the underlying transport connection is lost").
     this.#events.push({

@@ -181,11 +181,11 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
     });
 
     describe('§5.5.1 and §7 the closing handshake', () => {
-      it('§5.5.1 a close frame is answered with a close frame echoing its code; the connection is CLOSING', () => {
+      it('§5.5.1 a close frame is answered with a close frame echoing its code and reason; the connection is CLOSING', () => {
         const outcome = runEveryWay(maker(), peerClose(1001, 'going away'));
         expect(outcome.events).toEqual([{ type: 'close-received', code: 1001, reason: 'going away' }]);
         expect(outcome.sent).toHaveLength(1);
-        expect(readClose(Uint8Array.from(outcome.sent[0]!.payload))).toEqual({ code: 1001, reason: '' });
+        expect(readClose(Uint8Array.from(outcome.sent[0]!.payload))).toEqual({ code: 1001, reason: 'going away' });
         expect(outcome.state).toBe(ReadyState.CLOSING);
         expect(outcome.closeExpected).toBe(true);
         // §7.1.1: the server closes the TCP connection first; the client waits for it.
@@ -394,6 +394,7 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
       it('§7.1.7 the close reason of a failure names the offending value', () => {
         const connection = open({ limits: { maxFrameSize: 125 } });
         connection.receiveData(peerFrame(Opcode.BINARY, bytesFrom(0), { declaredLength: 1_000_000_000_000 }));
+        expect(connection.eventsReceived()).toMatchObject([{ type: 'error', error: { closeCode: 1009 } }]);
         const [close] = sentFrames(connection);
         expect(readClose(close!.payload).reason).toBe('frame payload of 1000000000000 bytes exceeds the limit of 125');
       });
@@ -622,8 +623,12 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
       connection.sendClose(1000, 'x');
       expect(connection.closeSent).toEqual({ code: 1000, reason: 'x' });
       connection.receiveData(peerClose());
-      expect(connection.closeReceived).toEqual({ code: 1005, reason: '' });
+      // The close frame takes effect when its event is taken.
+      expect(connection.closeReceived).toBeNull();
+      expect(connection.closingHandshakeComplete).toBe(false);
       expect(outcomeOf(connection, connection.eventsReceived()).events).toEqual([{ type: 'close-received', code: 1005, reason: '' }]);
+      expect(connection.closeReceived).toEqual({ code: 1005, reason: '' });
+      expect(connection.closingHandshakeComplete).toBe(true);
     });
   });
 });

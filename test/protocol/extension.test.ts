@@ -86,7 +86,8 @@ describe.each(protocolCodecs)('extensions, %s codec', (_codecName, make) => {
       await pair.settle();
       expect(pair.eventsOf('server', 'message')[0]!.data).toEqual(big);
       expect(pair.eventsOf('client', 'message')[0]!.data).toEqual(bytesOf(big, big));
-      expect(pair.eventsOf('client', 'close')).toEqual([{ type: 'close', code: 1000, reason: '', wasClean: true }]);
+      // The server's answering close frame echoes the code and the reason.
+      expect(pair.eventsOf('client', 'close')).toEqual([{ type: 'close', code: 1000, reason: 'done', wasClean: true }]);
       expect(pair.eventsOf('server', 'close')).toEqual([{ type: 'close', code: 1000, reason: 'done', wasClean: true }]);
     });
   });
@@ -303,6 +304,8 @@ describe.each(protocolCodecs)('extensions, %s codec', (_codecName, make) => {
         throw new ProtocolError('é'.repeat(100), ErrorCode.EXTENSION_ERROR, 1007);
       } }]);
       connection.receiveData(transformed('zzz'));
+      // The failure takes effect when its event is taken.
+      expect(connection.eventsReceived()).toMatchObject([{ type: 'error' }]);
       const payload = sentFrames(connection)[0]!.payload;
       expect(payload.length).toBe(2 + 122);
       expect(readClose(payload).reason).toBe('é'.repeat(61));
