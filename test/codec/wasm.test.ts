@@ -26,6 +26,7 @@ import {
   isWasmSimdSupported,
   type WasmCodec,
 } from '../../src/codec/wasm/index.js';
+import { WasmCodecImpl } from '../../src/codec/wasm/codec.js';
 import { compileWasm, instantiateWasm } from '../../src/codec/wasm/module.js';
 import { defineCodecContract, pseudoRandomBytes } from './contract.js';
 import { buildFrame, concat } from './frame-builder.js';
@@ -117,6 +118,23 @@ for (const [build, bytes] of wasmBuilds) {
         expect(() => codec.acquireInput(-1)).toThrow(RangeError);
         expect(() => codec.acquireInput(1.5)).toThrow(RangeError);
         expect(codec.acquireInput(2 * 65536).length).toBe(2 * 65536);
+      });
+
+      it('maskInto a target in linear memory masks there, at the offset, leaving the source intact', async () => {
+        const codec = await make();
+        const source = pseudoRandomBytes(300, 9);
+        const original = source.slice();
+        const target = codec.acquireInput(320).subarray(5);
+        target.fill(0xee);
+        for (const phase of [0, 1, 2, 3]) {
+          expect(codec.maskInto(source, KEY, target, 7, phase)).toBe((phase + 300) & 3);
+          const expected = source.slice();
+          portableCodec.mask(expected, KEY, phase);
+          expect(toHex(target.subarray(7, 307))).toBe(toHex(expected));
+          expect([target[6], target[307]]).toEqual([0xee, 0xee]);
+        }
+        expect(source).toEqual(original);
+        expect(() => codec.maskInto(source, KEY, target, 20)).toThrow(RangeError);
       });
     });
 
@@ -284,6 +302,27 @@ for (const [build, bytes] of wasmBuilds) {
     });
   });
 }
+
+describe('wasm codec options and module checks', () => {
+  it('refuses an input bound below one page or above the module\'s maximum, or not an integer', () => {
+    for (const maxInputCapacity of [65535, DEFAULT_MAX_INPUT_CAPACITY + 1, 100_000.5]) {
+      expect(() => createWasmCodecSync({ maxInputCapacity }), String(maxInputCapacity)).toThrow(
+        new RangeError(`maxInputCapacity must be an integer from 65536 to ${DEFAULT_MAX_INPUT_CAPACITY}`),
+      );
+    }
+    expect(createWasmCodecSync({ maxInputCapacity: 65536 }).inputCapacity).toBe(65536);
+  });
+
+  it('refuses a module whose static data would overlap the descriptor table', async () => {
+    const release = wasmBuilds.find(([name]) => name === 'release')![1];
+    const instance = await instantiateWasm(await compileWasm(release));
+    const { TABLE_ROWS_PTR } = instance.constants;
+    expect(new WasmCodecImpl({ ...instance, constants: { ...instance.constants, STATIC_DATA_END: TABLE_ROWS_PTR } }).implementation).toBe('wasm');
+    expect(() => new WasmCodecImpl({ ...instance, constants: { ...instance.constants, STATIC_DATA_END: TABLE_ROWS_PTR + 1 } })).toThrow(
+      `wasm codec static data (ends at ${TABLE_ROWS_PTR + 1}) overlaps the descriptor table`,
+    );
+  });
+});
 
 describe('wasm debug build assertions', () => {
   it('turns a failed assertion into an Error naming it (the env.abort import)', async () => {
