@@ -3,6 +3,7 @@
  *
  *   serve    an echo and broadcast server with a page to try it from a browser
  *   connect  an interactive client: stdin lines become messages, messages are printed
+ *   bench    a load generator: echo round trips, or messages counted as they arrive
  *
  * Every command answers `--help`; a usage error prints what was wrong and the command's help
  * on stderr and exits with 2; a failure at run time prints what happened and exits with 1.
@@ -18,7 +19,8 @@ export const MAIN_HELP = `Usage: wasmsocket <command> [options]
 Commands:
   serve    run an echo and broadcast WebSocket server, with a page to try it in a browser
   connect  connect to a WebSocket server and talk to it from the terminal or a pipe
-  bench    load an echo server: messages/s, MB/s, latency percentiles, CPU per message
+  bench    load a server: echo round trips (messages/s, MB/s, latency percentiles, CPU per
+           message), or with --mode count what a broadcast or pub/sub server sends back
 
 Options:
   -h, --help  show this help; "wasmsocket <command> --help" shows a command's

@@ -55,6 +55,7 @@ describe('bench options', () => {
     [['ws://h/', '--max-in-flight', '8'], /open loop/],
     [['ws://h/', '--connections', '0'], /--connections must be an integer/],
     [['ws://h/', '--mask', 'none'], /--mask must be fresh, pooled or fixed/],
+    [['ws://h/', '--mode', 'broadcast'], /--mode must be echo or count/],
     [['ws://h/', '--duration', '0'], /--duration must be a number of seconds above 0/],
     [['ws://h/', '--header', 'no colon'], /--header must look like/],
     [['ftp://h/'], /scheme must be ws: or wss:/],
@@ -66,6 +67,15 @@ describe('bench options', () => {
   ])('refuses %j', (args, message) => {
     expect(() => parseBenchArgs(args)).toThrow(UsageError);
     expect(() => parseBenchArgs(args)).toThrow(message);
+  });
+
+  it('expects echoes unless --mode count says to count whatever arrives', () => {
+    expect(parse(['ws://h/']).replies).toBe('echo');
+    expect(parse(['ws://h/', '--mode', 'echo']).replies).toBe('echo');
+    const counting = parse(['ws://h/', '--mode', 'count', '--rate', '100']);
+    expect(counting.replies).toBe('count');
+    expect(counting.mode).toEqual({ kind: 'open', rate: 100, maxInFlight: 1024 });
+    expect(parse(['ws://h/', '--mode', 'count', '--idle']).mode).toEqual({ kind: 'idle' });
   });
 
   it('parses the open loop, idle mode, headers, subprotocols and the server pid', () => {
@@ -124,18 +134,43 @@ describe('bench frames', () => {
       expect(frame).toMatchObject({ fin: true, rsv: 0, opcode: 2, masked: true });
       expect(frame!.payload).toEqual(payloads[index]);
       keys.add(Buffer.from(frame!.maskKey!).toString('hex'));
-      frames.release();
+      frames.written();
     }
     expect(keys.size).toBe(12);
   });
 
-  it('fresh: refuses more frames in flight than the connection declared', () => {
+  it('fresh: refuses more frames waiting to be written than the connection declared', () => {
     const frames = createFrameFactory(portableCodec, webCryptoRandom, plainPayloads(payloads), 'text', 'fresh').forConnection(2);
     frames.next(0);
     frames.next(1);
     expect(() => frames.next(0)).toThrow(RangeError);
-    frames.release();
+    frames.written();
     expect(readFrames(frames.next(0).slice())[0]!.opcode).toBe(1);
+  });
+
+  it('fresh: a frame keeps its bytes until its write is reported, and only the oldest written buffer is reused', () => {
+    const text = [textPayload(40), textPayload(1000)];
+    const frames = createFrameFactory(portableCodec, webCryptoRandom, plainPayloads(text), 'text', 'fresh').forConnection(3);
+    const a = frames.next(1);
+    const b = frames.next(0);
+    const c = frames.next(1);
+    const before = [a.slice(), b.slice(), c.slice()];
+    expect(new Set([a.buffer, b.buffer, c.buffer]).size).toBe(3);
+    // The first frame's write completes: its buffer, and no other, takes the next frame.
+    frames.written();
+    const d = frames.next(1);
+    expect(d.buffer).toBe(a.buffer);
+    expect(b).toEqual(before[1]);
+    expect(c).toEqual(before[2]);
+    // Each frame read back is the payload it was made for, masked with a key of its own.
+    const read = [d, b, c].map((frame) => readFrames(frame.slice())[0]!);
+    expect(read.map((frame) => frame.payload)).toEqual([text[1], text[0], text[1]]);
+    expect(new Set(read.map((frame) => Buffer.from(frame.maskKey!).toString('hex'))).size).toBe(3);
+    // The next write reported is the oldest one outstanding: b's.
+    frames.written();
+    expect(frames.next(0).buffer).toBe(b.buffer);
+    expect(c).toEqual(before[2]);
+    expect(readFrames(d.slice())[0]!.payload).toEqual(text[1]);
   });
 
   it('pooled: a pool of pre-masked frames reused in turn; fixed: one frame', () => {
@@ -219,6 +254,7 @@ describe('bench summary', () => {
       sizes: [{ size: 1024, weight: 1 }],
       messageType: 'binary',
       mode: { kind: 'closed', depth: 1 },
+      replies: 'echo',
       durationSeconds: 1,
       warmupSeconds: 0,
       workers: 1,
@@ -228,7 +264,7 @@ describe('bench summary', () => {
     },
     durationSeconds: 1,
     connections: { requested: 2, opened: 2, failed: 0, openAtEnd: 2, protocol: null, extensions: [] },
-    messages: { sent: 100, received: 100, perSecond: 100, skipped: 0 },
+    messages: { sent: 100, received: 100, perSecond: 100, sentPerSecond: 100, skipped: 0 },
     throughput: { bytesSent: 102400, bytesReceived: 102400, sentMBps: 0.1024, receivedMBps: 0.1024 },
     latency: { count: 100, min: 10, mean: 20, p50: 20, p90: 30, p99: 40, p999: 50, max: 60 },
     errors: { total: 3, kinds: { 'echo: mismatch': { count: 3, example: 'expected a binary message of 1024 bytes, got a text one of 3' } } },
@@ -248,5 +284,22 @@ describe('bench summary', () => {
     expect(text).toContain('server 7');
     expect(text).toContain('RSS 50.0 MB (peak 60.0 MB)');
     expect(text).toMatch(/warning: the generator kept 0\.99 of its 1 workers' cores busy/);
+  });
+
+  it('with --mode count shows messages and bytes received and sent, and no latency', () => {
+    const text = renderSummary({
+      ...result,
+      options: { ...result.options, replies: 'count', mode: { kind: 'open', rate: 100, maxInFlight: 1024 } },
+      messages: { sent: 100, received: 400, perSecond: 400, sentPerSecond: 100, skipped: 0 },
+      throughput: { bytesSent: 102400, bytesReceived: 409600, sentMBps: 0.1024, receivedMBps: 0.4096 },
+      latency: { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 },
+      errors: { total: 0, kinds: {} },
+    });
+    expect(text).toContain('open loop at 100 messages/s, counting what arrives');
+    expect(text).toMatch(/messages\/s\s+400 received, 100 sent {2}\(400 received, 100 sent in 1\.00 s\)/);
+    expect(text).toMatch(/MB\/s\s+0\.41 received, 0\.10 sent/);
+    expect(text).toMatch(/latency\s+not measured/);
+    expect(text).not.toContain('round trips');
+    expect(text).toMatch(/errors\s+none/);
   });
 });

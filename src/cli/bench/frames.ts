@@ -4,8 +4,12 @@
  * RFC 6455 §5.3: a client "MUST pick a fresh masking key" for every frame. With `fresh` (the
  * default) every frame gets a key from the codec's key pool and its payload is masked into a
  * buffer of the connection's own; the header is re-encoded with the key, nothing else is
- * allocated. A buffer is reused only once the echo of the frame it held has arrived, which
- * proves the frame was written. `pooled` and `fixed` reuse pre-masked frames — the same key
+ * allocated. A buffer is reused only once the socket has reported the write that carried it
+ * complete (its write callback ran): until then Node may still hold it in its write queue,
+ * in a corked batch or in a pending write request, and masking the next frame into it would
+ * send bytes nobody meant. Nothing the server sends proves a frame was written — a broadcast
+ * or pub/sub server sends messages that are not echoes of anything — so nothing it sends
+ * frees a buffer. `pooled` and `fixed` reuse pre-masked frames — the same key
  * more than once — to take the generator's masking cost out of a measurement; a server cannot
  * tell, but they are not valid client behaviour outside a benchmark.
  */
@@ -17,10 +21,18 @@ import { MaskMode, type MessageType } from './options.js';
 
 /** The frames of one connection. */
 export interface FrameSource {
-  /** The bytes of the next frame carrying payload `index` (valid until its echo arrives). */
+  /**
+   * The bytes of the next frame carrying payload `index`. They stay as they are until
+   * `written()` has been called for this frame; at most `maxInFlight` frames (as given to
+   * `forConnection`) may await it.
+   */
   next(index: number): Uint8Array;
-  /** The oldest frame sent has come back: its bytes may be reused. */
-  release(): void;
+  /**
+   * The socket has completed the write of the oldest frame not yet reported: its bytes may be
+   * reused. Call it from the socket's write callback, once per frame: a stream completes its
+   * writes in the order they were made, so the oldest frame is the one written.
+   */
+  written(): void;
 }
 
 /** Distinct keys per payload in `pooled` mode. */
@@ -51,7 +63,7 @@ class PremaskedFrames implements FrameSource {
     return pool[cursor]!;
   }
 
-  release(): void {}
+  written(): void {}
 }
 
 /**
@@ -76,7 +88,7 @@ class FreshFrames implements FrameSource {
   readonly #slots: Uint8Array[] = [];
   readonly #views: Uint8Array[][] = [];
   readonly #free: number[] = [];
-  /** Slots in flight, oldest first (a ring). */
+  /** Slots whose write has not completed, oldest first (a ring). */
   readonly #inFlight: Int32Array;
   #head = 0;
   #count = 0;
@@ -92,7 +104,7 @@ class FreshFrames implements FrameSource {
 
   next(index: number): Uint8Array {
     const capacity = this.#inFlight.length;
-    if (this.#count === capacity) throw new RangeError(`more than ${capacity} frames in flight on one connection`);
+    if (this.#count === capacity) throw new RangeError(`more than ${capacity} frames waiting to be written on one connection`);
     const slot = this.#free.pop() ?? this.#addSlot();
     this.#inFlight[(this.#head + this.#count) % capacity] = slot;
     this.#count++;
@@ -106,7 +118,7 @@ class FreshFrames implements FrameSource {
     return this.#views[slot]![index]!;
   }
 
-  release(): void {
+  written(): void {
     if (this.#count === 0) return;
     this.#free.push(this.#inFlight[this.#head]!);
     this.#head = (this.#head + 1) % this.#inFlight.length;
@@ -123,7 +135,7 @@ class FreshFrames implements FrameSource {
 
 /** Makes the `FrameSource` of each connection of a worker. */
 export interface FrameFactory {
-  /** @param maxInFlight the most frames the connection will have in flight. */
+  /** @param maxInFlight the most frames the connection will have waiting to be written. */
   forConnection(maxInFlight: number): FrameSource;
 }
 

@@ -7,6 +7,12 @@
  * Phases, driven by the main thread: connect every connection; load (warm-up, nothing
  * counted); measure (counted); stop (the counters are frozen, sending stops, in-flight echoes
  * are awaited for a moment, every connection is closed with 1000).
+ *
+ * With `replies: 'echo'` every message received is taken as the echo of the oldest one in
+ * flight; with `replies: 'count'` (broadcast and pub/sub servers) messages are sent without
+ * waiting for anything and whatever arrives is only counted. Either way a connection has at
+ * most `maxInFlight` frames waiting to be written: the socket's write callbacks say when each
+ * is written, and only then may its buffer be reused (`frames.ts`).
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -25,7 +31,7 @@ import { HandshakeError, ProtocolError } from '../../shared/errors.js';
 import { type RandomSource, webCryptoRandom } from '../../shared/ports.js';
 import { createFrameFactory, type FrameFactory, type FrameSource, plainPayloads, type WirePayload } from './frames.js';
 import { createLatencyHistogram } from './latency.js';
-import type { LoadMode, MaskMode, MessageType, SizeWeight } from './options.js';
+import { type LoadMode, type MaskMode, MAX_MESSAGE_SIZE, type MessageType, type ReplyMode, type SizeWeight } from './options.js';
 import { createSizePicker, makePayloads } from './payload.js';
 
 /** What a worker is given: its share of the connections and everything about the load. */
@@ -38,6 +44,8 @@ export interface WorkerConfig {
   readonly sizes: readonly SizeWeight[];
   readonly messageType: MessageType;
   readonly mode: LoadMode;
+  /** What the server sends back: echoes of every message, or anything (only counted). */
+  readonly replies: ReplyMode;
   readonly subprotocols: readonly string[];
   readonly headers: Readonly<Record<string, string>>;
   /** Offer permessage-deflate (RFC 7692). */
@@ -117,6 +125,9 @@ class LoadContext {
   readonly closeCodes: Record<string, number> = {};
   phase = Phase.CONNECTING;
   readonly expectBinary: boolean;
+  /** Whether messages received are echoes (matched to the ones sent) or only counted. */
+  readonly echo: boolean;
+  /** The most echoes awaited, and the most frames waiting to be written, per connection. */
   readonly maxInFlight: number;
 
   constructor(config: WorkerConfig) {
@@ -131,6 +142,7 @@ class LoadContext {
     this.deflate = config.deflate ? perMessageDeflateNode({ clientNoContextTakeover: true }) : null;
     this.pickSize = createSizePicker(config.sizes, 0x5eed + config.firstConnection);
     this.expectBinary = config.messageType === 'binary';
+    this.echo = config.replies === 'echo';
     this.maxInFlight = config.mode.kind === 'closed' ? config.mode.depth : config.mode.kind === 'open' ? config.mode.maxInFlight : 1;
   }
 
@@ -187,6 +199,19 @@ class LoadConnection {
   readonly #payloadIndex: Int32Array;
   #head = 0;
   #inFlight = 0;
+  /** Frames handed to the socket whose write has not completed yet. */
+  #unwritten = 0;
+  /** A closed-loop refill is queued (a write completed while the pipeline was short). */
+  #refillQueued = false;
+  /** The write callback of every data frame (one function, made once). */
+  readonly #onWritten = (): void => this.#written();
+  readonly #refill = (): void => {
+    this.#refillQueued = false;
+    const socket = this.#socket!;
+    socket.cork();
+    this.#fill();
+    socket.uncork();
+  };
   /** Open loop: when this connection's schedule starts, and how many messages it has scheduled. */
   #scheduleStart = 0;
   #scheduled = 0;
@@ -249,8 +274,11 @@ class LoadConnection {
           extensions: this.#context.deflate === null ? [] : [this.#context.deflate.client],
           // Decompression finishes on zlib's thread pool: collect its messages then.
           onWake: () => this.#pump(),
-          // Echoes are as large as what is sent.
-          limits: { maxMessageSize: Math.max(...config.sizes.map(({ size }) => size)) + 1024, maxFrameSize: Number.MAX_SAFE_INTEGER },
+          // Echoes are as large as what is sent; other servers may send anything the generator could.
+          limits: {
+            maxMessageSize: (this.#context.echo ? Math.max(...config.sizes.map(({ size }) => size)) : MAX_MESSAGE_SIZE) + 1024,
+            maxFrameSize: Number.MAX_SAFE_INTEGER,
+          },
         });
       } catch (error) {
         this.#fail(error as Error);
@@ -283,12 +311,9 @@ class LoadConnection {
     });
   }
 
-  /** Closed loop: fill the pipeline. */
-  startClosedLoop(depth: number): void {
-    const socket = this.#socket!;
-    socket.cork();
-    for (let i = this.#inFlight; i < depth && this.open; i++) this.#send(performance.now());
-    socket.uncork();
+  /** Closed loop: fill the pipeline (`maxInFlight` deep). */
+  startClosedLoop(): void {
+    this.#refill();
   }
 
   /** Open loop: start the schedule at `start` (ms), `interval` ms between this connection's messages. */
@@ -306,7 +331,7 @@ class LoadConnection {
     socket.cork();
     const context = this.#context;
     for (; this.#scheduled < due; this.#scheduled++) {
-      if (this.#inFlight === context.maxInFlight) {
+      if (this.#inFlight === context.maxInFlight || this.#unwritten === context.maxInFlight) {
         if (context.phase === Phase.MEASURING) context.counters.skipped++;
         continue;
       }
@@ -336,16 +361,46 @@ class LoadConnection {
     return closed.finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Closed loop: send until `maxInFlight` echoes are awaited (with `replies: 'echo'`) and
+   * until `maxInFlight` frames wait to be written.
+   */
+  #fill(): void {
+    const context = this.#context;
+    const depth = context.maxInFlight;
+    while (context.sending && this.open && this.#inFlight < depth && this.#unwritten < depth) this.#send(performance.now());
+  }
+
+  /** The oldest frame not yet written has been: its buffer may be reused, and the pipeline refilled. */
+  #written(): void {
+    this.#unwritten--;
+    this.#frames!.written();
+    const context = this.#context;
+    // Write callbacks come in batches (one per frame of a corked write): refill once, after
+    // all of them, and after the event loop has polled for I/O. A write the kernel takes at
+    // once calls back on the next tick: refilling from there would loop without ever reading
+    // what the server sends (or the main thread's commands) while the socket keeps up.
+    if (!this.#refillQueued && context.sending && context.config.mode.kind === 'closed' && this.#inFlight < context.maxInFlight && this.open) {
+      this.#refillQueued = true;
+      setImmediate(this.#refill);
+    }
+  }
+
+  /** Every caller has checked that fewer than `maxInFlight` frames are unwritten (and, for echoes, awaited). */
   #send(sentAt: number): void {
     const context = this.#context;
     const index = context.pickSize();
     this.#frames ??= context.frames.forConnection(context.maxInFlight);
     const frame = this.#frames.next(index);
-    const slot = (this.#head + this.#inFlight) % this.#sentAt.length;
-    this.#sentAt[slot] = sentAt;
-    this.#payloadIndex[slot] = index;
-    this.#inFlight++;
-    this.#socket!.write(frame);
+    if (context.echo) {
+      const slot = (this.#head + this.#inFlight) % this.#sentAt.length;
+      this.#sentAt[slot] = sentAt;
+      this.#payloadIndex[slot] = index;
+      this.#inFlight++;
+    }
+    this.#unwritten++;
+    // The frame's buffer stays untouched until this write's callback says the socket is done with it.
+    this.#socket!.write(frame, this.#onWritten);
     if (context.phase === Phase.MEASURING) {
       context.counters.sent++;
       context.counters.bytesSent += context.payloads[index]!.length;
@@ -375,7 +430,8 @@ class LoadConnection {
     const context = this.#context;
     switch (event.type) {
       case 'message':
-        this.#echo(event.binary, event.data.length);
+        if (context.echo) this.#echo(event.binary, event.data.length);
+        else this.#count(event.data.length);
         break;
       case 'open':
         this.#opened = true;
@@ -414,7 +470,6 @@ class LoadConnection {
     const sentAt = this.#sentAt[slot]!;
     this.#head = (slot + 1) % this.#sentAt.length;
     this.#inFlight--;
-    this.#frames!.release();
     const expected = context.payloads[index]!.length;
     if (binary !== context.expectBinary || length !== expected) {
       context.countError(
@@ -428,9 +483,19 @@ class LoadConnection {
       context.histogram.recordValue(Math.max(1, Math.round((now - sentAt) * 1e6)));
     }
     if (context.sending) {
-      if (context.config.mode.kind === 'closed') this.#send(now);
+      if (context.config.mode.kind === 'closed') this.#fill();
     } else if (this.#inFlight === 0) {
       this.#onDrained?.();
+    }
+  }
+
+  /** `replies: 'count'`: a message arrived; it is counted, whatever it is. */
+  #count(length: number): void {
+    const context = this.#context;
+    context.totalReceived++;
+    if (context.phase === Phase.MEASURING) {
+      context.counters.received++;
+      context.counters.bytesReceived += length;
     }
   }
 
@@ -511,7 +576,7 @@ export class LoadWorker {
     context.phase = Phase.LOADING;
     const mode = context.config.mode;
     if (mode.kind === 'closed') {
-      for (const connection of this.#connections) if (connection.open) connection.startClosedLoop(mode.depth);
+      for (const connection of this.#connections) if (connection.open) connection.startClosedLoop();
     } else if (mode.kind === 'open') {
       // Each connection sends rate / totalConnections messages per second; their schedules
       // are staggered so that the messages of a tick do not all leave at once.

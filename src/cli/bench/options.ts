@@ -17,6 +17,15 @@ export const MaskMode = {
 } as const;
 export type MaskMode = (typeof MaskMode)[keyof typeof MaskMode];
 
+/**
+ * What the server sends back:
+ * - `echo`: every message, unchanged (an echo server); each message received is matched to the
+ *   oldest one in flight, latency is measured, and anything else is an error;
+ * - `count`: anything or nothing (a broadcast or pub/sub server); messages are sent without
+ *   waiting for replies, and every message received is counted, whatever it is.
+ */
+export type ReplyMode = 'echo' | 'count';
+
 /** The kind of data message sent. */
 export type MessageType = 'binary' | 'text';
 
@@ -46,6 +55,8 @@ export interface BenchOptions {
   readonly sizes: readonly SizeWeight[];
   readonly messageType: MessageType;
   readonly mode: LoadMode;
+  /** What the server sends back (`--mode`); `echo` when absent. */
+  readonly replies?: ReplyMode;
   /** Measured time, after the warm-up. */
   readonly durationMs: number;
   /** Time under load before measuring, discarded. */
@@ -105,22 +116,33 @@ export const MAX_CONNECTIONS = 1_000_000;
 export const BENCH_HELP = `Usage: wasmsocket bench <url> [options]
 
 Load an echo WebSocket server (every message sent must come back) and report messages/s,
-MB/s each way, latency percentiles from an HDR histogram, errors and close codes.
+MB/s each way, latency percentiles from an HDR histogram, errors and close codes. With
+--mode count, load any server (broadcast, pub/sub) and count what arrives.
 
 Load:
+      --mode <mode>       echo   the server echoes every message: each one received is
+                                 matched to one sent, and latency is measured (default)
+                          count  the server sends anything or nothing back (broadcast,
+                                 pub/sub): messages leave without waiting for replies, and
+                                 every message received is counted (messages/s and MB/s
+                                 received; no latency)
   -c, --connections <n>   connections (default ${DEFAULT_CONNECTIONS})
   -s, --size <sizes>      payload size in bytes, with k/m suffixes (1024 = 1k), or a
                           distribution: "16:90,1k:9,64k:1" (size:weight, picked at random
                           per message) (default 1k)
       --text              send text messages (mixed-script UTF-8); default binary
   -d, --depth <n>         closed loop: messages in flight per connection; each echo
-                          sends the next (default ${DEFAULT_DEPTH})
+                          sends the next (default ${DEFAULT_DEPTH}). With --mode count: frames
+                          waiting to be written per connection; each one written sends
+                          the next, as fast as the server reads
   -r, --rate <n>          open loop instead: n messages/s in total, sent on schedule
                           whatever the server does; latency counts from when each
                           message was due
-      --max-in-flight <n> open loop: backlog per connection before due messages are
-                          skipped and counted (default ${DEFAULT_MAX_IN_FLIGHT})
-      --idle              open the connections and hold them without traffic
+      --max-in-flight <n> open loop: backlog per connection (echoes awaited, frames
+                          waiting to be written) before due messages are skipped and
+                          counted (default ${DEFAULT_MAX_IN_FLIGHT})
+      --idle              open the connections and hold them without traffic (with
+                          --mode count: listeners that count what the server sends)
   -t, --duration <s>      seconds measured (default ${DEFAULT_DURATION_SECONDS})
   -w, --warmup <s>        seconds of load before measuring, discarded (default ${DEFAULT_WARMUP_SECONDS})
 
@@ -151,8 +173,9 @@ Output:
       --no-progress        never show it
   -h, --help               show this help
 
-Every message must come back unchanged in size and kind; anything else is counted as an
-error, as are failed connections and closes other than the final 1000.
+In echo mode every message must come back unchanged in size and kind; anything else is
+counted as an error. In both modes failed connections and closes other than the final
+1000 are errors.
 Exit status: 0 when the run completed without errors, 1 when connections failed or errors
 were counted, 2 on a usage error.
 `;
@@ -231,6 +254,7 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandOptions | '
         connections: { type: 'string', short: 'c', default: String(DEFAULT_CONNECTIONS) },
         size: { type: 'string', short: 's', default: '1k' },
         text: { type: 'boolean' },
+        mode: { type: 'string', default: 'echo' },
         depth: { type: 'string', short: 'd' },
         rate: { type: 'string', short: 'r' },
         'max-in-flight': { type: 'string' },
@@ -256,7 +280,7 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandOptions | '
     }),
   );
   if (values.help === true) return 'help';
-  if (positionals.length === 0) throw new UsageError('missing the URL of the echo server to load');
+  if (positionals.length === 0) throw new UsageError('missing the URL of the server to load');
   if (positionals.length > 1) throw new UsageError(`expected one URL, got ${positionals.length} arguments: ${positionals.join(' ')}`);
   const url = parseWebSocketUrlArgument(positionals[0]!);
   const connections = parseInteger(values.connections, '--connections', 1, MAX_CONNECTIONS);
@@ -277,6 +301,8 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandOptions | '
     mode = { kind: 'closed', depth: values.depth === undefined ? DEFAULT_DEPTH : parseInteger(values.depth, '--depth', 1, MAX_IN_FLIGHT) };
   }
 
+  const replies = values.mode;
+  if (replies !== 'echo' && replies !== 'count') throw new UsageError(`--mode must be echo or count, not "${replies}"`);
   const mask = values.mask;
   if (mask !== MaskMode.FRESH && mask !== MaskMode.POOLED && mask !== MaskMode.FIXED) {
     throw new UsageError(`--mask must be fresh, pooled or fixed, not "${mask}"`);
@@ -292,6 +318,7 @@ export function parseBenchArgs(args: readonly string[]): BenchCommandOptions | '
     sizes: parseSizeDistribution(values.size),
     messageType: values.text === true ? 'text' : 'binary',
     mode,
+    replies,
     durationMs: parseSeconds(values.duration, '--duration', false),
     warmupMs: parseSeconds(values.warmup, '--warmup', true),
     subprotocols: values.subprotocol ?? [],

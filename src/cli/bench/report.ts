@@ -67,9 +67,11 @@ function table(rows: readonly (readonly [string, string])[]): string[] {
 export function renderSummary(result: BenchResult): string {
   const { options, connections, messages, throughput, latency, errors, generator, server } = result;
   const idle = options.mode.kind === 'idle';
+  const counting = options.replies === 'count';
   const lines = [
     `wasmsocket bench ${result.url}`,
     `  ${options.connections} connection${options.connections === 1 ? '' : 's'}, ${idle ? '' : `${describeSizes(options.sizes)} ${options.messageType}, `}${describeMode(options.mode)}, ` +
+      (counting ? 'counting what arrives, ' : '') +
       `${options.durationSeconds} s${idle || options.warmupSeconds === 0 ? '' : ` after ${options.warmupSeconds} s warm-up`}, ` +
       `${options.workers} worker${options.workers === 1 ? '' : 's'}, mask ${options.mask}`,
     '',
@@ -84,7 +86,18 @@ export function renderSummary(result: BenchResult): string {
         (connections.extensions.length === 0 ? '' : `, extensions ${connections.extensions.join(', ')}`),
     ],
   ];
-  if (!idle) {
+  if (counting) {
+    rows.push(
+      [
+        'messages/s',
+        `${formatNumber(messages.perSecond, 0)} received, ${formatNumber(messages.sentPerSecond, 0)} sent  ` +
+          `(${formatNumber(messages.received, 0)} received, ${formatNumber(messages.sent, 0)} sent in ${result.durationSeconds.toFixed(2)} s)`,
+      ],
+      ['MB/s', `${throughput.receivedMBps.toFixed(2)} received, ${throughput.sentMBps.toFixed(2)} sent (payload bytes)`],
+      ['latency', 'not measured (--mode count: replies are not matched to messages sent)'],
+    );
+    if (messages.skipped > 0) rows.push(['skipped', `${formatNumber(messages.skipped, 0)} due messages (backlog full: the server fell behind the rate)`]);
+  } else if (!idle) {
     rows.push(
       ['messages/s', `${formatNumber(messages.perSecond, 0)}  (${formatNumber(messages.received, 0)} round trips in ${result.durationSeconds.toFixed(2)} s)`],
       ['MB/s', `${throughput.sentMBps.toFixed(2)} sent, ${throughput.receivedMBps.toFixed(2)} received (payload bytes)`],
@@ -101,7 +114,7 @@ export function renderSummary(result: BenchResult): string {
   rows.push(['errors', errors.total === 0 ? 'none' : `${errors.total}: ${kinds.map(([kind, tally]) => `${kind} ×${tally.count}`).join(', ')}`]);
   const codes = Object.entries(result.closeCodes).sort(([a], [b]) => Number(a) - Number(b));
   rows.push(['close codes', codes.length === 0 ? 'none' : codes.map(([code, count]) => `${code} ×${count}`).join(', ')]);
-  if (!idle) {
+  if (!idle || counting) {
     rows.push([
       'generator',
       `${formatNumber(generator.cpuMicrosPerMessage, 2)} µs CPU/message, ${generator.cpuCores.toFixed(2)} cores busy (${generator.workers} worker${generator.workers === 1 ? '' : 's'}, ${generator.codec} codec)`,
@@ -117,7 +130,7 @@ export function renderSummary(result: BenchResult): string {
   }
   lines.push(...table(rows));
   for (const [kind, tally] of kinds.slice(0, 5)) lines.push(`  ${kind}: ${tally.example}`);
-  if (!idle && generator.cpuCores > generator.workers * GENERATOR_BUSY_WARNING) {
+  if ((!idle || counting) && generator.cpuCores > generator.workers * GENERATOR_BUSY_WARNING) {
     lines.push(
       '',
       `warning: the generator kept ${generator.cpuCores.toFixed(2)} of its ${generator.workers} workers' cores busy: it may be the bottleneck (try more workers or --mask pooled)`,

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { createLatencyHistogram, addBuckets, type LatencySummary, summarizeLatency } from './latency.js';
 import type { ErrorTally, LoadCounters, WorkerConfig, WorkerReport } from './load.js';
-import type { BenchOptions, LoadMode, MaskMode, MessageType, SizeWeight } from './options.js';
+import type { BenchOptions, LoadMode, MaskMode, MessageType, ReplyMode, SizeWeight } from './options.js';
 import { type ProcessSample, sampleProcess } from './proc.js';
 import type { WorkerCommand, WorkerData, WorkerMessage } from './worker.js';
 
@@ -23,6 +23,8 @@ export interface BenchResult {
     readonly sizes: readonly SizeWeight[];
     readonly messageType: MessageType;
     readonly mode: LoadMode;
+    /** What the server was expected to send back (`--mode`). */
+    readonly replies: ReplyMode;
     readonly durationSeconds: number;
     readonly warmupSeconds: number;
     readonly workers: number;
@@ -43,11 +45,15 @@ export interface BenchResult {
     readonly protocol: string | null;
     readonly extensions: readonly string[];
   };
-  /** Messages in the measured window: sent, echoed back (round trips), per second (echoed). */
+  /**
+   * Messages in the measured window: sent, and received — echoes (round trips) with `replies:
+   * 'echo'`, every message with `'count'` — and received per second.
+   */
   readonly messages: {
     readonly sent: number;
     readonly received: number;
     readonly perSecond: number;
+    readonly sentPerSecond: number;
     /** Open loop: due messages not sent because the connection's backlog was full. */
     readonly skipped: number;
   };
@@ -69,7 +75,7 @@ export interface BenchResult {
     readonly workers: number;
     readonly codec: string;
     readonly cpuSeconds: number;
-    /** CPU time per round trip, microseconds. */
+    /** CPU time per round trip (`echo`), or per message sent or received (`count`), microseconds. */
     readonly cpuMicrosPerMessage: number;
     /** CPU time over wall time: 1.0 is one core busy. */
     readonly cpuCores: number;
@@ -94,7 +100,7 @@ export interface BenchProgress {
   readonly phase: BenchPhase;
   /** Seconds since the load started. */
   readonly elapsedSeconds: number;
-  /** Echoes received per second since the last report. */
+  /** Messages received per second since the last report (echoes, or every message with `count`). */
   readonly messagesPerSecond: number;
   readonly errors: number;
 }
@@ -237,6 +243,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
       sizes: options.sizes,
       messageType: options.messageType,
       mode: options.mode,
+      replies: options.replies ?? 'echo',
       subprotocols: options.subprotocols,
       headers: options.headers,
       deflate: options.deflate,
@@ -299,7 +306,10 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
     const reports = await Promise.all(handles.map((handle) => handle.report));
     const merged = mergeReports(reports);
     const { counters } = merged;
-    const perMessage = (seconds: number): number => (counters.received > 0 ? (seconds * 1e6) / counters.received : 0);
+    const replies = options.replies ?? 'echo';
+    // A round trip is one message each way; counted messages are each one way.
+    const messageCount = replies === 'echo' ? counters.received : counters.sent + counters.received;
+    const perMessage = (seconds: number): number => (messageCount > 0 ? (seconds * 1e6) / messageCount : 0);
     const generatorCpu = (cpu.user + cpu.system) / 1e6;
     const errorTotal = Object.values(merged.errors).reduce((sum, tally) => sum + tally.count, 0);
     const first = reports.find((report) => report.openAtEnd > 0) ?? reports[0];
@@ -313,6 +323,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
         sizes: options.sizes,
         messageType: options.messageType,
         mode: options.mode,
+        replies,
         durationSeconds: options.durationMs / 1000,
         warmupSeconds: options.warmupMs / 1000,
         workers: workerCount,
@@ -333,6 +344,7 @@ export async function runBench(options: BenchOptions, hooks: BenchHooks = {}): P
         sent: counters.sent,
         received: counters.received,
         perSecond: windowSeconds > 0 ? counters.received / windowSeconds : 0,
+        sentPerSecond: windowSeconds > 0 ? counters.sent / windowSeconds : 0,
         skipped: counters.skipped,
       },
       throughput: {
