@@ -4,17 +4,22 @@
  * pong, close). It works the same with a terminal and with piped stdin: when stdin ends it
  * closes the connection (1000) and exits once the closing handshake is over.
  *
- * Output (stdout), one line per event:
+ * Output, one line per event. stdout carries only the messages the server sends, so it can be
+ * piped:
  *
- *   connected to ws://127.0.0.1:8080/echo (subprotocol: chat)
  *   < a text message
  *   < binary, 5 bytes: 68 65 6c 6c 6f
+ *
+ * and stderr the status of the connection, control frames, the answers to commands and every
+ * error:
+ *
+ *   connected to ws://127.0.0.1:8080/echo (subprotocol: chat)
  *   < ping: payload
  *   < pong: payload
  *   closed: 1000 done
  *
- * Errors go to stderr. The exit status is 0 after a closing handshake, 1 when the connection
- * failed or was lost (close 1006), 2 on a usage error.
+ * The exit status is 0 after a closing handshake, 1 when the connection failed or was lost
+ * (close 1006), 2 on a usage error.
  */
 import { createInterface, type Interface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -47,9 +52,14 @@ Options:
   -o, --origin <origin>       send this Origin header
   -w, --wait <seconds>        after stdin ends, wait this long for replies before
                               closing (default ${DEFAULT_WAIT_SECONDS})
+  -k, --insecure              accept any TLS certificate (wss: to a server with a
+                              self-signed or otherwise unverifiable one)
   -h, --help                  show this help
 
-Received messages are printed as "< text"; binary ones as their size and bytes in hex.
+Received messages are printed on stdout as "< text"; binary ones as their size and bytes
+in hex. Status lines ("connected to …", "closed: 1000 …"), pings and pongs received, the
+output of commands and errors go to stderr, so stdout can be piped:
+  wasmsocket connect ws://127.0.0.1:8080/echo < requests.txt > replies.txt
 Exit status: 0 after a clean close, 1 if the connection failed or was lost, 2 on a usage error.
 `;
 
@@ -66,6 +76,8 @@ export interface ConnectOptions {
   readonly origin: string | undefined;
   /** How long to keep listening after stdin ends before closing, in milliseconds. */
   readonly waitMs: number;
+  /** Accept any TLS certificate. */
+  readonly insecure: boolean;
 }
 
 /** Parse `connect`'s arguments. */
@@ -78,6 +90,7 @@ export function parseConnectArgs(args: readonly string[]): ConnectOptions | 'hel
         header: { type: 'string', short: 'H', multiple: true },
         origin: { type: 'string', short: 'o' },
         wait: { type: 'string', short: 'w', default: String(DEFAULT_WAIT_SECONDS) },
+        insecure: { type: 'boolean', short: 'k' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -91,7 +104,14 @@ export function parseConnectArgs(args: readonly string[]): ConnectOptions | 'hel
   const headers = parseHeaderArguments(values.header ?? []);
   const wait = Number(values.wait);
   if (values.wait.trim() === '' || !Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait must be a number of seconds, not "${values.wait}"`);
-  return { url, subprotocols: values.subprotocol ?? [], headers, origin: values.origin, waitMs: Math.round(wait * 1000) };
+  return {
+    url,
+    subprotocols: values.subprotocol ?? [],
+    headers,
+    origin: values.origin,
+    waitMs: Math.round(wait * 1000),
+    insecure: values.insecure === true,
+  };
 }
 
 /** A connection failure, in words. */
@@ -111,6 +131,14 @@ function describeConnectError(error: Error & { code?: string; status?: number },
       return `cannot connect to ${where}: host unreachable`;
     case 'ECONNRESET':
       return `the connection to ${where} was reset`;
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `cannot connect to ${where}: ${error.message} (-k/--insecure accepts any certificate)`;
     default:
       return `cannot connect to ${where}: ${error.message}`;
   }
@@ -156,21 +184,30 @@ class Session {
     if (this.#interactive) this.#lines.prompt();
   }
 
-  /** Print `line` without breaking the line being typed. */
+  /** Print what the server sent (stdout) without breaking the line being typed. */
   print(line: string): void {
-    if (this.#interactive) {
-      this.#io.stdout.write('\r\x1b[2K');
-      writeLine(this.#io.stdout, line);
-      this.#lines.prompt(true);
-    } else {
-      writeLine(this.#io.stdout, line);
-    }
+    this.#show(this.#io.stdout, line);
+  }
+
+  /** Print a status line or a command's answer (stderr) without breaking the line being typed. */
+  status(line: string): void {
+    this.#show(this.#io.stderr, line);
   }
 
   /** Report a local mistake (a bad command) and carry on. */
   complain(message: string): void {
-    writeLine(this.#io.stderr, `error: ${message}`);
-    if (this.#interactive) this.#lines.prompt(true);
+    this.status(`error: ${message}`);
+  }
+
+  #show(stream: NodeJS.WritableStream, line: string): void {
+    if (this.#interactive) {
+      // The prompt is on stdout; both streams are the terminal here.
+      this.#io.stdout.write('\r\x1b[2K');
+      writeLine(stream, line);
+      this.#lines.prompt(true);
+    } else {
+      writeLine(stream, line);
+    }
   }
 
   /** SIGINT: close normally; if already closing, cut the connection. */
@@ -179,11 +216,11 @@ class Session {
     else this.#ws.terminate();
   }
 
-  /** The connection is closed: print `line` (in place of the prompt) and stop reading stdin. */
+  /** The connection is closed: print the status `line` (in place of the prompt) and stop reading stdin. */
   end(line: string): void {
     if (this.#waitTimer !== null) clearTimeout(this.#waitTimer);
     if (this.#interactive) this.#io.stdout.write('\r\x1b[2K');
-    writeLine(this.#io.stdout, line);
+    writeLine(this.#io.stderr, line);
     this.#lines.removeAllListeners('close');
     this.#lines.close();
   }
@@ -225,7 +262,7 @@ class Session {
         break;
       }
       case 'help':
-        this.print(COMMANDS_HELP);
+        this.status(COMMANDS_HELP);
         break;
       default:
         throw new CommandError(`unknown command /${command} (${COMMANDS_HELP})`);
@@ -237,15 +274,26 @@ class Session {
   }
 }
 
+/** Where the session's lines go: what the server sent, and status lines. */
+interface Printer {
+  print(line: string): void;
+  status(line: string): void;
+}
+
 /**
  * Open the connection, printing what it receives from the first moment (messages may arrive
  * together with the handshake's response); rejects with a `CommandError` saying why it could
  * not connect.
  */
-function open(options: ConnectOptions, print: (line: string) => void): Promise<WebSocket> {
+function open(options: ConnectOptions, out: Printer): Promise<WebSocket> {
+  const print = (line: string): void => out.print(line);
   let ws: WebSocket;
   try {
-    ws = new WebSocket(options.url, options.subprotocols, { headers: options.headers, origin: options.origin });
+    ws = new WebSocket(options.url, options.subprotocols, {
+      headers: options.headers,
+      origin: options.origin,
+      ...(options.insecure ? { rejectUnauthorized: false } : {}),
+    });
   } catch (error) {
     // The client validates what the command line cannot (a subprotocol's characters, a header value).
     return Promise.reject(new UsageError(error instanceof Error ? error.message : String(error)));
@@ -254,8 +302,8 @@ function open(options: ConnectOptions, print: (line: string) => void): Promise<W
     const bytes = messageBytes(data);
     print(`< ${isBinary ? describeBinary(bytes) : bytes.toString('utf8')}`);
   });
-  ws.on('ping', (data: Buffer) => print(`< ping${data.length > 0 ? `: ${data.toString('utf8')}` : ''}`));
-  ws.on('pong', (data: Buffer) => print(`< pong${data.length > 0 ? `: ${data.toString('utf8')}` : ''}`));
+  ws.on('ping', (data: Buffer) => out.status(`< ping${data.length > 0 ? `: ${data.toString('utf8')}` : ''}`));
+  ws.on('pong', (data: Buffer) => out.status(`< pong${data.length > 0 ? `: ${data.toString('utf8')}` : ''}`));
   return new Promise((resolve, reject) => {
     const failed = (error: Error): void => {
       ws.off('open', opened);
@@ -263,7 +311,7 @@ function open(options: ConnectOptions, print: (line: string) => void): Promise<W
     };
     const opened = (): void => {
       ws.off('error', failed);
-      print(`connected to ${options.url.href}${ws.protocol === '' ? '' : ` (subprotocol: ${ws.protocol})`}`);
+      out.status(`connected to ${options.url.href}${ws.protocol === '' ? '' : ` (subprotocol: ${ws.protocol})`}`);
       resolve(ws);
     };
     ws.once('error', failed);
@@ -279,11 +327,11 @@ export async function connectCommand(args: readonly string[], io: CommandIo): Pr
     return ExitStatus.OK;
   }
   // Until the session exists (the connection is open), print plainly.
-  let print = (line: string): void => writeLine(io.stdout, line);
-  const ws = await open(options, (line) => print(line));
+  let out: Printer = { print: (line) => writeLine(io.stdout, line), status: (line) => writeLine(io.stderr, line) };
+  const ws = await open(options, { print: (line) => out.print(line), status: (line) => out.status(line) });
   const session = new Session(ws, io, options.waitMs);
-  print = (line) => session.print(line);
-  ws.on('error', (error: Error) => writeLine(io.stderr, `error: ${error.message}`));
+  out = session;
+  ws.on('error', (error: Error) => session.status(`error: ${error.message}`));
   const onSignal = (): void => session.interrupt();
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   return new Promise((resolve) => {

@@ -35,9 +35,16 @@ describe('connect arguments', () => {
       headers: {},
       origin: undefined,
       waitMs: DEFAULT_WAIT_SECONDS * 1000,
+      insecure: false,
     });
     const options = parseConnectArgs(['https://example.test/feed']);
     expect(options !== 'help' && options.url.href).toBe('wss://example.test/feed');
+  });
+
+  it('take -k/--insecure to accept any TLS certificate', () => {
+    expect(parseConnectArgs(['wss://h/', '-k'])).toMatchObject({ insecure: true });
+    expect(parseConnectArgs(['wss://h/', '--insecure'])).toMatchObject({ insecure: true });
+    expect(() => parseConnectArgs(['wss://h/', '--insecure=yes'])).toThrow(UsageError);
   });
 
   it('collect repeated --subprotocol and --header in order, joining header names that differ only in case', () => {

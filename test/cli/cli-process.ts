@@ -20,6 +20,7 @@ export interface CliExit {
 /** A running `wasmsocket` process. */
 export class CliProcess {
   readonly stdoutLines = new EventQueue<string>();
+  readonly stderrLines = new EventQueue<string>();
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #exit: Promise<CliExit>;
   #stdout = '';
@@ -31,9 +32,11 @@ export class CliProcess {
     this.#child.stderr.setEncoding('utf8').on('data', (chunk: string) => (this.#stderr += chunk));
     this.#child.stdin.on('error', () => {});
     createInterface({ input: this.#child.stdout }).on('line', (line) => this.stdoutLines.push(line));
+    createInterface({ input: this.#child.stderr }).on('line', (line) => this.stderrLines.push(line));
     this.#exit = new Promise((resolve) => {
       this.#child.on('close', (code, signal) => {
         this.stdoutLines.end(new Error(`the process exited (${code ?? signal}); stderr: ${this.#stderr || '(empty)'}`));
+        this.stderrLines.end(new Error(`the process exited (${code ?? signal}); stdout: ${this.#stdout || '(empty)'}`));
         resolve({ code, signal, stdout: this.#stdout, stderr: this.#stderr });
       });
     });
@@ -42,6 +45,11 @@ export class CliProcess {
   /** The next stdout line matching `pattern`. */
   async line(pattern: RegExp): Promise<string> {
     return this.stdoutLines.next(`a line matching ${pattern}`, (line) => pattern.test(line));
+  }
+
+  /** The next stderr line matching `pattern`. */
+  async errorLine(pattern: RegExp): Promise<string> {
+    return this.stderrLines.next(`a stderr line matching ${pattern}`, (line) => pattern.test(line));
   }
 
   /** Write `text` to stdin. */
