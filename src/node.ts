@@ -27,6 +27,8 @@ export {
   type WebSocketEvents,
   type WebSocketOptions,
 } from './api/websocket.js';
+/** The `WebSocket` class, as `import WebSocket from 'ws'` gives it. */
+export { WebSocket as default } from './api/websocket.js';
 export {
   WebSocketServer,
   type ServerOptions,

@@ -21,6 +21,8 @@
  */
 
 export { WebSocket, type BrowserWebSocketOptions } from './api/browser-websocket.js';
+/** The `WebSocket` class, as `import WebSocket from 'wasmsocket'` gives it in Node. */
+export { WebSocket as default } from './api/browser-websocket.js';
 export {
   WebStreamTransport,
   type WebStreamClientOptions,
