@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ZLIB_CONCURRENCY, sharedZlibQueue, ZlibQueue } from '../../src/adapters/node/deflate-queue.js';
 import { createZlibEngine } from '../../src/adapters/node/deflate-zlib.js';
+import { createMessageCompressor, createMessageDecompressor } from '../../src/protocol/extensions/permessage-deflate.js';
 import { compressible, deflateBomb, inflateMessage } from './helpers.js';
 
 describe('ZlibQueue', () => {
@@ -68,7 +69,7 @@ describe('ZlibQueue', () => {
     };
     const engine = createZlibEngine({ queue });
     const message = compressible(50_000);
-    const compressors = Array.from({ length: 200 }, () => engine.createCompressor({ windowBits: 15, contextTakeover: true }));
+    const compressors = Array.from({ length: 200 }, () => createMessageCompressor(engine, { windowBits: 15, contextTakeover: true }));
     const payloads = await Promise.all(compressors.map((compressor) => compressor.compress(message, true)));
     for (const compressor of compressors) compressor.dispose();
     expect(peak).toBe(4);
@@ -81,8 +82,8 @@ describe('zlib work of a connection that goes away', () => {
     const queue = new ZlibQueue(1);
     const engine = createZlibEngine({ queue });
     const big = compressible(8 << 20);
-    const compressor = engine.createCompressor({ windowBits: 15, contextTakeover: true });
-    const decompressor = engine.createDecompressor({ windowBits: 15, contextTakeover: true });
+    const compressor = createMessageCompressor(engine, { windowBits: 15, contextTakeover: true });
+    const decompressor = createMessageDecompressor(engine, { windowBits: 15, contextTakeover: true });
     const pendingCompress = compressor.compress(big, true);
     const output = { push: () => true, remaining: Number.MAX_SAFE_INTEGER };
     const pendingDecompress = decompressor.decompress(Uint8Array.from(inflateInput()), true, output);
@@ -93,7 +94,7 @@ describe('zlib work of a connection that goes away', () => {
     await expect(pendingCompress).rejects.toThrow(/disposed/);
     await expect(pendingDecompress).rejects.toThrow(/disposed/);
     // The queue (one turn only) still serves other connections.
-    const other = engine.createCompressor({ windowBits: 15, contextTakeover: false });
+    const other = createMessageCompressor(engine, { windowBits: 15, contextTakeover: false });
     const payload = await other.compress(compressible(1000), true);
     expect(inflateMessage(payload).length).toBe(1000);
     expect(queue.running).toBe(0);

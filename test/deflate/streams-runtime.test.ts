@@ -10,7 +10,7 @@ import { createCompressionStreamEngine, hasDeflateRawStreams, perMessageDeflateW
 import { portableCodec } from '../../src/codec/portable/index.js';
 import type { DecodeOutput } from '../../src/protocol/extension.js';
 import type { PerMessageDeflateNegotiators } from '../../src/protocol/extensions/permessage-deflate.js';
-import { PerMessageDeflate } from '../../src/protocol/extensions/permessage-deflate.js';
+import { createMessageDecompressor, PerMessageDeflate } from '../../src/protocol/extensions/permessage-deflate.js';
 import type { ServerConnection } from '../../src/protocol/server-connection.js';
 import { CloseCode, Opcode } from '../../src/shared/constants.js';
 import { ErrorCode } from '../../src/shared/errors.js';
@@ -149,7 +149,7 @@ describe('Compression Streams engine', () => {
         return limit - kept;
       },
     };
-    const decompressor = engine.createDecompressor({ windowBits: 15, contextTakeover: false });
+    const decompressor = createMessageDecompressor(engine, { windowBits: 15, contextTakeover: false });
     await decompressor.decompress(deflateBomb(256), true, output);
     decompressor.dispose();
     expect(kept).toBeLessThanOrEqual(limit);

@@ -10,6 +10,7 @@ import { perMessageDeflateNode } from '../../src/adapters/node/deflate.js';
 import { portableCodec } from '../../src/codec/portable/index.js';
 import type { ClientConnection } from '../../src/protocol/client-connection.js';
 import type { DecodeOutput } from '../../src/protocol/extension.js';
+import { createMessageDecompressor } from '../../src/protocol/extensions/permessage-deflate.js';
 import type { ServerConnection } from '../../src/protocol/server-connection.js';
 import { CloseCode, Opcode } from '../../src/shared/constants.js';
 import { ErrorCode, ProtocolError } from '../../src/shared/errors.js';
@@ -290,7 +291,7 @@ describe('violations', () => {
         return limit - kept;
       },
     };
-    const decompressor = engine.createDecompressor({ windowBits: 15, contextTakeover: true });
+    const decompressor = createMessageDecompressor(engine, { windowBits: 15, contextTakeover: true });
     await decompressor.decompress(bomb, true, output);
     decompressor.dispose();
     expect(refused).toBe(1);

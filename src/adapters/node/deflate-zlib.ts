@@ -1,7 +1,8 @@
 /**
  * The `node:zlib` engine of permessage-deflate (RFC 7692): raw DEFLATE streams that flush every
  * write with Z_SYNC_FLUSH (one write per piece of a message), each operation taking a turn in a
- * `ZlibQueue`.
+ * `ZlibQueue`. What RFC 7692 §7.2 does to the ends of messages, permessage-deflate does
+ * (src/protocol/extensions/permessage-deflate.ts).
  *
  * Memory per connection
  * ---------------------
@@ -24,17 +25,16 @@
  * 8 to 9 as well, and a larger window reads a smaller one's output.
  */
 import * as zlib from 'node:zlib';
-import { CloseCode } from '../../shared/constants.js';
-import { ErrorCode, InvalidArgumentError, ProtocolError } from '../../shared/errors.js';
+import { InvalidArgumentError } from '../../shared/errors.js';
 import type { DecodeOutput } from '../../protocol/extension.js';
 import {
-  DEFLATE_TRAILER,
-  endsWithTrailer,
+  invalidDeflateData,
   type DeflateEngine,
   type DeflateStreamParameters,
-  type MessageCompressor,
-  type MessageDecompressor,
+  type RawDeflater,
+  type RawInflater,
 } from '../../protocol/extensions/deflate-engine.js';
+import { createMessageCompressor, type MessageCompressor } from '../../protocol/extensions/permessage-deflate.js';
 import { sharedZlibQueue, type ZlibQueue } from './deflate-queue.js';
 
 /** Options of the zlib engine. */
@@ -94,10 +94,6 @@ export const DEFAULT_ZLIB_WINDOW_BITS = 13;
 
 /** A zlib stream's output buffer: 16 KiB, zlib's `Z_DEFAULT_CHUNK`; output is produced (and checked against the limit) in steps of this size. */
 export const DEFAULT_ZLIB_CHUNK_SIZE = 16 * 1024;
-
-const EMPTY = new Uint8Array(0);
-/** The payload of an empty message, or of an empty last piece (RFC 7692 §7.2.3.6: an empty stored block, its trailer removed). */
-const EMPTY_BLOCK_HEAD = new Uint8Array([0x00]);
 
 type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
 
@@ -179,13 +175,23 @@ interface ZlibSettings {
   readonly inflaters: ZlibPool<zlib.InflateRaw>;
 }
 
+/** The zlib engine. */
+export interface ZlibEngine extends DeflateEngine {
+  /**
+   * A compressor of whole frame payloads over this engine.
+   * @deprecated Use `createMessageCompressor(engine, parameters)` from the protocol layer; kept
+   *   until the load generator (src/cli/bench/load.ts) calls that.
+   */
+  createCompressor(parameters: DeflateStreamParameters): MessageCompressor;
+}
+
 /**
  * A permessage-deflate engine over `node:zlib`. It honours every negotiable parameter: windows
  * of 8–15 bits and context takeover both ways.
  *
  * @throws InvalidArgumentError for an option out of its range.
  */
-export function createZlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
+export function createZlibEngine(options: ZlibEngineOptions = {}): ZlibEngine {
   const level = options.level ?? DEFAULT_ZLIB_LEVEL;
   const memLevel = options.memLevel ?? DEFAULT_ZLIB_MEM_LEVEL;
   const windowBits = options.windowBits ?? DEFAULT_ZLIB_WINDOW_BITS;
@@ -205,11 +211,13 @@ export function createZlibEngine(options: ZlibEngineOptions = {}): DeflateEngine
     deflaters: new ZlibPool(poolSize),
     inflaters: new ZlibPool(poolSize),
   };
-  return {
+  const engine: ZlibEngine = {
     capabilities: { minCompressWindowBits: 8, compressContextTakeover: true, decompressContextTakeover: true },
-    createCompressor: (parameters) => new ZlibCompressor(settings, parameters),
-    createDecompressor: (parameters) => new ZlibDecompressor(settings, parameters),
+    createDeflater: (parameters) => new ZlibDeflater(settings, parameters),
+    createInflater: (parameters) => new ZlibInflater(settings, parameters),
+    createCompressor: (parameters) => createMessageCompressor(engine, parameters),
   };
+  return engine;
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {
@@ -275,7 +283,9 @@ class StreamSlot<S extends ZlibStream> {
   }
 }
 
-class ZlibCompressor implements MessageCompressor {
+class ZlibDeflater implements RawDeflater {
+  // Every piece is written with Z_SYNC_FLUSH, which ends the output with an empty stored block.
+  readonly messageEnd = 'sync-flush';
   readonly #queue: ZlibQueue;
   readonly #slot: StreamSlot<zlib.DeflateRaw>;
 
@@ -295,23 +305,21 @@ class ZlibCompressor implements MessageCompressor {
     );
   }
 
-  compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
-    return this.#queue.run(() => this.#compress(data, fin));
+  deflate(data: Uint8Array, end: boolean): Promise<readonly Uint8Array[]> {
+    return this.#queue.run(() => this.#deflate(data, end));
   }
 
   dispose(): void {
     this.#slot.dispose();
   }
 
-  #compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
-    return new Promise<Uint8Array>((resolve, reject) => {
+  #deflate(data: Uint8Array, end: boolean): Promise<readonly Uint8Array[]> {
+    return new Promise<readonly Uint8Array[]>((resolve, reject) => {
       const slot = this.#slot;
       const handle = slot.acquire();
       const chunks: Buffer[] = [];
-      let length = 0;
       handle.onData = (chunk) => {
         chunks.push(chunk);
-        length += chunk.length;
       };
       handle.onError = (error) => {
         handle.release();
@@ -319,49 +327,33 @@ class ZlibCompressor implements MessageCompressor {
         reject(error);
       };
       handle.onAbandon = () => reject(disposedError());
-      // The stream flushes every write (Z_SYNC_FLUSH); an empty one flushes what came before.
+      // The stream flushes every write (Z_SYNC_FLUSH); an empty one flushes what came before,
+      // and gives nothing when that was flushed already.
       handle.stream.write(data, () => {
         if (!slot.holds(handle)) {
           reject(disposedError());
           return;
         }
         handle.release();
-        const out: Uint8Array = length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-        if (!fin) {
-          resolve(out);
-          return;
-        }
-        slot.endMessage(handle);
-        resolve(endOfMessage(out));
+        if (end) slot.endMessage(handle);
+        resolve(chunks);
       });
     });
   }
 }
 
-/**
- * RFC 7692 §7.2.1: the compressed message ends with an empty stored block, whose last four
- * octets (`00 00 ff ff`) are removed. A sync flush that found nothing new to flush (the
- * message's last piece is empty and the previous one was flushed) gives no output: the block is
- * then written here, leaving its first octet.
- */
-function endOfMessage(out: Uint8Array): Uint8Array {
-  if (out.length === 0) return EMPTY_BLOCK_HEAD;
-  if (!endsWithTrailer(out)) throw new Error('zlib sync flush did not end with an empty stored block');
-  return out.subarray(0, out.length - DEFLATE_TRAILER.length);
+/** Input up to this size is copied to go with the message's last bytes in one write (one thread-pool round trip): 64 KiB. */
+const JOIN_LAST_BELOW = 64 * 1024;
+
+/** `data` followed by `last`, in a new buffer. */
+function joined(data: Uint8Array, last: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length + last.length);
+  out.set(data, 0);
+  out.set(last, data.length);
+  return out;
 }
 
-/** Payloads up to this size are copied to carry their trailer in the same write: 64 KiB. */
-const JOIN_TRAILER_BELOW = 64 * 1024;
-
-/** `data` followed by `00 00 ff ff`, in a new buffer. */
-function withTrailer(data: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(data.length + DEFLATE_TRAILER.length);
-  joined.set(data, 0);
-  joined.set(DEFLATE_TRAILER, data.length);
-  return joined;
-}
-
-class ZlibDecompressor implements MessageDecompressor {
+class ZlibInflater implements RawInflater {
   readonly #queue: ZlibQueue;
   readonly #slot: StreamSlot<zlib.InflateRaw>;
 
@@ -372,16 +364,15 @@ class ZlibDecompressor implements MessageDecompressor {
     );
   }
 
-  decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): void | Promise<void> {
-    if (data.length === 0 && !fin) return undefined;
-    return this.#queue.run(() => this.#decompress(data, fin, output));
+  inflate(data: Uint8Array, last: Uint8Array | null, output: DecodeOutput): Promise<void> {
+    return this.#queue.run(() => this.#inflate(data, last, output));
   }
 
   dispose(): void {
     this.#slot.dispose();
   }
 
-  #decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): Promise<void> {
+  #inflate(data: Uint8Array, last: Uint8Array | null, output: DecodeOutput): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const slot = this.#slot;
       const handle = slot.acquire();
@@ -401,32 +392,31 @@ class ZlibDecompressor implements MessageDecompressor {
         if (settled) return;
         settled = true;
         slot.drop(handle);
-        reject(new ProtocolError(`invalid compressed data: ${error.message}`, ErrorCode.EXTENSION_ERROR, CloseCode.INVALID_PAYLOAD));
+        reject(invalidDeflateData(error));
       };
       handle.onAbandon = () => {
         if (settled) return;
         settled = true;
         reject(disposedError());
       };
-      // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the
-      // message." A small payload is copied to go with it in one write (one thread-pool round trip).
-      let last = data;
-      if (fin) {
-        if (data.length <= JOIN_TRAILER_BELOW) last = withTrailer(data);
+      // A message's last bytes are small: a small input is copied to go with them in one write.
+      let write = data;
+      if (last !== null) {
+        if (data.length <= JOIN_LAST_BELOW) write = joined(data, last);
         else {
           handle.stream.write(data);
-          last = DEFLATE_TRAILER;
+          write = last;
         }
       }
-      handle.stream.write(last, () => {
+      handle.stream.write(write, () => {
         if (settled) return;
         settled = true;
         handle.release();
         if (handle.broken) {
-          // The peer ended its stream with a BFINAL block (RFC 7692 §7.2.3.4 shows one): the
-          // next message starts a new one. (A disposed slot closed it: the connection is gone.)
+          // The stream ended at a block with BFINAL set, and zlib ignored what followed: the
+          // next message starts a new stream. (A disposed slot closed it: the connection is gone.)
           slot.drop(handle);
-        } else if (fin) {
+        } else if (last !== null) {
           slot.endMessage(handle);
         }
         resolve();

@@ -6,26 +6,27 @@
  * ---------------------------------------------
  * A `CompressionStream` has no flush and no window option: its output only ends when the
  * stream is closed, with a block that has BFINAL set, and its window is always 15 bits. So:
- * - every outgoing message gets a stream of its own, closed at the message's end; RFC 7692
- *   §7.2.3.4 shows a message compressed as a DEFLATE block with BFINAL set to 1, followed by
- *   one octet (an empty stored block's header, §7.2.1). A peer must then not expect context
- *   from one message to the next: the client offers `client_no_context_takeover`, the server
- *   answers with `server_no_context_takeover`, and where the peer does not agree (or imposes a
- *   window under 15 bits) this end sends uncompressed and still decompresses;
+ * - every outgoing message gets a stream of its own, closed at the message's end (its
+ *   compressed data ends with a final block, which permessage-deflate follows with the octet
+ *   RFC 7692 §7.2.3.4 shows). A peer must then not expect context from one message to the
+ *   next: the client offers `client_no_context_takeover`, the server answers with
+ *   `server_no_context_takeover`, and where the peer does not agree (or imposes a window under
+ *   15 bits) this end sends uncompressed and still decompresses;
  * - a `DecompressionStream` cannot say when it has produced all the output of the bytes it was
  *   given, so it cannot be kept across messages either: the client offers
  *   `server_no_context_takeover` and the server answers with `client_no_context_takeover`, and
  *   each incoming message is decompressed by a stream of its own, ended with an empty final
  *   block so that the stream closes cleanly.
  *
+ * What RFC 7692 §7.2 does to the ends of messages (the `00 00 ff ff`), permessage-deflate does
+ * (src/protocol/extensions/permessage-deflate.ts); this engine only runs the streams.
+ *
  * Memory: the compressed payload is fed in slices small enough that even the densest DEFLATE
  * (about 1032:1) cannot produce more than the message may still have, so a bomb is stopped at
  * the limit like with zlib.
  */
-import { CloseCode } from '../../shared/constants.js';
-import { ErrorCode, ProtocolError } from '../../shared/errors.js';
 import type { DecodeOutput } from '../../protocol/extension.js';
-import { DEFLATE_TRAILER, type DeflateEngine, type MessageCompressor, type MessageDecompressor } from '../../protocol/extensions/deflate-engine.js';
+import { invalidDeflateData, type DeflateEngine, type RawDeflater, type RawInflater } from '../../protocol/extensions/deflate-engine.js';
 import { createPerMessageDeflate, type PerMessageDeflateNegotiators, type PerMessageDeflateOptions } from '../../protocol/extensions/permessage-deflate.js';
 
 /**
@@ -37,8 +38,6 @@ const MAX_DEFLATE_RATIO = 1032;
 const MAX_SLICE = 16 * 1024;
 /** An empty stored block with BFINAL set: ends a decompression stream cleanly (RFC 1951 §3.2.4). */
 const FINAL_EMPTY_BLOCK = new Uint8Array([0x01, 0x00, 0x00, 0xff, 0xff]);
-/** What follows the BFINAL block of a compressed message (RFC 7692 §7.2.3.4's example). */
-const AFTER_FINAL_BLOCK = new Uint8Array([0x00]);
 /**
  * How implementations word the refusal of bytes after the end of a DEFLATE stream (Chromium:
  * "Junk found after end of compressed data."). Node ignores such bytes.
@@ -64,8 +63,8 @@ export function hasDeflateRawStreams(): boolean {
 export function createCompressionStreamEngine(): DeflateEngine {
   return {
     capabilities: { minCompressWindowBits: 15, compressContextTakeover: false, decompressContextTakeover: false },
-    createCompressor: () => new StreamCompressor(),
-    createDecompressor: () => new StreamDecompressor(),
+    createDeflater: () => new StreamDeflater(),
+    createInflater: () => new StreamInflater(),
   };
 }
 
@@ -73,10 +72,13 @@ export function createCompressionStreamEngine(): DeflateEngine {
  * The permessage-deflate negotiators over Compression Streams, or null when the runtime lacks
  * them (then the extension is simply not offered or accepted).
  *
- * @example
+ * @example A client over a WHATWG stream pair (a runtime's TCP socket, a tunnel)
  * ```ts
+ * import { perMessageDeflateWeb, WebStreamTransport } from 'wasmsocket/web';
  * const deflate = perMessageDeflateWeb();
- * const ws = new WebSocket(url, { extensions: deflate === null ? [] : [deflate.client] });
+ * const ws = WebStreamTransport.connect({ readable, writable }, 'ws://example.com/', {
+ *   extensions: deflate === null ? [] : [deflate.client],
+ * });
  * ```
  * @throws InvalidArgumentError for an invalid option, or a window under 15 bits (which this
  *   engine cannot keep to).
@@ -88,41 +90,29 @@ export function perMessageDeflateWeb(options: PerMessageDeflateOptions = {}): Pe
 
 function ignore(): void {}
 
-function concat(chunks: readonly Uint8Array[], length: number, tail: Uint8Array | null): Uint8Array {
-  const out = new Uint8Array(length + (tail?.length ?? 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  if (tail !== null) out.set(tail, offset);
-  return out;
-}
-
-/** The stream compressing the message being sent, and its output so far. */
+/** The stream compressing the message being sent, and its output not yet returned. */
 interface OutgoingStream {
   readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly chunks: Uint8Array[];
-  length: number;
+  chunks: Uint8Array[];
   /** Settles when the readable side has ended (or failed). */
   readonly reading: Promise<void>;
 }
 
-class StreamCompressor implements MessageCompressor {
+class StreamDeflater implements RawDeflater {
+  // A CompressionStream's output ends only when it is closed, with a block that has BFINAL set.
+  readonly messageEnd = 'final-block';
   #current: OutgoingStream | null = null;
   #disposed = false;
 
-  async compress(data: Uint8Array, fin: boolean): Promise<Uint8Array> {
+  async deflate(data: Uint8Array, end: boolean): Promise<readonly Uint8Array[]> {
     if (this.#disposed) throw new Error('permessage-deflate stream disposed while a message was being compressed');
     const current = (this.#current ??= this.#open());
     if (data.length > 0) await current.writer.write(data);
-    if (!fin) return this.#take(current, null);
+    if (!end) return this.#take(current);
     await current.writer.close();
     await current.reading;
     this.#current = null;
-    // §7.2.3.4: the BFINAL block, then the octet of an empty stored block's header whose other
-    // four octets §7.2.1 removes.
-    return this.#take(current, AFTER_FINAL_BLOCK);
+    return this.#take(current);
   }
 
   dispose(): void {
@@ -136,15 +126,13 @@ class StreamCompressor implements MessageCompressor {
     const stream = new CompressionStream('deflate-raw');
     const writer = stream.writable.getWriter() as WritableStreamDefaultWriter<Uint8Array>;
     writer.closed.catch(ignore);
-    const chunks: Uint8Array[] = [];
-    const current: { writer: typeof writer; chunks: Uint8Array[]; length: number; reading: Promise<void> } = { writer, chunks, length: 0, reading: Promise.resolve() };
+    const current: { writer: typeof writer; chunks: Uint8Array[]; reading: Promise<void> } = { writer, chunks: [], reading: Promise.resolve() };
     const reader = stream.readable.getReader();
     current.reading = (async () => {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        chunks.push(value);
-        current.length += value.length;
+        current.chunks.push(value);
       }
     })();
     // A failure also fails the pending write or close, which reports it.
@@ -152,10 +140,9 @@ class StreamCompressor implements MessageCompressor {
     return current;
   }
 
-  #take(current: OutgoingStream, tail: Uint8Array | null): Uint8Array {
-    const out = current.chunks.length === 1 && tail === null ? current.chunks[0]! : concat(current.chunks, current.length, tail);
-    current.chunks.length = 0;
-    current.length = 0;
+  #take(current: OutgoingStream): readonly Uint8Array[] {
+    const out = current.chunks;
+    current.chunks = [];
     return out;
   }
 }
@@ -169,13 +156,32 @@ interface IncomingStream {
   refused: boolean;
 }
 
-class StreamDecompressor implements MessageDecompressor {
+class StreamInflater implements RawInflater {
   #current: IncomingStream | null = null;
   #disposed = false;
 
-  decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): void | Promise<void> {
-    if (data.length === 0 && !fin) return undefined;
-    return this.#decompress(data, fin, output);
+  async inflate(data: Uint8Array, last: Uint8Array | null, output: DecodeOutput): Promise<void> {
+    if (this.#disposed) throw new Error('permessage-deflate stream disposed while a message was being decompressed');
+    const current = (this.#current ??= this.#open(output));
+    current.output = output;
+    let at = 0;
+    while (at < data.length) {
+      const size = Math.max(1, Math.min(MAX_SLICE, Math.floor(output.remaining / MAX_DEFLATE_RATIO), data.length - at));
+      if (!(await this.#write(current, data.subarray(at, at + size), false))) return;
+      at += size;
+    }
+    if (last === null) return;
+    // The message's last bytes go alone: they may lie after a block with BFINAL set, which a
+    // strict DecompressionStream refuses as junk, and nothing else may share their write. Then
+    // a final empty block, so that the stream closes cleanly.
+    if (!((await this.#write(current, last, true)) && (await this.#write(current, FINAL_EMPTY_BLOCK, true)))) return;
+    try {
+      await current.writer.close();
+      await current.reading;
+    } catch (error) {
+      if (!(await this.#endedEarly(current, error, true))) throw invalidDeflateData(error);
+    }
+    this.#current = null;
   }
 
   dispose(): void {
@@ -183,48 +189,20 @@ class StreamDecompressor implements MessageDecompressor {
     this.#close();
   }
 
-  async #decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): Promise<void> {
-    if (this.#disposed) throw new Error('permessage-deflate stream disposed while a message was being decompressed');
-    const current = (this.#current ??= this.#open(output));
-    current.output = output;
-    // The payload's last octet goes alone: after a BFINAL block it is the octet §7.2.3.4 adds,
-    // which a strict DecompressionStream refuses as junk, and nothing else may share its write.
-    const body = fin ? data.subarray(0, Math.max(0, data.length - 1)) : data;
-    let at = 0;
-    while (at < body.length) {
-      const size = Math.max(1, Math.min(MAX_SLICE, Math.floor(output.remaining / MAX_DEFLATE_RATIO), body.length - at));
-      if (!(await this.#write(current, body.subarray(at, at + size), false))) return;
-      at += size;
-    }
-    if (!fin) return;
-    // §7.2.2: the payload, then 00 00 ff ff; then a final empty block so the stream closes.
-    const ended =
-      (data.length === 0 || (await this.#write(current, data.subarray(data.length - 1), true))) &&
-      (await this.#write(current, DEFLATE_TRAILER, true)) &&
-      (await this.#write(current, FINAL_EMPTY_BLOCK, true));
-    if (!ended) return;
-    try {
-      await current.writer.close();
-      await current.reading;
-    } catch (error) {
-      if (!this.#endedEarly(current, error, true)) throw corrupt(error);
-    }
-    this.#current = null;
-  }
-
   /**
-   * Write one piece and wait until it is consumed. Returns false when the message is over (its
-   * output was refused, or its stream ended at a BFINAL block before `afterPayload` bytes).
+   * Write one piece and wait until it is consumed. Returns false when the message is over: its
+   * output was refused, or its stream had ended at a BFINAL block and these are bytes that
+   * `mayFollowEnd`.
    * @throws ProtocolError (1007) when the bytes are not DEFLATE.
    */
-  async #write(current: IncomingStream, bytes: Uint8Array, afterPayload: boolean): Promise<boolean> {
+  async #write(current: IncomingStream, bytes: Uint8Array, mayFollowEnd: boolean): Promise<boolean> {
     try {
       await current.writer.write(bytes);
     } catch (error) {
       if (current.refused) return false;
-      if (this.#endedEarly(current, error, afterPayload)) return false;
+      if (await this.#endedEarly(current, error, mayFollowEnd)) return false;
       this.#close();
-      throw corrupt(error);
+      throw invalidDeflateData(error);
     }
     if (current.refused) {
       this.#close();
@@ -236,11 +214,13 @@ class StreamDecompressor implements MessageDecompressor {
   /**
    * A strict implementation refused bytes after the end of the DEFLATE stream: the message
    * ended with a BFINAL block (RFC 7692 §7.2.3.4), and all its output was produced — provided
-   * the refused write held only bytes that may follow the compressed data.
+   * the refused write held only bytes that may lie after the end. Waits until the output read
+   * before the refusal has been delivered.
    */
-  #endedEarly(current: IncomingStream, error: unknown, afterPayload: boolean): boolean {
-    if (!afterPayload || !(error instanceof Error) || !AFTER_END_MESSAGE.test(error.message)) return false;
+  async #endedEarly(current: IncomingStream, error: unknown, mayFollowEnd: boolean): Promise<boolean> {
+    if (!mayFollowEnd || !(error instanceof Error) || !AFTER_END_MESSAGE.test(error.message)) return false;
     if (this.#current === current) this.#current = null;
+    await current.reading.catch(ignore);
     return true;
   }
 
@@ -277,9 +257,4 @@ class StreamDecompressor implements MessageDecompressor {
     this.#current = null;
     current?.writer.abort().catch(ignore);
   }
-}
-
-function corrupt(error: unknown): ProtocolError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new ProtocolError(`invalid compressed data: ${detail}`, ErrorCode.EXTENSION_ERROR, CloseCode.INVALID_PAYLOAD);
 }

@@ -1,15 +1,15 @@
 /**
  * Extensions of the WebSocket protocol that the core knows how to run: permessage-deflate
- * (RFC 7692) over an injected DEFLATE engine. The engines live in the adapters:
+ * (RFC 7692) over an injected raw DEFLATE engine. The engines live in the adapters:
  * `perMessageDeflateNode` (node:zlib) and `perMessageDeflateWeb` (CompressionStream).
  */
 export {
-  DEFLATE_TRAILER,
-  endsWithTrailer,
+  invalidDeflateData,
   type DeflateEngine,
+  type DeflateMessageEnd,
   type DeflateStreamParameters,
-  type MessageCompressor,
-  type MessageDecompressor,
+  type RawDeflater,
+  type RawInflater,
 } from './deflate-engine.js';
 export {
   acceptDeflateResponse,
@@ -28,10 +28,15 @@ export {
   type DeflateServerPolicy,
 } from './deflate-params.js';
 export {
+  createMessageCompressor,
+  createMessageDecompressor,
   createPerMessageDeflate,
   DEFAULT_DEFLATE_THRESHOLD,
+  DEFLATE_TRAILER,
   PerMessageDeflate,
   type DeflateOfferOptions,
+  type MessageCompressor,
+  type MessageDecompressor,
   type PerMessageDeflateNegotiators,
   type PerMessageDeflateOptions,
 } from './permessage-deflate.js';

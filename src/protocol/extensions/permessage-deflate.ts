@@ -1,7 +1,7 @@
 /**
- * permessage-deflate (RFC 7692): the negotiators that agree on it during the opening handshake
- * and the `Extension` that compresses and decompresses messages once it is agreed, over an
- * injected DEFLATE engine (`DeflateEngine`).
+ * permessage-deflate (RFC 7692): the negotiators that agree on it during the opening handshake,
+ * the `Extension` that compresses and decompresses messages once it is agreed, over an injected
+ * raw DEFLATE engine (`DeflateEngine`), and the framing of §7.2 between the two.
  *
  * Theory of operation
  * -------------------
@@ -15,6 +15,13 @@
  * an extension (RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of
  * control frames"), and the frame codec refuses RSV1 on control and continuation frames (1002).
  *
+ * Framing (§7.2): an engine only compresses and decompresses a stream of DEFLATE blocks, and
+ * says how its compressed messages end. `MessageCompressor` and `MessageDecompressor` below turn
+ * that into frame payloads and back — the four octets removed at the end of each compressed
+ * message (§7.2.1), appended before decompressing (§7.2.2) — for every engine alike. Neither
+ * copies a large payload to do it: the trailer is removed by taking a shorter view of the
+ * engine's output, and appended as a separate small piece of the inflater's input.
+ *
  * Memory: the decompressor pushes its output into the connection's `DecodeOutput` as it is
  * produced, and stops when it is refused — the message limit applies to the decompressed size
  * as it grows, so a bomb is stopped at the limit with 1009.
@@ -22,8 +29,8 @@
 import type { ClientExtensionNegotiator, ServerExtensionNegotiator } from '../../handshake/extensions.js';
 import type { ExtensionParams } from '../../handshake/headers.js';
 import { InvalidArgumentError, InvalidStateError } from '../../shared/errors.js';
-import type { DecodeOutput, Extension } from '../extension.js';
-import type { DeflateEngine, DeflateStreamParameters, MessageCompressor, MessageDecompressor } from './deflate-engine.js';
+import { isPromiseLike, type DecodeOutput, type Extension } from '../extension.js';
+import type { DeflateEngine, DeflateMessageEnd, DeflateStreamParameters, RawDeflater, RawInflater } from './deflate-engine.js';
 import {
   acceptDeflateResponse,
   checkWindowBitsOption,
@@ -145,14 +152,14 @@ export class PerMessageDeflate implements Extension {
 
   encode(data: Uint8Array, fin: boolean): Uint8Array | PromiseLike<Uint8Array> {
     if (this.#disposed) throw new InvalidStateError('permessage-deflate was disposed: the connection is finished');
-    this.#compressor ??= this.#engine.createCompressor(streamParameters(this.agreement, this.side));
+    this.#compressor ??= createMessageCompressor(this.#engine, streamParameters(this.agreement, this.side));
     return this.#compressor.compress(data, fin);
   }
 
   decode(data: Uint8Array, fin: boolean, output: DecodeOutput): void | PromiseLike<void> {
     if (this.#disposed) throw new InvalidStateError('permessage-deflate was disposed: the connection is finished');
     // §7.1.2: the peer compresses within its agreed window; decompressing needs that much.
-    this.#decompressor ??= this.#engine.createDecompressor(streamParameters(this.agreement, this.side === 'server' ? 'client' : 'server'));
+    this.#decompressor ??= createMessageDecompressor(this.#engine, streamParameters(this.agreement, this.side === 'server' ? 'client' : 'server'));
     return this.#decompressor.decompress(data, fin, output);
   }
 
@@ -163,6 +170,165 @@ export class PerMessageDeflate implements Extension {
     this.#decompressor?.dispose();
     this.#compressor = null;
     this.#decompressor = null;
+  }
+}
+
+/**
+ * The four octets an empty stored block ends with — its LEN and NLEN fields — which RFC 7692
+ * §7.2.1 removes from the end of every compressed message and §7.2.2 appends again.
+ */
+export const DEFLATE_TRAILER: Uint8Array = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * The octet that remains of an empty stored block once its LEN and NLEN are removed: the block
+ * header (BFINAL 0, BTYPE 00) and the padding to the next octet. RFC 7692 §7.2.3.4 shows it
+ * after a block with BFINAL set; §7.2.3.6 shows it as the whole of an empty message.
+ */
+const EMPTY_BLOCK_REMAINDER = new Uint8Array([0x00]);
+
+const EMPTY = new Uint8Array(0);
+
+/** Compresses the messages of one direction into frame payloads (RFC 7692 §7.2.1). */
+export interface MessageCompressor {
+  /**
+   * Compress the next piece of the message; `fin` marks its last piece. Returns the frame
+   * payload for this piece: with `fin`, the end of the message's compressed data as §7.2.1 has
+   * it (its final empty stored block's `00 00 ff ff` removed). Must not change `data`.
+   */
+  compress(data: Uint8Array, fin: boolean): Uint8Array | PromiseLike<Uint8Array>;
+  /** Release everything; a pending call may still settle, and is ignored. */
+  dispose(): void;
+}
+
+/** Decompresses the frame payloads of the messages one direction receives (RFC 7692 §7.2.2). */
+export interface MessageDecompressor {
+  /**
+   * Decompress the next piece of a message's payload; `fin` marks its last piece (its `data`
+   * may be empty). Output goes to `output` as it is produced; once `output.push` refuses a
+   * piece, it stops and settles. Throws or rejects with a `ProtocolError` (1007) for data that
+   * is not DEFLATE.
+   */
+  decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): void | PromiseLike<void>;
+  /** Release everything; a pending call may still settle, and is ignored. */
+  dispose(): void;
+}
+
+/**
+ * A compressor of frame payloads over `engine`: its raw DEFLATE output, with each message's end
+ * framed as RFC 7692 §7.2.1 has it. What `PerMessageDeflate` sends with; also for compressing a
+ * payload once outside any connection (a benchmark's pre-encoded frames).
+ */
+export function createMessageCompressor(engine: DeflateEngine, parameters: DeflateStreamParameters): MessageCompressor {
+  return new FramingCompressor(engine.createDeflater(parameters));
+}
+
+/** A decompressor of frame payloads over `engine`, which appends what RFC 7692 §7.2.2 asks. */
+export function createMessageDecompressor(engine: DeflateEngine, parameters: DeflateStreamParameters): MessageDecompressor {
+  return new FramingDecompressor(engine.createInflater(parameters));
+}
+
+class FramingCompressor implements MessageCompressor {
+  readonly #deflater: RawDeflater;
+
+  constructor(deflater: RawDeflater) {
+    this.#deflater = deflater;
+  }
+
+  compress(data: Uint8Array, fin: boolean): Uint8Array | PromiseLike<Uint8Array> {
+    const chunks = this.#deflater.deflate(data, fin);
+    const messageEnd = this.#deflater.messageEnd;
+    if (isPromiseLike<readonly Uint8Array[]>(chunks)) return Promise.resolve(chunks).then((settled) => framePayload(settled, fin, messageEnd));
+    return framePayload(chunks, fin, messageEnd);
+  }
+
+  dispose(): void {
+    this.#deflater.dispose();
+  }
+}
+
+/**
+ * The frame payload of one piece, from the chunks the engine compressed it to: joined (a single
+ * chunk is used as it is), and for the message's last piece, ended as RFC 7692 §7.2.1 says.
+ *
+ * @throws Error when an engine that sync-flushes ended a message without an empty stored block.
+ */
+function framePayload(chunks: readonly Uint8Array[], fin: boolean, messageEnd: DeflateMessageEnd): Uint8Array {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  if (!fin) return joinChunks(chunks, length, null);
+  // §7.2.1: "Remove 4 octets (that make up the LEN and NLEN fields of the empty block) from
+  // the tail end." A sync flush has ended the data with that empty block.
+  if (messageEnd === 'sync-flush' && length > 0) {
+    if (!endsWithTrailer(chunks)) throw new Error('the compressor ended a message without the empty stored block of a sync flush');
+    return joinChunks(chunks, length - DEFLATE_TRAILER.length, null);
+  }
+  // §7.2.1: "If the resulting data does not end with an empty DEFLATE block with no compression
+  // (the "BTYPE" bits are set to 00), append an empty DEFLATE block with no compression to the
+  // tail end" — then remove its LEN and NLEN, which leaves one octet. So after a final block
+  // (§7.2.3.4's example), and after a last piece that compressed to nothing: its message's
+  // empty block, if any, went out in an earlier frame, whose octets can no longer be removed.
+  return joinChunks(chunks, length, EMPTY_BLOCK_REMAINDER);
+}
+
+/** Whether the bytes of `chunks`, taken together, end with `00 00 ff ff`. */
+function endsWithTrailer(chunks: readonly Uint8Array[]): boolean {
+  let matched = 0;
+  for (let c = chunks.length - 1; c >= 0; c--) {
+    const chunk = chunks[c]!;
+    for (let i = chunk.length - 1; i >= 0; i--) {
+      if (chunk[i] !== DEFLATE_TRAILER[DEFLATE_TRAILER.length - 1 - matched]) return false;
+      if (++matched === DEFLATE_TRAILER.length) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The first `length` bytes of `chunks`, then `tail`: without a tail, a view of the first chunk
+ * when it holds them all, else one copy.
+ */
+function joinChunks(chunks: readonly Uint8Array[], length: number, tail: Uint8Array | null): Uint8Array {
+  if (tail === null) {
+    if (length === 0) return EMPTY;
+    const first = chunks[0]!;
+    if (first.length >= length) return first.length === length ? first : first.subarray(0, length);
+  }
+  const out = new Uint8Array(length + (tail === null ? 0 : tail.length));
+  let offset = 0;
+  for (let c = 0; c < chunks.length && offset < length; c++) {
+    const chunk = chunks[c]!;
+    const take = Math.min(chunk.length, length - offset);
+    out.set(take === chunk.length ? chunk : chunk.subarray(0, take), offset);
+    offset += take;
+  }
+  if (tail !== null) out.set(tail, length);
+  return out;
+}
+
+class FramingDecompressor implements MessageDecompressor {
+  readonly #inflater: RawInflater;
+
+  constructor(inflater: RawInflater) {
+    this.#inflater = inflater;
+  }
+
+  decompress(data: Uint8Array, fin: boolean, output: DecodeOutput): void | PromiseLike<void> {
+    if (!fin) return data.length === 0 ? undefined : this.#inflater.inflate(data, null, output);
+    // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the
+    // message." They go to the inflater as a piece of their own, so the payload is not copied.
+    if (data.length === 0) return this.#inflater.inflate(EMPTY, DEFLATE_TRAILER, output);
+    // A sender may end its DEFLATE stream with the message, in a block with BFINAL set (§7.2.3.4
+    // shows one); §7.2.1 then leaves one octet of an empty stored block after it, the payload's
+    // last. With the four appended that block is whole, and lies after the end of the stream:
+    // the five octets go together as the message's `last`, which the inflater may find there.
+    const last = new Uint8Array(1 + DEFLATE_TRAILER.length);
+    last[0] = data[data.length - 1]!;
+    last.set(DEFLATE_TRAILER, 1);
+    return this.#inflater.inflate(data.subarray(0, data.length - 1), last, output);
+  }
+
+  dispose(): void {
+    this.#inflater.dispose();
   }
 }
 
