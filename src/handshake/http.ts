@@ -282,11 +282,11 @@ class HeadParser<H> {
       // +1: a line's CR stays with it until the LF arrives.
       const lineRoom = maxHeaderLineLength + 1 - this.#lineLength;
       // When both limits are passed in this piece, the one the stream reaches first decides,
-      // so the answer does not depend on how the bytes were split into chunks.
+      // so the answer does not depend on how the bytes were split into chunks. (A line past
+      // its limit with no less head room than line room has passed the head limit too.)
       if (end - i > lineRoom && lineRoom < headRoom) this.#lineTooLong();
       if (consumed > headRoom) throw this.#kind.tooLarge(`HTTP head larger than ${maxHeadSize} bytes`, false);
       this.#headSize += consumed;
-      if (end - i > lineRoom) this.#lineTooLong();
       if (lf === -1) {
         this.#append(chunk, i, end);
         break;

@@ -27,15 +27,18 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+const HEX_PAIR = /^[0-9a-fA-F]{2}$/;
+
 /** Bytes from hex, ignoring whitespace (for test vectors). */
 export function fromHex(hex: string): Uint8Array {
   const clean = hex.replace(/\s+/g, '');
   if (clean.length % 2 !== 0) throw new RangeError('hex string has an odd number of digits');
   const out = new Uint8Array(clean.length / 2);
   for (let i = 0; i < out.length; i++) {
-    const byte = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-    if (Number.isNaN(byte)) throw new RangeError(`invalid hex at ${i * 2}`);
-    out[i] = byte;
+    const pair = clean.slice(i * 2, i * 2 + 2);
+    // Checked whole: parseInt would read "0g" as 0.
+    if (!HEX_PAIR.test(pair)) throw new RangeError(`invalid hex at ${i * 2}`);
+    out[i] = Number.parseInt(pair, 16);
   }
   return out;
 }

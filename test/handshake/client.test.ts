@@ -222,9 +222,15 @@ describe('validateServerResponse', () => {
     expect(error.headers).toContainEqual(['Location', '/elsewhere']);
   });
 
+  it('§4.1: a status line without a reason phrase is reported by its status alone', () => {
+    const error = responseError(() => validateServerResponse(built, { ...response(key, {}, 403), reason: '' }));
+    expect(error).toMatchObject({ status: 403, message: 'the server answered 403 instead of 101 Switching Protocols' });
+  });
+
   it.each<[Record<string, string | string[] | null>, string]>([
     [{ Upgrade: null }, 'the response has no Upgrade header'],
     [{ Upgrade: 'h2c' }, 'the response\'s Upgrade header is "h2c", not "websocket"'],
+    [{ Upgrade: 'websockex' }, 'the response\'s Upgrade header is "websockex", not "websocket"'],
     [{ Upgrade: 'websocket, h2c' }, 'the response\'s Upgrade header is "websocket, h2c", not "websocket"'],
     [{ Upgrade: ['websocket', 'websocket'] }, 'the response has more than one Upgrade header'],
     [{ Connection: null }, 'the response has no Connection header'],

@@ -14,7 +14,7 @@ import {
 import { DefaultLimits } from '../../src/shared/constants.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError, InvalidStateError } from '../../src/shared/errors.js';
 import { concatBytes } from '../../src/shared/bytes.js';
-import { chunkings } from '../helpers/chunkings.js';
+import { chunkings, randomChunks } from '../helpers/chunkings.js';
 import { latin1Bytes, latin1Text, thrown } from './helpers.js';
 
 /** The client handshake of RFC 6455 §1.2 / §4.1. */
@@ -132,6 +132,16 @@ describe('RequestHeadParser', () => {
     }
   });
 
+  it('a header line longer than its first buffer, spread over many reads, is read whole', () => {
+    const value = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(0x61 + (i % 26))).join('');
+    const bytes = latin1Bytes(`GET / HTTP/1.1\r\nX-Long: ${value}\r\nHost: a\r\n\r\n`);
+    for (const maxChunk of [7, 100, 600]) {
+      const { head } = feed(new RequestHeadParser(), randomChunks(bytes, maxChunk, maxChunk));
+      expect(head.headers.get('X-Long'), `chunks of up to ${maxChunk} bytes`).toBe(value);
+      expect(head.headers.get('Host')).toBe('a');
+    }
+  });
+
   it('accepts empty chunks', () => {
     const parser = new RequestHeadParser();
     expect(parser.push(new Uint8Array(0))).toBe(NEED_MORE);
@@ -211,6 +221,8 @@ describe('RequestHeadParser', () => {
       ['GET /  HTTP/1.1\r\n\r\n', 'malformed request line: invalid HTTP version'],
       ['GET / HTTP/11.1\r\n\r\n', 'malformed request line: invalid HTTP version'],
       ['GET / HTTP/1.x\r\n\r\n', 'malformed request line: invalid HTTP version'],
+      ['GET / HTTP-1.1\r\n\r\n', 'malformed request line: invalid HTTP version'],
+      ['GET / HTTP/1,1\r\n\r\n', 'malformed request line: invalid HTTP version'],
       ['GET / HTTPS/1.1\r\n\r\n', 'malformed request line: invalid HTTP version'],
       ['GET / HTTP/1.1\u0000\r\n\r\n', 'malformed request line: invalid HTTP version'],
     ])('%j → %s', (text, reason) => {
@@ -292,6 +304,27 @@ describe('RequestHeadParser', () => {
         code: ErrorCode.HEAD_TOO_LARGE,
         message: 'start line longer than 100 bytes',
       });
+    });
+
+    it('when a line passes both limits, the one reached first decides, however the bytes are split', () => {
+      const line = `X: ${'a'.repeat(100)}\r\n`;
+      const text = `GET / HTTP/1.1\r\n${line}\r\n`;
+      // A 40-byte line limit is passed at the line's 42nd byte (the 41st may be its CR), the
+      // head's 58th; a head limit of N bytes at the head's byte N + 1. At the same byte, the head's wins.
+      const cases = [
+        [limits({ maxHeadSize: 60, maxHeaderLineLength: 40 }), 'header line longer than 40 bytes'],
+        [limits({ maxHeadSize: 58, maxHeaderLineLength: 40 }), 'header line longer than 40 bytes'],
+        [limits({ maxHeadSize: 57, maxHeaderLineLength: 40 }), 'HTTP head larger than 57 bytes'],
+        [limits({ maxHeadSize: 30, maxHeaderLineLength: 40 }), 'HTTP head larger than 30 bytes'],
+        [limits({ maxHeadSize: 100, maxHeaderLineLength: 10 }), 'start line longer than 10 bytes'],
+      ] as const;
+      for (const [headLimits, message] of cases) {
+        for (const { name, chunks } of chunkings(latin1Bytes(text), { randomCount: 4 })) {
+          const error = thrown(() => feed(new RequestHeadParser(headLimits), chunks)) as HandshakeError;
+          expect(error.message, `${message}, ${name}`).toBe(message);
+          expect(error.code).toBe(ErrorCode.HEAD_TOO_LARGE);
+        }
+      }
     });
 
     it('stops an endless line as soon as it passes the line limit, without buffering more', () => {
@@ -391,6 +424,7 @@ describe('ResponseHeadParser', () => {
     ['http/1.1 101 OK', 'invalid HTTP response: malformed status line: invalid HTTP version'],
     ['HTTP/1.1', 'invalid HTTP response: malformed status line: invalid HTTP version'],
     ['ICY 200 OK', 'invalid HTTP response: malformed status line: invalid HTTP version'],
+    ['HTTP/1-1 101 OK', 'invalid HTTP response: malformed status line: invalid HTTP version'],
     ['HTTP/1.1 101 OK\u0000', 'invalid HTTP response: invalid character 0x00 in the reason phrase'],
   ])('a status line %j → HandshakeError with status 0', (line, message) => {
     expect(responseError(`${line}\r\n\r\n`)).toMatchObject({ status: 0, code: ErrorCode.HANDSHAKE, message });

@@ -81,12 +81,21 @@ describe('validateClientRequest (RFC 6455 §4.2.1)', () => {
     expect(rejection(rfcRequest({ Host: '' }))).toMatchObject({ status: 400, message: 'empty Host header' });
   });
 
-  it.each(['a b', 'example.com:80x', 'example.com:8:8', ':80', '[::1', '[]', '[::1]x', 'user@example.com', 'example.com/'])(
+  it.each(['a b', 'example.com:80x', 'example.com:8:8', ':80', '[::1', '[]', '[::1]x', '[::1/64]', '[::g@1]', 'user@example.com', 'example.com/'])(
     '§4.2.1 item 2: invalid Host %j → 400 (RFC 7230 §5.4)',
     (host) => {
       expect(rejection(rfcRequest({ Host: host }))).toMatchObject({ status: 400, message: `invalid Host header ${JSON.stringify(host)}` });
     },
   );
+
+  it('quotes at most 64 characters of a hostile value in the reason, control characters escaped', () => {
+    const key = `${'A'.repeat(70)}\u0007`;
+    const { message } = rejection(rfcRequest({ 'Sec-WebSocket-Key': key }));
+    expect(message).toBe(`invalid Sec-WebSocket-Key "${'A'.repeat(64)}…": must be the base64 encoding of 16 bytes`);
+    expect(rejection(rfcRequest({ 'Sec-WebSocket-Version': '1\u0007' })).message).toBe(
+      'unsupported Sec-WebSocket-Version "1\\u0007": this server speaks version 13',
+    );
+  });
 
   it.each(['example.com', 'example.com:8080', 'example.com:', '192.0.2.1:80', '[::1]', '[2001:db8::1]:443', '[::1]:', '[fe80::1%25eth0]', 'xn--bcher-kva.example'])(
     '§4.2.1 item 2: Host %j is accepted (RFC 3986 §3.2.3: the port may be empty)',
@@ -279,6 +288,14 @@ describe('validateClientRequest (RFC 6455 §4.2.1)', () => {
       const handshake = validateClientRequest(rfcRequest({ 'Sec-WebSocket-Extensions': 'x-unknown' }), {
         extensions: [testServerNegotiator('permessage-deflate', 0b100)],
       });
+      expect(handshake.extensionsHeader).toBeNull();
+      expect(serverResponseHeaders(handshake).map(([name]) => name)).not.toContain('Sec-WebSocket-Extensions');
+    });
+
+    it('with no extension configured, a valid offer is declined: no extension, no RSV bit, no header', () => {
+      const handshake = validateClientRequest(rfcRequest({ 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits' }));
+      expect(handshake.extensions).toEqual([]);
+      expect(handshake.rsvBits).toBe(0);
       expect(handshake.extensionsHeader).toBeNull();
       expect(serverResponseHeaders(handshake).map(([name]) => name)).not.toContain('Sec-WebSocket-Extensions');
     });
