@@ -3,7 +3,8 @@
  * split at every byte and in seeded random chunks, against every codec.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Codec } from '../../src/codec/types.js';
+import { portableCodec } from '../../src/codec/portable/index.js';
+import { type Codec, ParseStatus } from '../../src/codec/types.js';
 import { type FrameParserOptions, FrameParser } from '../../src/protocol/parser.js';
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode } from '../../src/shared/constants.js';
@@ -165,6 +166,14 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       expect(result.errorChunk).toBe(0);
     });
 
+    it('§5.2 RSV bits on a reserved opcode: the RSV rule is checked first, and the reason names the opcode', () => {
+      const result = parseEveryWay(codec, frame(0x3, 'x', { rsv: 4 }), CLIENT, 2);
+      expect(result.error).toMatchObject({
+        code: ErrorCode.RSV_NOT_ALLOWED,
+        message: 'RSV bits 100 set on an 0x3 frame without a negotiated extension that allows them',
+      });
+    });
+
     it('§5.2 RSV bits without a negotiated extension → 1002, naming the bits', () => {
       for (const rsv of [1, 2, 4, 7]) {
         const result = parseEveryWay(codec, frame(Opcode.BINARY, 'x', { rsv }), CLIENT, 2);
@@ -263,6 +272,23 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       expect(result.error?.code).toBe(ErrorCode.EXPECTED_CONTINUATION);
     });
 
+    it('§5.4 a binary message whose middle fragment is streamed across chunks, then a text message', () => {
+      const bytes = bytesOf(
+        frame(Opcode.BINARY, 'ab', { fin: false }),
+        frame(Opcode.CONTINUATION, payloadOf(300), { fin: false }),
+        frame(Opcode.CONTINUATION, 'cd'),
+        frame(Opcode.TEXT, 'ok'),
+      );
+      const result = parseEveryWay(codec, bytes, CLIENT, 4);
+      expect(result.error).toBeNull();
+      expect(result.frames.map((f) => [f.opcode, f.fin, f.payload.length])).toEqual([
+        [Opcode.BINARY, false, 2],
+        [Opcode.CONTINUATION, false, 300],
+        [Opcode.CONTINUATION, true, 2],
+        [Opcode.TEXT, true, 2],
+      ]);
+    });
+
     it('§5.5 fragmented control frames → 1002', () => {
       const result = parseEveryWay(codec, frame(Opcode.PING, 'x', { fin: false }), CLIENT);
       expect(result.error).toMatchObject({ code: ErrorCode.CONTROL_FRAGMENTED, closeCode: 1002 });
@@ -349,6 +375,96 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       expect(result.frames).toHaveLength(0);
     });
 
+    it('atFrameBoundary is true only between frames: not with part of a header or a payload held', () => {
+      const parser = new FrameParser(codec, CLIENT, { onFrameStart: () => true, onFramePayload: () => true, onFrameEnd: () => true, onFrameError: () => {} });
+      const bytes = frame(Opcode.BINARY, payloadOf(200));
+      expect(parser.atFrameBoundary).toBe(true);
+      parser.receive(bytes.slice(0, 1));
+      expect(parser.atFrameBoundary).toBe(false);
+      parser.receive(bytes.slice(1, 100));
+      expect(parser.atFrameBoundary).toBe(false);
+      parser.receive(bytes.slice(100));
+      expect(parser.atFrameBoundary).toBe(true);
+      expect(parser.stopped).toBe(false);
+    });
+
+    const stopCases = [
+      ['start', 'a frame long enough to be streamed', frame(Opcode.BINARY, payloadOf(300))],
+      ['payload', 'a frame long enough to be streamed', frame(Opcode.BINARY, payloadOf(300))],
+      ['end', 'a frame long enough to be streamed', frame(Opcode.BINARY, payloadOf(300))],
+      ['start', 'an empty frame', frame(Opcode.PONG)],
+      ['end', 'an empty frame', frame(Opcode.PONG)],
+    ] as const;
+    for (const [callback, what, stopFrame] of stopCases) {
+      it(`a handler that returns false from on-frame-${callback} of ${what} stops the parser there, however the bytes are split`, () => {
+        const bytes = bytesOf(frame(Opcode.TEXT, 'one'), stopFrame, frame(Opcode.TEXT, 'three'));
+        for (const { name, chunks } of chunkings(bytes, { randomCount: 4 })) {
+          const seen: string[] = [];
+          let frames = 0;
+          // Stop at the second frame.
+          const stopHere = (event: string) => {
+            seen.push(event);
+            return !(event === callback && frames === 1);
+          };
+          const parser = new FrameParser(codec, CLIENT, {
+            onFrameStart: () => stopHere('start'),
+            onFramePayload: () => stopHere('payload'),
+            onFrameEnd: () => {
+              const go = stopHere('end');
+              frames++;
+              return go;
+            },
+            onFrameError: () => seen.push('error'),
+          });
+          for (const chunk of chunks) parser.receive(chunk);
+          expect(parser.stopped, name).toBe(true);
+          expect(seen.at(-1), name).toBe(callback);
+          expect(seen.filter((e) => e === 'start'), name).toHaveLength(2);
+          expect(seen.filter((e) => e === 'end'), name).toHaveLength(callback === 'end' ? 2 : 1);
+          expect(seen, name).not.toContain('error');
+        }
+      });
+    }
+
+    it('§8.1 a handler that refuses a frame at its start is not told of the invalid UTF-8 in it', () => {
+      const bytes = bytesOf(frame(Opcode.TEXT, 'ok'), frame(Opcode.TEXT, Uint8Array.of(0x61, 0xff)));
+      for (const { name, chunks } of chunkings(bytes, { randomCount: 2 })) {
+        const seen: string[] = [];
+        const parser = new FrameParser(codec, CLIENT, {
+          onFrameStart: () => (seen.push('start'), seen.length === 1),
+          onFramePayload: () => (seen.push('payload'), true),
+          onFrameEnd: () => (seen.push('end'), true),
+          onFrameError: () => seen.push('error'),
+        });
+        for (const chunk of chunks) parser.receive(chunk);
+        // (The payload of 'ok' comes in as many pieces as the chunking cuts it into.)
+        expect(seen.filter((event) => event !== 'payload'), name).toEqual(['start', 'end', 'start']);
+      }
+    });
+
+    it('a parse nested in a handler gets a table of its own and leaves the outer parse intact', () => {
+      const inner: number[][] = [];
+      const outer: number[][] = [];
+      const innerParser = new FrameParser(codec, CLIENT, {
+        onFrameStart: () => true,
+        onFramePayload: (data) => (inner.push(Array.from(data)), true),
+        onFrameEnd: () => true,
+        onFrameError: (error) => expect.fail(error.message),
+      });
+      const outerParser = new FrameParser(codec, CLIENT, {
+        onFrameStart: () => true,
+        onFramePayload: (data) => (outer.push(Array.from(data)), true),
+        onFrameEnd: () => {
+          if (outer.length === 1) innerParser.receive(bytesOf(frame(Opcode.BINARY, Uint8Array.of(7)), frame(Opcode.BINARY, Uint8Array.of(8, 9))));
+          return true;
+        },
+        onFrameError: (error) => expect.fail(error.message),
+      });
+      outerParser.receive(bytesOf(frame(Opcode.BINARY, Uint8Array.of(1)), frame(Opcode.BINARY, Uint8Array.of(2, 3)), frame(Opcode.BINARY, Uint8Array.of(4, 5, 6))));
+      expect(outer).toEqual([[1], [2, 3], [4, 5, 6]]);
+      expect(inner).toEqual([[7], [8, 9]]);
+    });
+
     it('a handler that returns false stops the parser for good', () => {
       const bytes = bytesOf(frame(Opcode.TEXT, 'one'), frame(Opcode.TEXT, 'two'), frame(Opcode.TEXT, 'three'));
       for (const { name, chunks } of chunkings(bytes, { randomCount: 2 })) {
@@ -356,6 +472,24 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
         expect(result.frames, name).toHaveLength(1);
         expect(result.error).toBeNull();
       }
+    });
+  });
+});
+
+describe('FrameParser over a defective codec', () => {
+  it('fails with 1011 rather than hold 14 or more bytes as an incomplete header', () => {
+    const claimsNeedMore: Codec = {
+      ...portableCodec,
+      parseFrames(chunk, table) {
+        Object.assign(table, { count: 0, status: ParseStatus.NEED_MORE, consumed: 0, needed: 1, partialHeader: false });
+        Object.assign(table, { data: chunk, dataOffset: 0, transient: false });
+      },
+    };
+    const result = parse(claimsNeedMore, [new Uint8Array(20)], CLIENT);
+    expect(result.error).toMatchObject({
+      code: ErrorCode.INTERNAL_ERROR,
+      closeCode: 1011,
+      message: 'codec reported an incomplete header of 20 bytes',
     });
   });
 });
