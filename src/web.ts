@@ -13,8 +13,8 @@
  *
  * @example The protocol over a stream pair (a runtime's TCP socket, a tunnel, workers)
  * ```ts
- * import { WebStreamTransport } from 'wasmsocket/web';
- * const ws = WebStreamTransport.connect({ readable, writable }, 'ws://example.com/');
+ * import { StreamWebSocket } from 'wasmsocket/web';
+ * const ws = StreamWebSocket.connect({ readable, writable }, 'ws://example.com/');
  * ```
  *
  * @packageDocumentation
@@ -24,24 +24,19 @@ export { WebSocket, type BrowserWebSocketOptions } from './api/browser-websocket
 /** The `WebSocket` class, as `import WebSocket from 'wasmsocket'` gives it in Node. */
 export { WebSocket as default } from './api/browser-websocket.js';
 export {
-  WebStreamTransport,
+  DEFAULT_STREAM_HANDSHAKE_TIMEOUT,
+  StreamWebSocket,
   type WebStreamClientOptions,
   type WebStreamOptions,
   type WebStreamServerOptions,
-} from './api/web-stream-transport.js';
-export {
-  WebSocketFace,
-  type BinaryType,
-  type MessageData,
-  type SendCallback,
-  type SendData,
-  type SendOptions,
-} from './api/web-face.js';
+} from './api/stream-websocket.js';
+export { WebSocketFace, type BinaryType, type MessageData, type SendCallback, type SendData, type SendOptions } from './api/face.js';
+export { messages, type Message, type MessageIterator, type MessagesOptions } from './api/message-iterator.js';
 export type { EventTargetEmitter } from './api/events.js';
 export type { HeaderField } from './handshake/http.js';
 export type { ServerHandshakeOptions } from './handshake/server.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
-export { createWebStreamPair, DEFAULT_STREAM_HANDSHAKE_TIMEOUT, type StreamTransportOptions, type WebStreamPair } from './adapters/web/stream-connection.js';
+export { createWebStreamPair, type WebStreamPair } from './adapters/web/stream-binding.js';
 export { hasDeflateRawStreams, perMessageDeflateWeb } from './adapters/web/deflate-streams.js';
 export { createWebCodec, sharedWebCodec, type WebCodec, type WebCodecOptions } from './adapters/web/codec.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';

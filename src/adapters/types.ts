@@ -17,26 +17,26 @@ export function extensionsHeaderOf(extensions: readonly NegotiatedExtension<Exte
 }
 
 /**
- * Receives what happens on one connection, in order. The adapter calls these from its own
- * loop; they must not throw (a face reports its listeners' exceptions itself).
- *
- * `Data` is the byte type the adapter hands out (Node's `Buffer` in the Node adapter).
+ * Receives what happens on one connection, in order: the face above a `ConnectionDriver`. The
+ * driver calls these from its own loop; they must not throw (a face reports its listeners'
+ * exceptions itself). Byte views are the driver's own: a face that keeps one past the call
+ * keeps the bytes as they are (they are not reused).
  */
-export interface ConnectionSink<Data extends Uint8Array = Uint8Array> {
+export interface ConnectionSink {
   /** The opening handshake completed: the connection is OPEN. */
   onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void;
   /** A whole message: `binary` false for text (valid UTF-8, not decoded to a string). */
-  onMessage(data: Data, binary: boolean): void;
+  onMessage(data: Uint8Array, binary: boolean): void;
   /**
    * A piece of a message, as it arrived (only for connections made with `streamMessages`,
    * which then report no `onMessage`). Text pieces are checked UTF-8 so far; a piece may end
    * inside a character. The last piece may be empty.
    */
-  onFragment?(data: Data, binary: boolean, first: boolean, last: boolean): void;
-  /** A ping arrived (the core has already queued its pong unless auto-pong is off). */
-  onPing(data: Data): void;
+  onFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void;
+  /** A ping arrived (its pong is queued unless auto-pong is off). */
+  onPing(data: Uint8Array): void;
   /** A pong arrived. */
-  onPong(data: Data): void;
+  onPong(data: Uint8Array): void;
   /** Something failed: the peer broke the protocol, the handshake failed, or a deadline passed. */
   onError(error: Error): void;
   /** The transport is closed; always the last call. */

@@ -1,6 +1,6 @@
 /**
- * `WebSocket` for pages and workers: the Node client's API (`WebSocketFace`) over the
- * browser's own `WebSocket`, so the same application code runs in Node and in a browser:
+ * `WebSocket` for pages and workers: every face's API (`WebSocketFace`) over the browser's
+ * own `WebSocket`, driven through a small engine (`NativeEngine`), so the same application code runs in Node and in a browser:
  *
  *     import { WebSocket } from 'wasmsocket';      // the browser build in a page, the Node one in Node
  *     const ws = new WebSocket('wss://example.com/chat', ['chat']);
@@ -26,20 +26,13 @@
  * - `error` events carry a `WebSocketError` with code `WSX_ERR_CONNECTION_FAILED` (or a
  *   `HandshakeError` while connecting): browsers do not say why a connection failed.
  */
-import { DEFAULT_TRANSPORT_OPTIONS } from '../adapters/types.js';
-import { concatBytes, utf8Encode } from '../shared/bytes.js';
+import type { WriteCallback } from '../adapters/driver.js';
+import { DEFAULT_TRANSPORT_OPTIONS, type ConnectionSink } from '../adapters/types.js';
+import { concatBytes } from '../shared/bytes.js';
 import { ReadyState } from '../shared/constants.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
-import {
-  bytesOf,
-  domException,
-  notOpenError,
-  parseWebSocketUrl,
-  type SendCallback,
-  type SendData,
-  type SendOptions,
-  WebSocketFace,
-} from './web-face.js';
+import { domException, type FaceEngine, notOpenError, WebSocketFace } from './face.js';
+import { parseWebSocketUrl } from './url.js';
 
 /** Options of the browser client. */
 export interface BrowserWebSocketOptions {
@@ -57,24 +50,26 @@ const BUFFER_POLL_INTERVAL = 4;
 const NativeWebSocket: typeof globalThis.WebSocket | undefined = (globalThis as { WebSocket?: typeof globalThis.WebSocket }).WebSocket;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const textEncoder = new TextEncoder();
 
 /** A send callback due once `position` bytes (counted from the first send) have left. */
 interface PendingCallback {
   readonly position: number;
-  readonly callback: SendCallback;
+  readonly callback: WriteCallback;
 }
 
-/** See the module comment. */
-export class WebSocket extends WebSocketFace {
+/** The browser's socket as a face's engine: what the browser can do, and honest refusals of the rest. */
+class NativeEngine implements FaceEngine {
   readonly #native: globalThis.WebSocket;
-  readonly #highWaterMark: number;
+  readonly #sink: ConnectionSink;
+  readonly highWaterMark: number;
   /** terminate() reported the close already: the native socket's own events are ignored. */
   #terminated = false;
   #paused = false;
   /** Events held while paused, in order. */
   #held: (() => void)[] = [];
   /** Fragments of a message sent with `fin: false`, until the `fin` one. */
-  #fragments: { parts: (string | Uint8Array)[]; bytes: number; binary: boolean } | null = null;
+  #fragments: { parts: Uint8Array[]; bytes: number; binary: boolean } | null = null;
   /** Bytes handed to the native socket since the start (for send callbacks). */
   #handedOver = 0;
   #pendingCallbacks: PendingCallback[] = [];
@@ -84,6 +79,185 @@ export class WebSocket extends WebSocketFace {
   #opened = false;
   /** The close was delivered (by the native socket or by terminate()). */
   #closedReported = false;
+
+  constructor(native: globalThis.WebSocket, sink: ConnectionSink, highWaterMark: number) {
+    this.#native = native;
+    this.#sink = sink;
+    this.highWaterMark = highWaterMark;
+    native.binaryType = 'arraybuffer';
+    native.addEventListener('open', () => {
+      this.#opened = true;
+      this.#event(() => sink.onOpen(native.protocol === '' ? null : native.protocol, []));
+    });
+    native.addEventListener('message', (event) => {
+      const data = (event as MessageEvent<string | ArrayBuffer>).data;
+      if (typeof data === 'string') this.#event(() => sink.onMessage(textEncoder.encode(data), false));
+      else this.#event(() => sink.onMessage(new Uint8Array(data), true));
+    });
+    native.addEventListener('error', () => {
+      const error = !this.#opened
+        ? new HandshakeError('the browser could not open the WebSocket connection (browsers do not say why)', 0)
+        : new WebSocketError('the browser failed the WebSocket connection (browsers do not say why; see the close code)', ErrorCode.CONNECTION_FAILED);
+      this.#event(() => sink.onError(error));
+    });
+    native.addEventListener('close', (event) => {
+      const { code, reason, wasClean } = event as CloseEvent;
+      this.#event(() => this.#closed(code, reason, wasClean));
+    });
+  }
+
+  get native(): globalThis.WebSocket {
+    return this.#native;
+  }
+
+  get state(): ReadyState {
+    if (this.#terminated) return ReadyState.CLOSED;
+    return this.#native.readyState as ReadyState;
+  }
+
+  get terminating(): boolean {
+    return false;
+  }
+
+  /** The browser's `bufferedAmount`, plus fragments held until their message's last one. */
+  get bufferedAmount(): number {
+    return this.#native.bufferedAmount + (this.#fragments?.bytes ?? 0);
+  }
+
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+
+  send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined): boolean {
+    let payload = data;
+    if (!fin || this.#fragments !== null) {
+      const message = (this.#fragments ??= { parts: [], bytes: 0, binary });
+      message.parts.push(data);
+      message.bytes += data.length;
+      if (!fin) {
+        if (callback !== undefined) this.#whenSent(0, callback);
+        return this.bufferedAmount < this.highWaterMark;
+      }
+      this.#fragments = null;
+      payload = concatBytes(message.parts);
+      binary = message.binary;
+    }
+    let wire: string | Uint8Array = payload;
+    if (!binary) {
+      // RFC 6455 §5.6: a text message "is text data encoded as UTF-8" — checked, as the core does.
+      try {
+        wire = strictUtf8.decode(payload);
+      } catch {
+        throw new InvalidArgumentError('cannot send these bytes as text: they are not valid UTF-8');
+      }
+    }
+    const before = this.#native.bufferedAmount;
+    this.#native.send(wire as string | ArrayBufferView<ArrayBuffer>);
+    // The browser counts a string's UTF-8 bytes; measure what it counted.
+    this.#handedOver += this.#native.bufferedAmount - before;
+    if (callback !== undefined) this.#whenSent(this.#handedOver, callback);
+    if (this.bufferedAmount >= this.highWaterMark) {
+      this.#needDrain = true;
+      this.#watchBuffer();
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Not possible in a browser: its WebSocket API sends no pings (it answers the server's).
+   * @throws DOMException `NotSupportedError`.
+   */
+  ping(): void {
+    throw domException("the browser's WebSocket API cannot send pings (the browser answers the server's pings itself)", 'NotSupportedError');
+  }
+
+  /** Not possible in a browser: its WebSocket API sends no unsolicited pongs. @throws DOMException `NotSupportedError`. */
+  pong(): void {
+    throw domException("the browser's WebSocket API cannot send pongs (the browser answers the server's pings itself)", 'NotSupportedError');
+  }
+
+  /** The browser's closing handshake; it allows only 1000 and 3000–4999 (else `InvalidAccessError`). */
+  close(code: number | undefined, reason: string | undefined): void {
+    if (this.#terminated) return;
+    this.#native.close(code, reason);
+    this.#fragments = null;
+  }
+
+  /**
+   * End the connection now: the browser's closing handshake starts (it has no abort), and the
+   * close is reported at once with 1006, as a terminated Node socket's is. While CONNECTING
+   * the browser fails the connection itself: `error`, then `close` 1006.
+   */
+  terminate(): void {
+    const state = this.state;
+    if (state === ReadyState.CLOSED) return;
+    this.#native.close();
+    if (state === ReadyState.CONNECTING) return;
+    this.#terminated = true;
+    this.#fragments = null;
+    queueMicrotask(() => this.#event(() => this.#closed(1006, '', false)));
+  }
+
+  /** Hold events until `resume()`. (The browser keeps reading: messages wait here.) */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Deliver the held events, then let events flow again. */
+  resume(): void {
+    this.#paused = false;
+    while (this.#held.length > 0 && !this.#paused) this.#held.shift()!();
+  }
+
+  /** Deliver an event of the native socket now, or hold it while paused (order is kept). */
+  #event(delivery: () => void): void {
+    if (this.#paused || this.#held.length > 0) this.#held.push(delivery);
+    else delivery();
+  }
+
+  #closed(code: number, reason: string, wasClean: boolean): void {
+    if (this.#closedReported) return;
+    this.#closedReported = true;
+    this.#fragments = null;
+    this.#stopWatching();
+    const error = notOpenError(ReadyState.CLOSED);
+    for (const { callback } of this.#pendingCallbacks.splice(0)) callback(error);
+    this.#sink.onClose(code, reason, wasClean);
+  }
+
+  /** Run `callback` once `position` bytes have left the browser's buffer. */
+  #whenSent(position: number, callback: WriteCallback): void {
+    this.#pendingCallbacks.push({ position, callback });
+    this.#watchBuffer();
+  }
+
+  /** Watch `bufferedAmount` while callbacks or a drain wait: it is all the browser reports. */
+  #watchBuffer(): void {
+    if (this.#pollTimer !== null) return;
+    const check = (): void => {
+      this.#pollTimer = null;
+      if (this.#closedReported) return;
+      const sent = this.#handedOver - this.#native.bufferedAmount;
+      while (this.#pendingCallbacks.length > 0 && this.#pendingCallbacks[0]!.position <= sent) this.#pendingCallbacks.shift()!.callback(null);
+      if (this.#needDrain && this.bufferedAmount === 0) {
+        this.#needDrain = false;
+        this.#sink.onDrain();
+      }
+      if (this.#pendingCallbacks.length > 0 || this.#needDrain) this.#pollTimer = setTimeout(check, BUFFER_POLL_INTERVAL);
+    };
+    this.#pollTimer = setTimeout(check, 0);
+  }
+
+  #stopWatching(): void {
+    if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
+    this.#pollTimer = null;
+  }
+}
+
+/** See the module comment. */
+export class WebSocket extends WebSocketFace {
+  readonly #engine: NativeEngine;
 
   /**
    * Open a connection to `url` (ws:, wss:, or http: and https:, which map to them; relative to
@@ -102,251 +276,35 @@ export class WebSocket extends WebSocketFace {
     }
     for (const name of NODE_ONLY_OPTIONS) {
       if (options !== undefined && (options as Record<string, unknown>)[name] !== undefined) {
-        throw new InvalidArgumentError(`the browser's WebSocket cannot set the "${name}" option (the browser decides it); connect from Node, or use WebStreamTransport over a stream you control`);
+        throw new InvalidArgumentError(`the browser's WebSocket cannot set the "${name}" option (the browser decides it); connect from Node, or use StreamWebSocket over a stream you control`);
       }
     }
     const highWaterMark = options?.highWaterMark ?? DEFAULT_TRANSPORT_OPTIONS.highWaterMark;
     if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 0) throw new InvalidArgumentError(`highWaterMark must be a non-negative integer, got ${String(highWaterMark)}`);
-    this.#highWaterMark = highWaterMark;
-    if (NativeWebSocket === undefined) throw domException('this runtime has no WebSocket; use WebStreamTransport over a byte stream', 'NotSupportedError');
+    if (NativeWebSocket === undefined) throw domException('this runtime has no WebSocket; use StreamWebSocket over a byte stream', 'NotSupportedError');
     // The same checks the browser makes, with the Node client's messages.
     const target = parseWebSocketUrl(url, protocols as string | readonly string[] | undefined);
-    const native = new NativeWebSocket(target.url.href, target.protocols);
-    native.binaryType = 'arraybuffer';
-    this.#native = native;
-    native.addEventListener('open', () => {
-      this.#opened = true;
-      this.#event(() => this.deliverOpen());
-    });
-    native.addEventListener('message', (event) => {
-      const data = (event as MessageEvent<string | ArrayBuffer>).data;
-      this.#event(() => this.deliverMessage(data, typeof data !== 'string'));
-    });
-    native.addEventListener('error', () => {
-      const error = !this.#opened
-          ? new HandshakeError('the browser could not open the WebSocket connection (browsers do not say why)', 0)
-          : new WebSocketError('the browser failed the WebSocket connection (browsers do not say why; see the close code)', ErrorCode.CONNECTION_FAILED);
-      this.#event(() => this.deliverError(error));
-    });
-    native.addEventListener('close', (event) => {
-      const { code, reason, wasClean } = event as CloseEvent;
-      this.#event(() => this.#closed(code, reason, wasClean));
-    });
+    this.#engine = new NativeEngine(new NativeWebSocket(target.url.href, target.protocols), this.createSink(), highWaterMark);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Attributes
-  // -------------------------------------------------------------------------------------------
-
-  get readyState(): ReadyState {
-    if (this.#terminated) return ReadyState.CLOSED;
-    return this.#native.readyState as ReadyState;
+  protected override get engine(): FaceEngine {
+    return this.#engine;
   }
 
   get url(): string {
-    return this.#native.url;
+    return this.#engine.native.url;
   }
 
-  get protocol(): string {
-    return this.#native.protocol;
+  override get protocol(): string {
+    return this.#engine.native.protocol;
   }
 
-  get extensions(): string {
-    return this.#native.extensions;
-  }
-
-  /** The browser's `bufferedAmount`, plus fragments held until their message's last one. */
-  get bufferedAmount(): number {
-    return this.#native.bufferedAmount + (this.#fragments?.bytes ?? 0);
-  }
-
-  get isPaused(): boolean {
-    return this.#paused;
+  override get extensions(): string {
+    return this.#engine.native.extensions;
   }
 
   /** Always false: a page is a client. (The Node socket's `isServer`.) */
   get isServer(): boolean {
     return false;
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Methods
-  // -------------------------------------------------------------------------------------------
-
-  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
-    if (typeof options === 'function') {
-      callback = options;
-      options = undefined;
-    }
-    const state = this.readyState;
-    // WHATWG send() step 1.
-    if (state === ReadyState.CONNECTING) throw domException('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError');
-    let payload: string | Uint8Array | Blob;
-    let binary = true;
-    if (typeof data === 'string' || typeof data === 'number') {
-      payload = String(data);
-      binary = false;
-    } else if (typeof Blob === 'function' && data instanceof Blob) payload = data;
-    else payload = bytesOf(data as ArrayBufferLike | ArrayBufferView);
-    if (options?.binary !== undefined && !(payload instanceof Blob)) binary = options.binary;
-    if (state !== ReadyState.OPEN) {
-      // The browser counts it in bufferedAmount and drops it (WHATWG step 2); ws reports it.
-      if (!this.#terminated) this.#native.send(payload as string | ArrayBufferView<ArrayBuffer> | Blob);
-      if (callback !== undefined) {
-        const error = notOpenError(state);
-        queueMicrotask(() => callback!(error));
-      }
-      return false;
-    }
-    const fin = options?.fin ?? true;
-    if (!fin || this.#fragments !== null) {
-      if (payload instanceof Blob) throw new InvalidArgumentError('a Blob cannot be one fragment of a message here; pass its bytes');
-      const message = (this.#fragments ??= { parts: [], bytes: 0, binary });
-      message.parts.push(payload);
-      message.bytes += typeof payload === 'string' ? utf8Encode(payload).length : payload.length;
-      if (!fin) {
-        if (callback !== undefined) this.#whenSent(0, callback);
-        return this.bufferedAmount < this.#highWaterMark;
-      }
-      this.#fragments = null;
-      payload = joinFragments(message.parts, message.binary);
-      binary = message.binary;
-    }
-    return this.#transmit(payload, binary, callback);
-  }
-
-  #transmit(payload: string | Uint8Array | Blob, binary: boolean, callback: SendCallback | undefined): boolean {
-    let wire: string | Uint8Array | Blob = payload;
-    if (binary && typeof payload === 'string') wire = utf8Encode(payload);
-    else if (!binary && payload instanceof Uint8Array) {
-      // RFC 6455 §5.6: a text message "is text data encoded as UTF-8" — checked, as the core does.
-      try {
-        wire = strictUtf8.decode(payload);
-      } catch {
-        throw new InvalidArgumentError('cannot send these bytes as text: they are not valid UTF-8');
-      }
-    }
-    const before = this.#native.bufferedAmount;
-    this.#native.send(wire as string | ArrayBufferView<ArrayBuffer> | Blob);
-    // The browser counts a string's UTF-8 bytes; measure what it counted.
-    this.#handedOver += this.#native.bufferedAmount - before;
-    if (callback !== undefined) this.#whenSent(this.#handedOver, callback);
-    if (this.bufferedAmount >= this.#highWaterMark) {
-      this.#needDrain = true;
-      this.#watchBuffer();
-      return false;
-    }
-    return true;
-  }
-
-  /**
-   * Not possible in a browser: its WebSocket API sends no pings (it answers the server's).
-   * @throws DOMException `NotSupportedError`.
-   */
-  ping(): void {
-    throw domException("the browser's WebSocket API cannot send pings (the browser answers the server's pings itself)", 'NotSupportedError');
-  }
-
-  /**
-   * Not possible in a browser: its WebSocket API sends no unsolicited pongs.
-   * @throws DOMException `NotSupportedError`.
-   */
-  pong(): void {
-    throw domException("the browser's WebSocket API cannot send pongs (the browser answers the server's pings itself)", 'NotSupportedError');
-  }
-
-  /**
-   * Start the closing handshake (or abandon a connection not yet open), through the browser.
-   *
-   * @throws DOMException `InvalidAccessError` for a code other than 1000 or 3000–4999 (the
-   *   browser's rule); `SyntaxError` for a reason longer than 123 bytes of UTF-8.
-   */
-  close(code?: number, reason?: string): void {
-    if (this.#terminated) return;
-    this.#native.close(code, reason);
-    this.#fragments = null;
-  }
-
-  /**
-   * End the connection now: the browser's closing handshake starts (it has no abort), and
-   * the close is reported at once with 1006, as a terminated Node socket's is.
-   */
-  terminate(): void {
-    const state = this.readyState;
-    if (state === ReadyState.CLOSED) return;
-    if (state === ReadyState.CONNECTING) {
-      // Closing before the handshake completes fails the connection: `error`, then `close` 1006.
-      this.#native.close();
-      return;
-    }
-    this.#native.close();
-    this.#terminated = true;
-    this.#fragments = null;
-    queueMicrotask(() => this.#event(() => this.#closed(1006, '', false)));
-  }
-
-  /** Hold events until `resume()`. (The browser keeps reading: messages wait here.) */
-  pause(): void {
-    this.#paused = true;
-  }
-
-  /** Deliver the held events, then let events flow again. */
-  resume(): void {
-    this.#paused = false;
-    while (this.#held.length > 0 && !this.#paused) this.#held.shift()!();
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Internals
-  // -------------------------------------------------------------------------------------------
-
-  /** Deliver an event of the native socket now, or hold it while paused (order is kept). */
-  #event(delivery: () => void): void {
-    if (this.#paused || this.#held.length > 0) this.#held.push(delivery);
-    else delivery();
-  }
-
-  #closed(code: number, reason: string, wasClean: boolean): void {
-    if (this.#closedReported) return;
-    this.#closedReported = true;
-    this.#fragments = null;
-    this.#stopWatching();
-    const error = notOpenError(ReadyState.CLOSED);
-    for (const { callback } of this.#pendingCallbacks.splice(0)) callback(error);
-    this.deliverClose(code, reason, wasClean);
-  }
-
-  /** Run `callback` once `position` bytes have left the browser's buffer. */
-  #whenSent(position: number, callback: SendCallback): void {
-    this.#pendingCallbacks.push({ position, callback });
-    this.#watchBuffer();
-  }
-
-  /** Watch `bufferedAmount` while callbacks or a drain wait: it is all the browser reports. */
-  #watchBuffer(): void {
-    if (this.#pollTimer !== null) return;
-    const check = (): void => {
-      this.#pollTimer = null;
-      if (this.#closedReported) return;
-      const sent = this.#handedOver - this.#native.bufferedAmount;
-      while (this.#pendingCallbacks.length > 0 && this.#pendingCallbacks[0]!.position <= sent) this.#pendingCallbacks.shift()!.callback();
-      if (this.#needDrain && this.bufferedAmount === 0) {
-        this.#needDrain = false;
-        this.deliverDrain();
-      }
-      if (this.#pendingCallbacks.length > 0 || this.#needDrain) this.#pollTimer = setTimeout(check, BUFFER_POLL_INTERVAL);
-    };
-    this.#pollTimer = setTimeout(check, 0);
-  }
-
-  #stopWatching(): void {
-    if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
-    this.#pollTimer = null;
-  }
-}
-
-/** A message's fragments as one payload: bytes for binary, the text for text. */
-function joinFragments(parts: readonly (string | Uint8Array)[], binary: boolean): string | Uint8Array {
-  if (!binary && parts.every((part) => typeof part === 'string')) return parts.join('');
-  return concatBytes(parts.map((part) => (typeof part === 'string' ? utf8Encode(part) : part)));
 }

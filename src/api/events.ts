@@ -290,7 +290,7 @@ export class EventTargetEmitter extends EventTarget {
    * `emit` for up to two arguments without collecting them into an array (the message path).
    * Listeners get exactly the arguments given, as with `emit`.
    */
-  protected emit2(type: string, first?: unknown, second?: unknown): boolean {
+  protected callListeners(type: string, first?: unknown, second?: unknown): boolean {
     const list = this.#listeners?.[type];
     if (list === undefined) return false;
     const count = arguments.length - 1;

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/platform.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
-import type { NodeSocket } from '../adapters/node/socket.js';
+import type { NodeSocket } from '../adapters/node/socket-binding.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
 import type { Extension } from '../protocol/extension.js';

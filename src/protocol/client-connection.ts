@@ -5,8 +5,9 @@
  */
 import { createMaskKeyPool } from '../codec/mask-key-pool.js';
 import { buildClientRequest, validateServerResponse, type ClientRequest, type ClientRequestOptions } from '../handshake/client.js';
-import { ResponseHeadParser, type HeadLimits } from '../handshake/http.js';
-import { InvalidArgumentError, WebSocketError } from '../shared/errors.js';
+import { HttpHeaders, ResponseHeadParser, type HeaderField, type HeadLimits, type HttpResponseHead } from '../handshake/http.js';
+import { ReadyState } from '../shared/constants.js';
+import { InvalidArgumentError, InvalidStateError, WebSocketError } from '../shared/errors.js';
 import type { RandomSource, Sha1 } from '../shared/ports.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import type { Extension } from './extension.js';
@@ -43,6 +44,8 @@ export class ClientConnection extends Connection {
   readonly #request: ClientRequest<Extension> | null;
   readonly #headParser: ResponseHeadParser;
   readonly #sha1: Sha1 | undefined;
+  /** The response head arrived (parsed here or handed over): later handshake bytes are frames. */
+  #responseReceived = false;
 
   /**
    * @throws InvalidArgumentError for an invalid host, path, subprotocol list, extension
@@ -68,21 +71,48 @@ export class ClientConnection extends Connection {
     return this.#request;
   }
 
+  /**
+   * Hand over a response head that an HTTP client already parsed (Node's `http.request`
+   * `'upgrade'` or `'response'`), instead of its bytes: its status (and reason phrase) and its
+   * header fields in order. Bytes that followed the head go to `receiveData` afterwards.
+   *
+   * @throws InvalidStateError unless a response is awaited (CONNECTING, nothing received yet).
+   */
+  receiveResponse(status: number, headers: Iterable<HeaderField>, reason = ''): void {
+    if (this.#responseReceived || this.state !== ReadyState.CONNECTING || this.#request === null) {
+      throw new InvalidStateError('cannot receive a response: the connection is not waiting for one');
+    }
+    this.#responseReceived = true;
+    this.#handleResponse({ version: { major: 1, minor: 1 }, status, reason, headers: new HttpHeaders(headers) }, null);
+  }
+
   protected override receiveHandshakeData(data: Uint8Array): void {
+    if (this.#responseReceived) return;
     let result;
-    let agreed;
     try {
       result = this.#headParser.push(data);
-      if (!result.done) return;
-      // §4.1: "If the server's response does not conform to the requirements for the
-      // server's handshake as defined in this section and in Section 4.2.2, the client MUST
-      // _Fail the WebSocket Connection_."
-      agreed = validateServerResponse(this.#request!, result.head, this.#sha1);
     } catch (error) {
       if (!(error instanceof WebSocketError)) throw error;
       this.failHandshake(error, null);
       return;
     }
-    this.completeHandshake(agreed.protocol, agreed.extensions, agreed.response, result.rest);
+    if (!result.done) return;
+    this.#responseReceived = true;
+    this.#handleResponse(result.head, result.rest);
+  }
+
+  #handleResponse(head: HttpResponseHead, rest: Uint8Array | null): void {
+    let agreed;
+    try {
+      // §4.1: "If the server's response does not conform to the requirements for the
+      // server's handshake as defined in this section and in Section 4.2.2, the client MUST
+      // _Fail the WebSocket Connection_."
+      agreed = validateServerResponse(this.#request!, head, this.#sha1);
+    } catch (error) {
+      if (!(error instanceof WebSocketError)) throw error;
+      this.failHandshake(error, null);
+      return;
+    }
+    this.completeHandshake(agreed.protocol, agreed.extensions, agreed.response, rest);
   }
 }

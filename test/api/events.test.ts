@@ -8,7 +8,7 @@ import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from '../../
 
 class Probe extends EventTargetEmitter {
   fire(type: string, ...args: [] | [unknown] | [unknown, unknown]): boolean {
-    return this.emit2(type, ...args);
+    return this.callListeners(type, ...args);
   }
   wants(type: string): boolean {
     return this.hasTargetListeners(type);

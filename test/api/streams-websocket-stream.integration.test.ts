@@ -173,7 +173,7 @@ describe('WebSocketStream', () => {
     const serverClose = closeOf(ws);
     stream.close({ closeCode: 4000, reason: 'bye ✓' });
     expect(await serverClose).toEqual({ code: 4000, reason: 'bye ✓' });
-    expect(await withTimeout(stream.closed, 'closed')).toEqual({ closeCode: 4000, reason: '' });
+    expect(await withTimeout(stream.closed, 'closed')).toEqual({ closeCode: 4000, reason: 'bye ✓' });
   });
 
   it('close() with a reason and no code sends 1000; bad codes and long reasons throw', async () => {

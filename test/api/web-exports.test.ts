@@ -35,8 +35,10 @@ describe('wasmsocket/web', () => {
         'WebSocket',
         'WebSocketError',
         'WebSocketFace',
-        'WebStreamTransport',
+        'StreamWebSocket',
         'createCodec',
+        'default',
+        'messages',
         'createWebCodec',
         'hasDeflateRawStreams',
         'perMessageDeflateWeb',
@@ -48,7 +50,7 @@ describe('wasmsocket/web', () => {
 
   it('both web clients are EventTargets with every member of the Node client', () => {
     const nodeMembers = memberNames(node.WebSocket.prototype);
-    for (const client of [web.WebSocket, web.WebStreamTransport]) {
+    for (const client of [web.WebSocket, web.StreamWebSocket]) {
       expect(client.prototype).toBeInstanceOf(EventTarget);
       expect(client.prototype).toBeInstanceOf(web.WebSocketFace);
       const members = memberNames(client.prototype);

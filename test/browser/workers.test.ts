@@ -1,6 +1,6 @@
 /**
  * Two workers in Chromium run the client and the server protocol against each other over
- * WebStreamTransport, on a stream pair built from two TransformStreams and transferred from the
+ * StreamWebSocket, on a stream pair built from two TransformStreams and transferred from the
  * page: 1,000 messages of random sizes and kinds, each checked on arrival and echoed, all
  * delivered intact and in order, with backpressure, and a clean close.
  */

@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../../src/adapters/node/deflate.js';
 import { perMessageDeflateWeb } from '../../src/adapters/web/deflate-streams.js';
-import type { WebStreamPair } from '../../src/adapters/web/stream-connection.js';
-import { WebStreamTransport } from '../../src/api/web-stream-transport.js';
+import type { WebStreamPair } from '../../src/adapters/web/stream-binding.js';
+import { StreamWebSocket } from '../../src/api/stream-websocket.js';
 import { WebSocket, WebSocketServer } from '../../src/node.js';
 import { echoAll, type EchoClientLike, type EchoServer, type EchoServerLike, samples, startEcho, totalSize } from './echo.js';
 
@@ -94,7 +94,7 @@ describe('ws interop with the Compression Streams engine (wasmsocket over web st
     server = await startEcho(theirs as unknown as EchoServerLike);
     const socket = connect(server.port, '127.0.0.1');
     await once(socket, 'connect');
-    const client = WebStreamTransport.connect(Duplex.toWeb(socket) as WebStreamPair, `ws://127.0.0.1:${server.port}/`, { extensions: [perMessageDeflateWeb()!.client] });
+    const client = StreamWebSocket.connect(Duplex.toWeb(socket) as WebStreamPair, `ws://127.0.0.1:${server.port}/`, { extensions: [perMessageDeflateWeb()!.client] });
     // Its `ws`-style face (on('message', (data, isBinary)), send with fin) is what the echo check drives.
     const extensions = await echoAll(client as unknown as EchoClientLike, workload);
     expect(extensions).toBe('permessage-deflate; server_no_context_takeover; client_no_context_takeover');
@@ -104,7 +104,7 @@ describe('ws interop with the Compression Streams engine (wasmsocket over web st
 
   it('ws client → wasmsocket web server', async () => {
     const listener = createServer((socket) => {
-      const transport = WebStreamTransport.accept(Duplex.toWeb(socket) as WebStreamPair, { extensions: [perMessageDeflateWeb()!.server] });
+      const transport = StreamWebSocket.accept(Duplex.toWeb(socket) as WebStreamPair, { extensions: [perMessageDeflateWeb()!.server] });
       transport.binaryType = 'arraybuffer';
       transport.addEventListener('message', (event) => {
         const data = (event as MessageEvent).data as string | ArrayBuffer;

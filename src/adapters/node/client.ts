@@ -1,8 +1,9 @@
 /**
  * The client's opening handshake over Node's HTTP client: the `ClientConnection` builds the
  * request (RFC 6455 §4.1), `http.request` / `https.request` carries it (so agents, proxies
- * and TLS options work as everywhere in Node), and the response Node parsed goes back to the
- * core, which validates it: the status, Sec-WebSocket-Accept, the subprotocol, the extensions.
+ * and TLS options work as everywhere in Node), and the response head Node parsed goes back to
+ * the core as it is (`receiveResponse`), which validates it: the status, Sec-WebSocket-Accept,
+ * the subprotocol, the extensions.
  *
  * Failures end in the sink as one error then a close with 1006: the transport's own error
  * (ECONNREFUSED, a TLS certificate error), a deadline, or the core's `HandshakeError`.
@@ -11,10 +12,11 @@ import { type Agent, type ClientRequest as HttpClientRequest, type IncomingMessa
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { ClientRequest as HandshakeRequest } from '../../handshake/client.js';
-import { type HeaderField, serializeResponseHead } from '../../handshake/http.js';
-import { ErrorCode, HandshakeError, WebSocketError } from '../../shared/errors.js';
-import type { NodeConnection } from './socket.js';
+import type { HeaderField } from '../../handshake/http.js';
+import type { ClientConnection } from '../../protocol/client-connection.js';
+import { ErrorCode, WebSocketError } from '../../shared/errors.js';
+import type { ConnectionDriver } from '../driver.js';
+import { attachSocket } from './socket-binding.js';
 
 /** TLS options passed through to `tls.connect` for `wss:` (see Node's `tls.connect`). */
 export interface ClientTlsOptions {
@@ -71,25 +73,26 @@ function headerObject(fields: Iterable<HeaderField>): Record<string, string> {
   return headers;
 }
 
-/** The response head Node parsed, as bytes for the core's validation. */
-function responseBytes(response: IncomingMessage): Uint8Array {
+/** The response's header fields in order, as Node received them. */
+function responseFields(response: IncomingMessage): HeaderField[] {
   const raw = response.rawHeaders;
   const fields: HeaderField[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) fields.push([raw[i]!, raw[i + 1]!]);
-  return serializeResponseHead(response.statusCode ?? 0, response.statusMessage ?? '', fields);
+  return fields;
 }
 
+
 /**
- * Open the transport and run the opening handshake for `driver`'s `ClientConnection`, whose
- * request is `request`. On a 101 the socket is attached to `driver` with the response; on
- * anything else the driver reports an error and the close.
+ * Open the transport and run the opening handshake of `connection`, which `driver` runs. On a
+ * 101 the socket is attached to `driver` once the core has the response; on anything else
+ * the driver reports an error and the close.
  */
-export function dialClient(driver: NodeConnection, request: HandshakeRequest<unknown>, options: DialOptions, hooks: DialHooks): PendingDial {
+export function dialClient(driver: ConnectionDriver, connection: ClientConnection, options: DialOptions, hooks: DialHooks): PendingDial {
   const { url } = options;
   const secure = url.protocol === 'wss:';
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
-  const connection = driver.connection;
+  const request = connection.request!;
   // The core queued the request bytes; http.request sends the same request from its fields.
   connection.dataToSend();
 
@@ -105,16 +108,6 @@ export function dialClient(driver: NodeConnection, request: HandshakeRequest<unk
     if (!settle()) return;
     httpReq.destroy();
     driver.failDetached(error);
-  };
-  /** Hand a response head to the core; a head that cannot be re-encoded fails the handshake. */
-  const responseHead = (response: IncomingMessage): Uint8Array | null => {
-    try {
-      return responseBytes(response);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      driver.failDetached(new HandshakeError(`invalid HTTP response: ${message}`, response.statusCode ?? 0));
-      return null;
-    }
   };
 
   const tlsOptions: TlsConnectionOptions = {
@@ -157,14 +150,12 @@ export function dialClient(driver: NodeConnection, request: HandshakeRequest<unk
   httpReq.on('response', (response) => {
     if (!settle()) return;
     const handled = hooks.onUnexpectedResponse(httpReq, response);
-    const bytes = responseHead(response);
     if (!handled) {
       response.resume();
       httpReq.destroy();
     }
-    if (bytes === null) return;
     // The core reports the status (and the headers, e.g. a redirect's Location) in its HandshakeError.
-    connection.receiveData(bytes);
+    connection.receiveResponse(response.statusCode ?? 0, responseFields(response), response.statusMessage ?? '');
     connection.receiveEof();
     driver.deliverDetached();
   });
@@ -174,12 +165,8 @@ export function dialClient(driver: NodeConnection, request: HandshakeRequest<unk
       return;
     }
     hooks.onUpgrade(response);
-    const bytes = responseHead(response);
-    if (bytes === null) {
-      socket.destroy();
-      return;
-    }
-    driver.attach(socket, head.length > 0 ? [bytes, head] : [bytes]);
+    connection.receiveResponse(response.statusCode ?? 0, responseFields(response), response.statusMessage ?? '');
+    attachSocket(driver, socket, head.length > 0 ? [head] : []);
   });
   httpReq.end();
 

@@ -19,7 +19,7 @@ import type { Extension } from '../../protocol/extension.js';
 import type { ConnectionLimits } from '../../protocol/limits.js';
 import { ServerConnection } from '../../protocol/server-connection.js';
 import type { WebSocketError } from '../../shared/errors.js';
-import type { NodeSocket } from './socket.js';
+import type { NodeSocket } from './socket-binding.js';
 import { nodeSha1 } from './platform.js';
 
 /** The request head the core validates, from the message Node's HTTP parser produced. */
