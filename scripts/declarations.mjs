@@ -40,6 +40,11 @@ export function entryDeclarations({ reexport, classEntries }) {
         if (!found) throw new Error(`no declaration entry "${name}" in this build`);
         return found;
       };
+      // Type-only export lists become plain ones (see withoutTypeOnlyExports), in every file:
+      // the namespace members alias through the shared chunks' exports too.
+      for (const file of Object.values(bundle)) {
+        if (file.type === 'chunk') file.code = withoutTypeOnlyExports(file.code, file.fileName);
+      }
       const specifier = (name) => `./${chunk(name).fileName.replace(/\.d\.cts$/, '.cjs')}`;
       for (const [entry, name] of Object.entries(reexport)) {
         this.emitFile({ type: 'asset', fileName: `${entry}.d.ts`, source: `export * from '${specifier(name)}';\n` });
@@ -94,4 +99,45 @@ export function exportedNames(code, fileName = 'entry.d.cts') {
     }
   }
   return names;
+}
+
+/**
+ * `export type { A, B }` → `export { A, B }` where every declaration of each name is an
+ * interface or a type alias (so nothing claims a runtime value): a namespace member can
+ * alias (`export import A = api.A`) only what was exported without `type`. A class or value
+ * exported as a type alone has no such spelling, and stops the build.
+ */
+export function withoutTypeOnlyExports(code, fileName = 'entry.d.cts') {
+  const source = ts.createSourceFile(fileName, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const kinds = new Map();
+  for (const statement of source.statements) {
+    const name = 'name' in statement && statement.name && ts.isIdentifier(statement.name) ? statement.name.text : undefined;
+    if (name === undefined) continue;
+    const typeOnly = ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement);
+    kinds.set(name, (kinds.get(name) ?? true) && typeOnly);
+  }
+  /** @type {Array<[number, number]>} */
+  const cuts = [];
+  for (const statement of source.statements) {
+    if (!ts.isExportDeclaration(statement) || !statement.exportClause || !ts.isNamedExports(statement.exportClause)) continue;
+    const elements = statement.exportClause.elements;
+    const typeOnly = (element) => statement.isTypeOnly || element.isTypeOnly;
+    for (const element of elements.filter(typeOnly)) {
+      const local = (element.propertyName ?? element.name).text;
+      if (statement.moduleSpecifier || kinds.get(local) !== true) {
+        throw new Error(`${fileName}: ${element.name.text} is exported as a type only but is not an interface or type alias declared here`);
+      }
+    }
+    if (statement.isTypeOnly) {
+      const keyword = statement.getChildren(source).find((child) => child.kind === ts.SyntaxKind.TypeKeyword);
+      cuts.push([keyword.getStart(source), keyword.end + 1]);
+    }
+    for (const element of elements.filter((e) => e.isTypeOnly)) {
+      const keyword = element.getChildren(source).find((child) => child.kind === ts.SyntaxKind.TypeKeyword);
+      cuts.push([keyword.getStart(source), keyword.end + 1]);
+    }
+  }
+  let text = code;
+  for (const [start, end] of cuts.sort((a, b) => b[0] - a[0])) text = text.slice(0, start) + text.slice(end);
+  return text;
 }
