@@ -34,7 +34,6 @@ import {
   type RawDeflater,
   type RawInflater,
 } from '../../protocol/extensions/deflate-engine.js';
-import { createMessageCompressor, type MessageCompressor } from '../../protocol/extensions/permessage-deflate.js';
 import { sharedZlibQueue, type ZlibQueue } from './deflate-queue.js';
 
 /** Options of the zlib engine. */
@@ -175,23 +174,13 @@ interface ZlibSettings {
   readonly inflaters: ZlibPool<zlib.InflateRaw>;
 }
 
-/** The zlib engine. */
-export interface ZlibEngine extends DeflateEngine {
-  /**
-   * A compressor of whole frame payloads over this engine.
-   * @deprecated Use `createMessageCompressor(engine, parameters)` from the protocol layer; kept
-   *   until the load generator (src/cli/bench/load.ts) calls that.
-   */
-  createCompressor(parameters: DeflateStreamParameters): MessageCompressor;
-}
-
 /**
  * A permessage-deflate engine over `node:zlib`. It honours every negotiable parameter: windows
  * of 8–15 bits and context takeover both ways.
  *
  * @throws InvalidArgumentError for an option out of its range.
  */
-export function createZlibEngine(options: ZlibEngineOptions = {}): ZlibEngine {
+export function createZlibEngine(options: ZlibEngineOptions = {}): DeflateEngine {
   const level = options.level ?? DEFAULT_ZLIB_LEVEL;
   const memLevel = options.memLevel ?? DEFAULT_ZLIB_MEM_LEVEL;
   const windowBits = options.windowBits ?? DEFAULT_ZLIB_WINDOW_BITS;
@@ -211,13 +200,11 @@ export function createZlibEngine(options: ZlibEngineOptions = {}): ZlibEngine {
     deflaters: new ZlibPool(poolSize),
     inflaters: new ZlibPool(poolSize),
   };
-  const engine: ZlibEngine = {
+  return {
     capabilities: { minCompressWindowBits: 8, compressContextTakeover: true, decompressContextTakeover: true },
     createDeflater: (parameters) => new ZlibDeflater(settings, parameters),
     createInflater: (parameters) => new ZlibInflater(settings, parameters),
-    createCompressor: (parameters) => createMessageCompressor(engine, parameters),
   };
-  return engine;
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): void {

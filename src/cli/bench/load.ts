@@ -20,6 +20,7 @@ import { isUtf8 } from 'node:buffer';
 import type { JsHistogram } from 'hdr-histogram-js';
 import { perMessageDeflateNode } from '../../adapters/node/deflate.js';
 import { createZlibEngine } from '../../adapters/node/deflate-zlib.js';
+import { createMessageCompressor } from '../../protocol/extensions/permessage-deflate.js';
 import { nodeSha1 } from '../../adapters/node/platform.js';
 import { type Codec, createCodecSync } from '../../codec/index.js';
 import { ClientConnection } from '../../protocol/client-connection.js';
@@ -156,7 +157,7 @@ class LoadContext {
    * those frames (RSV1 set) from now on.
    */
   async useDeflate(extension: PerMessageDeflate): Promise<void> {
-    const compressor = createZlibEngine().createCompressor({ windowBits: extension.agreement.clientMaxWindowBits, contextTakeover: false });
+    const compressor = createMessageCompressor(createZlibEngine(), { windowBits: extension.agreement.clientMaxWindowBits, contextTakeover: false });
     const binary = this.expectBinary;
     const wire: WirePayload[] = [];
     try {
