@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
-import { defaultCodec } from '../adapters/node/platform.js';
+import { defaultCodec } from '../adapters/node/codec.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
 import type { NodeSocket } from '../adapters/node/socket-binding.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';

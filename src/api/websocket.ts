@@ -22,7 +22,9 @@ import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 
 import { ConnectionDriver } from '../adapters/driver.js';
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
-import { defaultCodec, nodeSha1, toBuffer } from '../adapters/node/platform.js';
+import { toBuffer } from '../adapters/node/buffer.js';
+import { defaultCodec } from '../adapters/node/codec.js';
+import { nodeSha1 } from '../adapters/node/sha1.js';
 import { attachSocket, nodeScheduler, type NodeSocket } from '../adapters/node/socket-binding.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { Codec } from '../codec/types.js';

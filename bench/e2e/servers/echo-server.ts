@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer as WsServer } from 'ws';
-import { defaultCodec } from '../../../src/adapters/node/platform.js';
+import { defaultCodec } from '../../../src/adapters/node/codec.js';
 import { WebSocketServer as WasmsocketServer } from '../../../src/node.js';
 import { loadBufferUtil } from '../../lib/natives.js';
 

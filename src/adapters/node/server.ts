@@ -20,7 +20,7 @@ import type { ConnectionLimits } from '../../protocol/limits.js';
 import { ServerConnection } from '../../protocol/server-connection.js';
 import type { WebSocketError } from '../../shared/errors.js';
 import type { NodeSocket } from './socket-binding.js';
-import { nodeSha1 } from './platform.js';
+import { nodeSha1 } from './sha1.js';
 
 /** The request head the core validates, from the message Node's HTTP parser produced. */
 export function requestHeadOf(request: IncomingMessage): HttpRequestHead {

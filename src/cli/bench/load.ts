@@ -21,7 +21,7 @@ import type { JsHistogram } from 'hdr-histogram-js';
 import { perMessageDeflateNode } from '../../adapters/node/deflate.js';
 import { createZlibEngine } from '../../adapters/node/deflate-zlib.js';
 import { createMessageCompressor } from '../../protocol/extensions/permessage-deflate.js';
-import { nodeSha1 } from '../../adapters/node/platform.js';
+import { nodeSha1 } from '../../adapters/node/sha1.js';
 import { type Codec, createCodecSync } from '../../codec/index.js';
 import { ClientConnection } from '../../protocol/client-connection.js';
 import type { ConnectionEvent } from '../../protocol/events.js';
