@@ -465,6 +465,24 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       expect(inner).toEqual([[7], [8, 9]]);
     });
 
+    it('stop() discards everything received after it, even the rest of a frame in progress', () => {
+      const seen: string[] = [];
+      const parser = new FrameParser(codec, CLIENT, {
+        onFrameStart: () => (seen.push('start'), true),
+        onFramePayload: () => (seen.push('payload'), true),
+        onFrameEnd: () => (seen.push('end'), true),
+        onFrameError: () => seen.push('error'),
+      });
+      const bytes = frame(Opcode.BINARY, payloadOf(100));
+      parser.receive(bytes.slice(0, 50));
+      expect(parser.stopped).toBe(false);
+      parser.stop();
+      expect(parser.stopped).toBe(true);
+      parser.receive(bytes.slice(50));
+      parser.receive(frame(Opcode.TEXT, 'later'));
+      expect(seen).toEqual(['start', 'payload']);
+    });
+
     it('a handler that returns false stops the parser for good', () => {
       const bytes = bytesOf(frame(Opcode.TEXT, 'one'), frame(Opcode.TEXT, 'two'), frame(Opcode.TEXT, 'three'));
       for (const { name, chunks } of chunkings(bytes, { randomCount: 2 })) {
