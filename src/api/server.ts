@@ -398,8 +398,9 @@ export class WebSocketServer extends EventEmitter {
     }
     let extra: Array<readonly [name: string, value: string]> = [];
     if (this.listenerCount('headers') > 0) {
-      // ws's 'headers' event: the response lines, which listeners may add to.
-      const lines = upgrade.responseLines();
+      // ws's 'headers' event hands the response as lines (status line first), which listeners
+      // may add "Name: value" lines to; what they add becomes header fields of the response.
+      const lines = ['HTTP/1.1 101 Switching Protocols', ...upgrade.responseHeaders().map(([name, value]) => `${name}: ${value}`)];
       const original = lines.length;
       this.emit('headers', lines, request);
       extra = lines.slice(original).map((line) => {

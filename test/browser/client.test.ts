@@ -175,8 +175,8 @@ describe('the page client (wasmsocket/web WebSocket) and the wasmsocket Node ser
       const during = ws.readyState;
       return { during, ...(await closed), listener, after: ws.readyState };
     }, url);
-    // The close event reports the close frame received: the server echoes the code (§5.5.1), with no reason.
-    expect(fromPage).toEqual({ during: 2, code: 4001, reason: '', wasClean: true, listener: '4001 ', after: 3 });
+    // The close event reports the close frame received: the server echoes the code (§5.5.1) and the reason, as ws does.
+    expect(fromPage).toEqual({ during: 2, code: 4001, reason: 'done ✓', wasClean: true, listener: '4001 done ✓', after: 3 });
     expect(await lastRecord().closed).toEqual({ code: 4001, reason: 'done ✓' });
 
     const count = records.length;
@@ -346,8 +346,8 @@ describe("Chromium's native WebSocket and the wasmsocket Node server", () => {
     expect(result.extensions).toBe('');
     expect(result.protocol).toBe('chat.v2');
     expect(result.messages).toEqual(['text héllo from Chromium', 'binary 1,2,3,250', `text ${'x'.repeat(35)}`]);
-    // The server's echo of the close carries the code and no reason (§5.5.1).
-    expect(result.close).toEqual({ code: 1000, reason: '', wasClean: true });
+    // The server's echo of the close carries the code (§5.5.1) and the reason.
+    expect(result.close).toEqual({ code: 1000, reason: 'bye', wasClean: true });
     expect(await record.closed).toEqual({ code: 1000, reason: 'bye' });
     expect(record.received.map((message) => [message.size, message.binary])).toEqual([
       [Buffer.byteLength('héllo from Chromium'), false],

@@ -68,12 +68,12 @@ describe.each(nodeCodecs)('close reasons are exact (%s codec)', (_name, codec) =
     expect(wireBytes(frame)).toEqual(serverCloseBytes(1000, Buffer.alloc(64, 0x41)));
   });
 
-  it('the echo of a peer close carries the code and no stale bytes', async () => {
+  it('the echo of a peer close carries the code and the reason, and no stale bytes', async () => {
     const peer = await rawUpgrade(resources, server.port);
     poisonBufferPool();
     peer.write(clientFrame(Opcode.CLOSE, Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from('peer reason')])));
     const outcome = await peer.closedByServer();
-    expect(outcome.frames.map(wireBytes)).toEqual([serverCloseBytes(4001)]);
+    expect(outcome.frames.map(wireBytes)).toEqual([serverCloseBytes(4001, Buffer.from('peer reason', 'utf8'))]);
   });
 
   it('an empty peer close is echoed empty', async () => {

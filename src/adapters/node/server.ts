@@ -160,14 +160,10 @@ export class PendingUpgrade {
     return this.#handshake;
   }
 
-  /**
-   * The lines of the 101 response as it stands (status line first, then the handshake's
-   * header fields), for `ws`'s `'headers'` event. Empty once the handshake is over.
-   */
-  responseLines(): string[] {
+  /** The header fields of the 101 response as it stands (the handshake's own); empty once the handshake is over. */
+  responseHeaders(): HeaderField[] {
     const handshake = this.#handshake;
-    if (handshake === null) return [];
-    return ['HTTP/1.1 101 Switching Protocols', ...serverResponseHeaders(handshake, nodeSha1).map(([name, value]) => `${name}: ${value}`)];
+    return handshake === null ? [] : serverResponseHeaders(handshake, nodeSha1);
   }
 
   /** Why the core refused the request (its error response has been sent). */
