@@ -122,6 +122,8 @@ async function obtain(): Promise<PackedPackage> {
 }
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+/** Windows runs npm.cmd only through a shell. */
+const shell = process.platform === 'win32';
 
 async function build(base: string): Promise<PackedPackage> {
   const sources = join(base, 'sources');
@@ -131,7 +133,7 @@ async function build(base: string): Promise<PackedPackage> {
   }
   await symlink(join(root, 'node_modules'), join(sources, 'node_modules'), 'junction');
   const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
-  const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', base], { cwd: sources, env, maxBuffer: 64 * 1024 * 1024, timeout: PACK_TIMEOUT_MS });
+  const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', base], { cwd: sources, env, shell, maxBuffer: 64 * 1024 * 1024, timeout: PACK_TIMEOUT_MS });
   // npm prints the prepack build's output before the JSON report.
   const json = stdout.slice(stdout.indexOf('[\n'));
   const [report] = JSON.parse(json) as Array<PackReport & { filename: string }>;
@@ -141,7 +143,7 @@ async function build(base: string): Promise<PackedPackage> {
   await mkdir(project);
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }, null, 2));
   // The package has no runtime dependencies: installing its tarball needs no registry.
-  await run(npm, ['install', '--offline', '--no-package-lock', tarball], { cwd: project, env, timeout: 120_000 });
+  await run(npm, ['install', '--offline', '--no-package-lock', tarball], { cwd: project, env, shell, timeout: 120_000 });
   return {
     tarball,
     report: { size: report!.size, unpackedSize: report!.unpackedSize, entryCount: report!.entryCount, files: report!.files.map(({ path, size }) => ({ path, size })) },
