@@ -26,7 +26,7 @@ export const root = resolve(import.meta.dirname, '../..');
 const PACKAGE_SOURCES = ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'rollup.config.mjs', 'tsconfig.json', 'asconfig.json', 'src', 'assembly', 'scripts'];
 
 /** The longest a build may take before the test files waiting for it give up. */
-export const PACK_TIMEOUT_MS = 240_000;
+export const PACK_TIMEOUT_MS = 360_000;
 
 export interface PackedPackage {
   /** The tarball `npm pack` wrote. */
