@@ -227,19 +227,6 @@ export class FrameTable {
 // The codec
 // ---------------------------------------------------------------------------------------------
 
-/** Incremental UTF-8 validation of one message split across any number of chunks. */
-export interface Utf8Validator {
-  /** Validate the next chunk. False as soon as an invalid byte arrives (RFC 6455 §8.1
-   *  fail-fast); once false, stays false. */
-  push(chunk: Uint8Array): boolean;
-  /** True if everything pushed is complete, valid UTF-8 (no truncated sequence at the end). */
-  end(): boolean;
-  /** Forget everything pushed, to validate a new message. */
-  reset(): void;
-  /** Canonical state (see UTF8_ACCEPT). */
-  readonly state: number;
-}
-
 export type CodecImplementation = 'wasm' | 'portable';
 
 /** The frame codec. Every method is synchronous and allocation-free on the hot path. */
@@ -269,9 +256,6 @@ export interface Codec {
    * `UTF8_INVALID`, it stays there. A message is valid iff it ends in `UTF8_ACCEPT`.
    */
   utf8Step(data: Uint8Array, state: number): number;
-
-  /** A stateful validator over `utf8Step`. */
-  createUtf8Validator(): Utf8Validator;
 
   /**
    * Walk every complete frame in `chunk`, in one pass: parse and check each header, unmask

@@ -396,15 +396,12 @@ describe('codec selection', () => {
     expect(() => createCodecSync({ implementation: 'native' as never })).toThrow(RangeError);
   });
 
-  it('the utf8 validator object reports the canonical state', async () => {
+  it('utf8Step reports the canonical state across calls', async () => {
     const codec = await createCodec({ implementation: 'wasm' });
-    const v = codec.createUtf8Validator();
-    expect(v.push(fromHex('41 e2 82'))).toBe(true);
-    expect(v.state).toBe(1);
-    expect(v.end()).toBe(false);
-    expect(v.push(fromHex('ff'))).toBe(false);
-    expect(v.state).toBe(UTF8_INVALID);
-    v.reset();
-    expect(v.end()).toBe(true);
+    const inside = codec.utf8Step(fromHex('41 e2 82'), UTF8_ACCEPT);
+    expect(inside).toBe(1);
+    expect(codec.utf8Step(fromHex('ac'), inside)).toBe(UTF8_ACCEPT);
+    expect(codec.utf8Step(fromHex('ff'), inside)).toBe(UTF8_INVALID);
+    expect(codec.utf8Step(fromHex('41'), UTF8_INVALID)).toBe(UTF8_INVALID);
   });
 });

@@ -74,10 +74,10 @@ ${ECHO_ROUND_TRIP}`);
 
   it('wasmsocket/web imports in Node too (its codec loads asynchronously)', async () => {
     const out = await runScript('web.mjs', `
-import { createWebCodec, WebStreamTransport } from 'wasmsocket/web';
+import { createWebCodec, StreamWebSocket } from 'wasmsocket/web';
 const codec = createWebCodec();
 const before = codec.implementation;
-console.log(JSON.stringify({ before, after: await codec.ready, transport: typeof WebStreamTransport.connect }));`);
+console.log(JSON.stringify({ before, after: await codec.ready, transport: typeof StreamWebSocket.connect }));`);
     expect(JSON.parse(out)).toEqual({ before: 'portable', after: 'wasm', transport: 'function' });
   });
 
@@ -89,7 +89,7 @@ console.log(JSON.stringify({ before, after: await codec.ready, transport: typeof
     runInNewContext(source, context);
     const api = context.wasmsocket as Record<string, unknown>;
     expect(typeof api.WebSocket).toBe('function');
-    expect(typeof api.WebStreamTransport).toBe('function');
+    expect(typeof api.StreamWebSocket).toBe('function');
     expect(typeof api.createCodec).toBe('function');
   });
 

@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Codec } from '../../src/codec/types.js';
-import { compactPiece, type Connection } from '../../src/protocol/connection.js';
+import type { Connection } from '../../src/protocol/connection.js';
+import { compactPiece } from '../../src/protocol/message-assembler.js';
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode, ReadyState } from '../../src/shared/constants.js';
 import { ErrorCode, InvalidArgumentError, InvalidStateError } from '../../src/shared/errors.js';
@@ -377,7 +378,6 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
           maskInto: (source, key, target, offset, phase) => codec.maskInto(source, key, target, offset, phase),
           validateUtf8: (data) => codec.validateUtf8(data),
           utf8Step: (data, state) => codec.utf8Step(data, state),
-          createUtf8Validator: () => codec.createUtf8Validator(),
           encodeHeader: (target, offset, fin, rsv, opcode, length, key) => codec.encodeHeader(target, offset, fin, rsv, opcode, length, key),
           parseFrames: () => {
             throw new Error('table corrupted at row 3');

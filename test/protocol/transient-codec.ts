@@ -32,7 +32,6 @@ export function transientCodec(base: Codec): Codec {
       scribble();
       return base.utf8Step(data, state);
     },
-    createUtf8Validator: () => base.createUtf8Validator(),
     encodeHeader: (target, offset, fin, rsv, opcode, length, key) => base.encodeHeader(target, offset, fin, rsv, opcode, length, key),
     parseFrames(chunk, table, options, state) {
       scribble();

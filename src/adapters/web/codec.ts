@@ -25,7 +25,6 @@ import {
   isWasmSimdSupported,
   type ParseOptions,
   portableCodec,
-  type Utf8Validator,
 } from '../../codec/index.js';
 
 /** Options of `createWebCodec`. */
@@ -90,10 +89,6 @@ class SwitchingCodec implements WebCodec {
 
   utf8Step(data: Uint8Array, state: number): number {
     return this.#active.utf8Step(data, state);
-  }
-
-  createUtf8Validator(): Utf8Validator {
-    return this.#active.createUtf8Validator();
   }
 
   parseFrames(chunk: Uint8Array, table: FrameTable, options: ParseOptions, state: FragmentState): void {

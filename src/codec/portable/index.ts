@@ -3,7 +3,6 @@
  * wasm codec is proven against, and it serves where WebAssembly is unavailable or disabled.
  */
 import type { Codec } from '../types.js';
-import { StepUtf8Validator } from '../utf8-validator.js';
 import { encodeHeader, parseFrames } from './frames.js';
 import { mask, maskInto } from './mask.js';
 import { utf8Step, validateUtf8 } from './utf8.js';
@@ -17,7 +16,6 @@ export const portableCodec: Codec = Object.freeze({
   maskInto,
   validateUtf8,
   utf8Step,
-  createUtf8Validator: () => new StepUtf8Validator(utf8Step),
   parseFrames,
   encodeHeader,
 });

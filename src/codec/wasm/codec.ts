@@ -24,7 +24,6 @@
  * - No method allocates on its hot path: the views of the INPUT region, the rows and the
  *   keys it copies out are cached by length (a direct-mapped cache for INPUT views).
  */
-import { StepUtf8Validator } from '../utf8-validator.js';
 import { maskKeyWord } from '../portable/mask.js';
 import { portableCodec } from '../portable/index.js';
 import {
@@ -36,7 +35,6 @@ import {
   ParseStatus,
   UTF8_ACCEPT,
   UTF8_INVALID,
-  type Utf8Validator,
 } from '../types.js';
 import type { WasmCodecInstance, WasmFunctions } from './module.js';
 
@@ -330,10 +328,6 @@ export class WasmCodecImpl implements WasmCodec {
     if (lead + sequenceLength <= length) return isUtf8(data) ? UTF8_ACCEPT : UTF8_INVALID;
     if (!isUtf8(data.subarray(0, lead))) return UTF8_INVALID;
     return portableCodec.utf8Step(data.subarray(lead), UTF8_ACCEPT);
-  }
-
-  createUtf8Validator(): Utf8Validator {
-    return new StepUtf8Validator((data, state) => this.utf8Step(data, state));
   }
 
   parseFrames(chunk: Uint8Array, table: FrameTable, options: ParseOptions, state: FragmentState): void {
