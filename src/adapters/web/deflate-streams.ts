@@ -74,9 +74,9 @@ export function createCompressionStreamEngine(): DeflateEngine {
  *
  * @example A client over a WHATWG stream pair (a runtime's TCP socket, a tunnel)
  * ```ts
- * import { perMessageDeflateWeb, WebStreamTransport } from 'wasmsocket/web';
+ * import { perMessageDeflateWeb, StreamWebSocket } from 'wasmsocket/web';
  * const deflate = perMessageDeflateWeb();
- * const ws = WebStreamTransport.connect({ readable, writable }, 'ws://example.com/', {
+ * const ws = StreamWebSocket.connect({ readable, writable }, 'ws://example.com/', {
  *   extensions: deflate === null ? [] : [deflate.client],
  * });
  * ```
