@@ -11,14 +11,13 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WebSocketFace } from '../../../src/api/face.js';
 import { concatBytes, utf8Encode } from '../../../src/shared/bytes.js';
 import { ErrorCode, InvalidArgumentError, type WebSocketError } from '../../../src/shared/errors.js';
 import { Opcode, ReadyState } from '../../../src/shared/constants.js';
 import { type Chunking, chunkings, randomChunks } from '../../helpers/chunkings.js';
 import { type ReadFrame, text } from '../../helpers/frames.js';
 import { withTimeout } from '../../interop/events.js';
-import type { DriverEnvironment, FaceOptions, RawPeer } from './environment.js';
+import type { DriverEnvironment, Face, FaceOptions, RawPeer } from './environment.js';
 import { describeFrame, openingRequest, peerClose, peerFrame, type PeerSide, peerText, switchingProtocols } from './wire.js';
 
 const STATE = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
@@ -53,7 +52,7 @@ interface Closed {
 }
 
 /** The face's close event, within `ms`. */
-function closeOf(ws: WebSocketFace, ms = STEP_MS): Promise<Closed> {
+function closeOf(ws: Face, ms = STEP_MS): Promise<Closed> {
   return withTimeout(
     new Promise((resolve) =>
       ws.addEventListener('close', (event) => {
@@ -67,7 +66,7 @@ function closeOf(ws: WebSocketFace, ms = STEP_MS): Promise<Closed> {
 }
 
 /** Errors a face reports, as they come. */
-function errorsOf(ws: WebSocketFace): Array<WebSocketError> {
+function errorsOf(ws: Face): Array<WebSocketError> {
   const errors: WebSocketError[] = [];
   ws.on('error', (error: WebSocketError) => errors.push(error));
   return errors;
@@ -103,7 +102,7 @@ async function framesUntilClose(peer: RawPeer, side: PeerSide, answer: boolean, 
 }
 
 /** Our server's face with a raw client that completed the opening handshake. */
-async function openServer(env: DriverEnvironment, options: FaceOptions = {}): Promise<{ ws: WebSocketFace; peer: RawPeer }> {
+async function openServer(env: DriverEnvironment, options: FaceOptions = {}): Promise<{ ws: Face; peer: RawPeer }> {
   const { peer, opened } = await env.acceptRaw(options);
   void peer.write(openingRequest(options.deflate ?? false));
   const response = await withTimeout(peer.head, 'the 101 response', STEP_MS);
@@ -113,7 +112,7 @@ async function openServer(env: DriverEnvironment, options: FaceOptions = {}): Pr
 }
 
 /** Our client's face with a raw server that answered the opening handshake. */
-async function openClient(env: DriverEnvironment, options: FaceOptions = {}): Promise<{ ws: WebSocketFace; peer: RawPeer }> {
+async function openClient(env: DriverEnvironment, options: FaceOptions = {}): Promise<{ ws: Face; peer: RawPeer }> {
   const { ws, peer } = await env.connectRaw(options);
   const open = withTimeout(new Promise((resolve) => ws.once('open', resolve)), 'the client to open', STEP_MS);
   void peer.write(switchingProtocols(await peer.head, options.deflate ?? false));
@@ -129,7 +128,7 @@ interface OrderingRun {
 }
 
 /** Echo every message from the 'message' listener, recording the state it was seen in and what send said. */
-function echoing(ws: WebSocketFace): OrderingRun {
+function echoing(ws: Face): OrderingRun {
   const run: OrderingRun = { events: [], wire: [], written: [] };
   ws.on('message', (data: unknown, isBinary: boolean) => {
     run.events.push(`message ${textOf(data)} ${STATE[ws.readyState]}`);

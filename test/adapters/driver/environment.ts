@@ -6,9 +6,30 @@
  * `createWebStreamPair()`.
  */
 import type { TransportOptions } from '../../../src/adapters/types.js';
-import type { WebSocketFace } from '../../../src/api/face.js';
+import type { SendCallback, SendData, SendOptions } from '../../../src/api/face.js';
 import type { ReadFrame } from '../../helpers/frames.js';
 import type { EventQueue } from '../../interop/events.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Listener = (...args: any[]) => void;
+
+/**
+ * One of our ends as the contract drives it: what every face has — the `ws` methods and
+ * emitter events, and the WHATWG close event (for `wasClean`).
+ */
+export interface Face {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly isPaused: boolean;
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  on(event: string, listener: Listener): unknown;
+  once(event: string, listener: Listener): unknown;
+  addEventListener(type: string, listener: (event: Event) => void): void;
+}
 
 /** Options of one of our ends, in the terms every face shares. */
 export interface FaceOptions extends Partial<TransportOptions> {
@@ -50,9 +71,9 @@ export interface RawPeer {
 export interface AcceptedPeer {
   readonly peer: RawPeer;
   /** Our server's face once the connection is open. */
-  readonly opened: Promise<WebSocketFace>;
+  readonly opened: Promise<Face>;
   /** Our face while the handshake is in progress, where the binding has one then (a stream pair); else null. */
-  readonly early: WebSocketFace | null;
+  readonly early: Face | null;
 }
 
 /** A face constructor of the binding, given the shared options. */
@@ -65,11 +86,11 @@ export interface FaceConstructor {
 export interface DriverEnvironment {
   readonly name: string;
   /** A client and a server of ours, connected and open. */
-  pair(client?: FaceOptions, server?: FaceOptions): Promise<{ client: WebSocketFace; server: WebSocketFace }>;
+  pair(client?: FaceOptions, server?: FaceOptions): Promise<{ client: Face; server: Face }>;
   /** A raw client connected to our server; it has sent nothing. */
   acceptRaw(options?: FaceOptions): Promise<AcceptedPeer>;
   /** Our client connecting to a raw server, which has read the opening request (`peer.head`). */
-  connectRaw(options?: FaceOptions): Promise<{ ws: WebSocketFace; peer: RawPeer }>;
+  connectRaw(options?: FaceOptions): Promise<{ ws: Face; peer: RawPeer }>;
   /** Every face this binding has, for checking how they take options. */
   readonly faces: readonly FaceConstructor[];
   /** Close what the last test opened. */

@@ -7,9 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, WebSocketStream, type ServerOptions, type WebSocketOptions } from '../../../src/node.js';
-import type { WebSocketFace } from '../../../src/api/face.js';
 import { EventQueue, withTimeout } from '../../interop/events.js';
-import type { AcceptedPeer, DriverEnvironment, FaceOptions, RawPeer } from './environment.js';
+import type { AcceptedPeer, DriverEnvironment, Face, FaceOptions, RawPeer } from './environment.js';
 import { InboxPeer } from './wire.js';
 
 /** A raw peer on a `net` socket. */
@@ -71,7 +70,7 @@ function clientOptions(options: FaceOptions): WebSocketOptions {
 }
 
 /** Resolve with the face once `ws` is open, or fail with what closed it. */
-function whenOpen(ws: WebSocketFace): Promise<WebSocketFace> {
+function whenOpen(ws: Face): Promise<Face> {
   return withTimeout(
     new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
@@ -102,7 +101,7 @@ export function nodeEnvironment(): DriverEnvironment {
   }
 
   /** The next server-side socket of `wss` whose peer is the local port `port`. */
-  function connectionFrom(wss: WebSocketServer, port: number): Promise<WebSocketFace> {
+  function connectionFrom(wss: WebSocketServer, port: number): Promise<Face> {
     return new Promise((resolve) => {
       const onConnection = (ws: WebSocket, request: IncomingMessage): void => {
         if (request.socket.remotePort !== port) return;
@@ -131,7 +130,7 @@ export function nodeEnvironment(): DriverEnvironment {
 
     async pair(client = {}, server = {}) {
       const { wss, port } = await serverFor(server);
-      const serverSide = new Promise<WebSocketFace>((resolve) => {
+      const serverSide = new Promise<Face>((resolve) => {
         wss.once('connection', (ws: WebSocket) => {
           opened.push(ws);
           resolve(ws);

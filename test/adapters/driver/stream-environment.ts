@@ -5,11 +5,10 @@
  */
 import { perMessageDeflateWeb } from '../../../src/adapters/web/deflate-streams.js';
 import { createWebStreamPair, type WebStreamPair } from '../../../src/adapters/web/stream-binding.js';
-import type { WebSocketFace } from '../../../src/api/face.js';
 import { StreamWebSocket, type WebStreamClientOptions, type WebStreamServerOptions } from '../../../src/api/stream-websocket.js';
 import type { PerMessageDeflateNegotiators } from '../../../src/protocol/extensions/permessage-deflate.js';
 import { withTimeout } from '../../interop/events.js';
-import type { AcceptedPeer, DriverEnvironment, FaceOptions, RawPeer } from './environment.js';
+import type { AcceptedPeer, DriverEnvironment, Face, FaceOptions, RawPeer } from './environment.js';
 import { InboxPeer } from './wire.js';
 
 const ignore = (): void => {};
@@ -107,7 +106,7 @@ function serverOptions(options: FaceOptions): WebStreamServerOptions {
   return { ...rest, extensions: withDeflate ? [webDeflate().server] : [] };
 }
 
-function whenOpen(ws: WebSocketFace, what: string): Promise<WebSocketFace> {
+function whenOpen(ws: Face, what: string): Promise<Face> {
   return withTimeout(
     new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
@@ -121,7 +120,7 @@ function whenOpen(ws: WebSocketFace, what: string): Promise<WebSocketFace> {
 const URL = 'ws://127.0.0.1/';
 
 export function streamEnvironment(): DriverEnvironment {
-  let opened: WebSocketFace[] = [];
+  let opened: Face[] = [];
   let peers: RawPeer[] = [];
 
   function accept(streams: WebStreamPair, options: FaceOptions): StreamWebSocket {
