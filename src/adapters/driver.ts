@@ -154,6 +154,8 @@ export class ConnectionDriver {
   #lastReceived = 0;
   #pingSentAt = 0;
   #awaitingPong = false;
+  /** The handshake deadline passed and was reported: the core's own "closed before the handshake completed" would repeat it. */
+  #handshakeFailureReported = false;
 
   // Scheduler callbacks are shared by every connection: they get the driver as argument.
   static #flushTask(driver: ConnectionDriver): void {
@@ -163,6 +165,7 @@ export class ConnectionDriver {
     driver.#handshakeTimer = null;
     if (driver.#connection.state !== ReadyState.CONNECTING) return;
     const timeout = driver.#options.handshakeTimeout;
+    driver.#handshakeFailureReported = true;
     driver.#sink.onError(new HandshakeError(`the opening handshake did not complete within ${timeout} ms`, 408, [], ErrorCode.TIMEOUT));
     driver.#abort('the opening handshake timed out');
   }
@@ -433,6 +436,7 @@ export class ConnectionDriver {
         sink.onOpen(event.protocol, event.extensions);
         break;
       case 'error':
+        if (this.#handshakeFailureReported && event.error instanceof HandshakeError) break;
         sink.onError(event.error);
         break;
       case 'close':

@@ -598,6 +598,18 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       }
     });
 
+    it('client: a server that never answers the opening request is cut off after handshakeTimeout (an error, then 1006)', async () => {
+      const handshakeTimeout = 150;
+      const { ws, peer } = await env.connectRaw({ handshakeTimeout });
+      const errors = errorsOf(ws);
+      const closed = closeOf(ws);
+      const start = Date.now();
+      const { code, wasClean } = await closed;
+      expect([code, wasClean]).toEqual([1006, false]);
+      expect(Date.now() - start).toBeGreaterThanOrEqual(handshakeTimeout - 40);
+      expect(errors.map((error) => error.code)).toEqual([ErrorCode.TIMEOUT]);
+      await withTimeout(peer.closed, 'the connection to close', STEP_MS);
+    });
   });
 
   describe('closing', () => {
