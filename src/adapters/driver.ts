@@ -235,11 +235,6 @@ export class ConnectionDriver {
    */
   attach(transport: ByteTransport, received: readonly Uint8Array[] = []): void {
     this.#transport = transport;
-    const options = this.#options;
-    if (options.idleTimeout > 0) {
-      this.#lastReceived = this.#scheduler.now();
-      this.#idleTimer = this.#scheduler.setTimer(ConnectionDriver.#idleDue, options.idleTimeout, this);
-    }
     if (this.#aborted) {
       // Terminated before the transport arrived (an overflow from sends in a 'connection'
       // listener, a client closed between its 101 and the socket): it ends here, 1006.
@@ -247,8 +242,9 @@ export class ConnectionDriver {
       transport.abort(new WebSocketError('the WebSocket was terminated', ErrorCode.INVALID_STATE));
       return;
     }
-    if (this.#connection.state === ReadyState.CONNECTING && options.handshakeTimeout > 0) {
-      this.#handshakeTimer = this.#scheduler.setTimer(ConnectionDriver.#handshakeTimedOut, options.handshakeTimeout, this);
+    const handshakeTimeout = this.#options.handshakeTimeout;
+    if (this.#connection.state === ReadyState.CONNECTING && handshakeTimeout > 0) {
+      this.#handshakeTimer = this.#scheduler.setTimer(ConnectionDriver.#handshakeTimedOut, handshakeTimeout, this);
     }
     for (const chunk of received) this.#connection.receiveData(chunk);
     this.#pump();
@@ -581,13 +577,21 @@ export class ConnectionDriver {
   // Timers
   // -------------------------------------------------------------------------------------------
 
-  /** The connection is OPEN: the handshake deadline is over, and the heartbeat starts. */
+  /**
+   * The connection is OPEN: the handshake deadline is over, and the idle timeout and the
+   * heartbeat start (a binding attached while CONNECTING has the handshake deadline until now).
+   */
   #opened(): void {
+    const scheduler = this.#scheduler;
     if (this.#handshakeTimer !== null) {
-      this.#scheduler.clearTimer(this.#handshakeTimer);
+      scheduler.clearTimer(this.#handshakeTimer);
       this.#handshakeTimer = null;
     }
-    const heartbeat = this.#options.heartbeat;
+    const { idleTimeout, heartbeat } = this.#options;
+    if (idleTimeout > 0) {
+      this.#lastReceived = scheduler.now();
+      this.#idleTimer = scheduler.setTimer(ConnectionDriver.#idleDue, idleTimeout, this);
+    }
     if (heartbeat !== null) this.#scheduleHeartbeat(heartbeat.interval);
   }
 

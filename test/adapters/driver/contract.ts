@@ -564,6 +564,21 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       expect(await closed).toEqual({ code: 1001, reason: '', wasClean: true });
     });
 
+    it('server: idleTimeout counts from the open: a connection CONNECTING for longer than idleTimeout still closes once idle', async () => {
+      const idleTimeout = 100;
+      const { peer, opened } = await env.acceptRaw({ idleTimeout, handshakeTimeout: 0 });
+      await sleep(3 * idleTimeout);
+      void peer.write(openingRequest(false));
+      await withTimeout(peer.head, 'the 101 response', STEP_MS);
+      const start = Date.now();
+      const ws = await opened;
+      const closed = closeOf(ws);
+      expect(describeFrame(await nextFrame(peer, 'the idle close frame', 2000))).toBe('close 1001 idle timeout');
+      expect(Date.now() - start).toBeGreaterThanOrEqual(idleTimeout - 20);
+      void peer.write(peerClose('client', 1001));
+      expect((await closed).code).toBe(1001);
+    });
+
     it('server: the heartbeat terminates a peer that stops answering pings (an error, then 1006); one that answers stays', async () => {
       const heartbeat = { interval: 100, timeout: 100 };
       const silent = await openServer(env, { heartbeat });
