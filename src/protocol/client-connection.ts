@@ -9,7 +9,8 @@ import { HttpHeaders, ResponseHeadParser, type HeaderField, type HeadLimits, typ
 import { ReadyState } from '../shared/constants.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError } from '../shared/errors.js';
 import type { RandomSource, Sha1 } from '../shared/ports.js';
-import { Connection, type ConnectionOptions } from './connection.js';
+import type { ConnectionOptions } from './connection-options.js';
+import { Connection } from './connection.js';
 import type { Extension } from './extension.js';
 
 /**

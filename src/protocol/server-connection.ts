@@ -15,7 +15,8 @@ import {
 import { ReadyState } from '../shared/constants.js';
 import { HandshakeError, InvalidStateError, WebSocketError } from '../shared/errors.js';
 import type { Sha1 } from '../shared/ports.js';
-import { Connection, type ConnectionOptions, STATE_NAMES } from './connection.js';
+import type { ConnectionOptions } from './connection-options.js';
+import { Connection, STATE_NAMES } from './connection.js';
 import type { Extension } from './extension.js';
 
 /** Options of a server connection: the common ones, and how to answer the opening request. */
