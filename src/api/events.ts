@@ -1,8 +1,10 @@
 /**
  * Events of the public faces: the WHATWG event classes (`MessageEvent`, `CloseEvent`,
- * `ErrorEvent`) and `EventTargetEmitter`, an `EventTarget` that also speaks Node's
- * `EventEmitter` dialect (`on`, `once`, `off`, `emit`, …), so one object serves code written
- * for browsers and code written for `ws`.
+ * `ErrorEvent`), the port a face's core delivers through (`FaceEvents`), and
+ * `EventTargetEmitter`, the event base of the web faces: an `EventTarget` that also speaks
+ * Node's `EventEmitter` dialect (`on`, `once`, `off`, `emit`, …), so one object serves code
+ * written for browsers and code written for `ws`. (The Node `WebSocket` is the other way
+ * round, as in `ws`: an `EventEmitter` with the `EventTarget` methods; see `node-events.ts`.)
  *
  * Decisions
  * ---------
@@ -19,6 +21,55 @@
  * - The WHATWG event objects are only built when someone listens through `addEventListener`
  *   or an `onxxx` handler, so `ws`-style code pays nothing for the second face.
  */
+
+/**
+ * How a face's core reaches the listeners of the object it serves; each event base gives
+ * one (`EventTargetEmitter` here, `EventEmitterTarget` in Node).
+ */
+export interface FaceEvents {
+  /** Call the emitter listeners of `type` with exactly the arguments given after it (at most two). */
+  call(type: string, first?: unknown, second?: unknown): void;
+  /** Call the emitter listeners of `type` with any arguments. */
+  emit(type: string, ...args: unknown[]): void;
+  /** Whether a WHATWG event object should be dispatched for `type` (someone listens through `addEventListener`). */
+  wants(type: string): boolean;
+  /** Dispatch `event`, reporting a listener's exception like `call` does. */
+  dispatch(event: Event): void;
+  /** Add the listener of an `onxxx` handler attribute. */
+  addHandlerListener(type: string, listener: (event: Event) => void): void;
+}
+
+/** What an event base's port starts from: its target, whose `emit` serves for any arguments. */
+export abstract class FaceEventsPort<T extends { emit(type: string, ...args: unknown[]): unknown }> implements FaceEvents {
+  protected readonly target: T;
+  constructor(target: T) {
+    this.target = target;
+  }
+  abstract call(type: string, first?: unknown, second?: unknown): void;
+  emit(type: string, ...args: unknown[]): void {
+    this.target.emit(type, ...args);
+  }
+  abstract wants(type: string): boolean;
+  abstract dispatch(event: Event): void;
+  abstract addHandlerListener(type: string, listener: (event: Event) => void): void;
+}
+
+/**
+ * Call `listeners` in order with `this` = `target` and the first `count` (0–2) of `first`
+ * and `second` — exactly the arguments given, without collecting them into an array (the
+ * message path). A listener that throws is reported and the others still run.
+ */
+export function callEach(listeners: readonly EmitterListener[], target: object, count: number, first: unknown, second: unknown): void {
+  for (let i = 0; i < listeners.length; i++) {
+    try {
+      if (count === 2) listeners[i]!.call(target, first, second);
+      else if (count === 1) listeners[i]!.call(target, first);
+      else listeners[i]!.call(target);
+    } catch (error) {
+      reportListenerError(error);
+    }
+  }
+}
 
 /** A listener of the emitter dialect. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -293,16 +344,7 @@ export class EventTargetEmitter extends EventTarget {
   protected callListeners(type: string, first?: unknown, second?: unknown): boolean {
     const list = this.#listeners?.[type];
     if (list === undefined) return false;
-    const count = arguments.length - 1;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        if (count === 2) list[i]!.call(this, first, second);
-        else if (count === 1) list[i]!.call(this, first);
-        else list[i]!.call(this);
-      } catch (error) {
-        reportListenerError(error);
-      }
-    }
+    callEach(list, this, arguments.length - 1, first, second);
     return true;
   }
 
@@ -314,6 +356,27 @@ export class EventTargetEmitter extends EventTarget {
       reportListenerError(error);
     }
   }
+
+  /** The port a face's core delivers through. */
+  protected faceEvents(): FaceEvents {
+    return new EventTargetEmitter.#Events(this);
+  }
+
+  static readonly #Events = class extends FaceEventsPort<EventTargetEmitter> {
+    call(type: string, first?: unknown, second?: unknown): void {
+      const list = this.target.#listeners?.[type];
+      if (list !== undefined) callEach(list, this.target, arguments.length - 1, first, second);
+    }
+    wants(type: string): boolean {
+      return this.target.hasTargetListeners(type);
+    }
+    dispatch(event: Event): void {
+      this.target.dispatchSafely(event);
+    }
+    addHandlerListener(type: string, listener: (event: Event) => void): void {
+      this.target.addEventListener(type, listener);
+    }
+  };
 
   /** How many emitter listeners `type` has, or how many registrations of `listener`. */
   listenerCount(type: string, listener?: EmitterListener): number {

@@ -1,5 +1,5 @@
 /**
- * The one face base of every WebSocket here — the Node client and server-side socket
+ * The face of every WebSocket here — the Node client and server-side socket
  * (`websocket.ts`), the socket over a WHATWG stream pair (`stream-websocket.ts`) and the page
  * client over the browser's own WebSocket (`browser-websocket.ts`). It holds everything the
  * application sees, over a `FaceEngine` (the `ConnectionDriver`, or the browser's socket):
@@ -14,9 +14,19 @@
  *   called meanwhile (WHATWG: the close frame follows the data sent before it);
  * - `for await (const message of ws)` (`messages`, bounded in messages and bytes).
  *
- * Subclasses keep only their construction and how bytes and text are typed: in Node binary
- * data and text reach `ws` listeners as `Buffer`s and the close reason is a `Buffer`; on the
- * web text is a string and bytes are `Uint8Array`s.
+ * How it is built
+ * ---------------
+ * The faces have two event bases: the Node `WebSocket` is an `EventEmitter` (as `ws`'s is),
+ * the web faces are `EventTarget`s, and no object can inherit from both. So the face's logic
+ * and state live in one helper object per socket, `FaceCore`, which reaches the object's
+ * listeners through the port its event base gives (`FaceEvents`), and the public members are
+ * defined once (`defineFaceSurface`) on each face class's prototype — `WebSocketFace` for the
+ * web faces, the Node `WebSocket` — each forwarding to the socket's core. The accessors are
+ * enumerable and the readyState constants read-only, as in `ws`.
+ *
+ * The classes keep only their construction and how bytes and text are typed (`FaceTyping`):
+ * in Node binary data and text reach `ws` listeners as `Buffer`s and the close reason is a
+ * `Buffer`; on the web text is a string and bytes are `Uint8Array`s.
  */
 import type { WriteCallback } from '../adapters/driver.js';
 import { extensionsHeaderOf, type ConnectionSink } from '../adapters/types.js';
@@ -26,8 +36,8 @@ import { STATE_NAMES } from '../protocol/connection.js';
 import { concatBytes, utf8Encode } from '../shared/bytes.js';
 import { isValidCloseCode, MAX_CLOSE_REASON, ReadyState } from '../shared/constants.js';
 import { ErrorCode, WebSocketError } from '../shared/errors.js';
-import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from './events.js';
-import { messages, type MessageIterator } from './message-iterator.js';
+import { CloseEvent, ErrorEvent, EventTargetEmitter, type FaceEvents, MessageEvent } from './events.js';
+import { type IterableSocket, messages, type MessageIterator } from './message-iterator.js';
 
 /** How binary messages are handed out: `Buffer` / `Uint8Array` (default), `ArrayBuffer`, `Blob`, or a list of chunks. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -118,17 +128,56 @@ type HandlerName = 'open' | 'message' | 'error' | 'close';
 
 const textDecoder = new TextDecoder();
 
-/**
- * The face base; see the module comment. Emitter events: `'open'`, `'message'` (data,
- * isBinary), `'fragment'` (data, isBinary, first, last; with `streamMessages`), `'ping'`
- * (data), `'pong'` (data), `'close'` (code, reason), `'error'` (error), `'drain'`.
- */
-export abstract class WebSocketFace extends EventTargetEmitter {
-  static readonly CONNECTING = ReadyState.CONNECTING;
-  static readonly OPEN = ReadyState.OPEN;
-  static readonly CLOSING = ReadyState.CLOSING;
-  static readonly CLOSED = ReadyState.CLOSED;
+/** How a face types what its listeners get and what it sends. */
+export interface FaceTyping {
+  /** Text to send, as UTF-8 bytes. */
+  encodeText(text: string): Uint8Array;
+  /** Bytes as the `ws` listeners get them (`Buffer` in Node). */
+  wrapBytes(bytes: Uint8Array): Uint8Array;
+  /** A text message as the `ws` `'message'` listeners get it (a string; Node hands the bytes, as `ws` does). */
+  textForListeners(bytes: Uint8Array): string | Uint8Array;
+  /** A close reason as the `ws` `'close'` listeners get it (a string; Node: a `Buffer`). */
+  reasonForListeners(reason: string): string | Uint8Array;
+}
 
+/** The web faces' typing: text as strings, bytes as `Uint8Array`s. */
+export const WEB_TYPING: FaceTyping = {
+  encodeText: utf8Encode,
+  wrapBytes: (bytes) => bytes,
+  textForListeners: (bytes) => textDecoder.decode(bytes),
+  reasonForListeners: (reason) => reason,
+};
+
+/** What a face class may change in its core's behaviour (the Node client's HTTP exchange). */
+export interface FaceHooks {
+  /** Abandon a connection that is not established yet (`close()` / `terminate()` while CONNECTING); default: terminate the engine. */
+  abortHandshake?(): void;
+  /** Whether an error is the application's already (a handshake response it took over): then it is not reported. */
+  ignoresError?(error: Error): boolean;
+  /** Whether the face announces `'open'`; default true (a server-side socket is open when the application gets it, and does not). */
+  readonly announcesOpen?: boolean;
+}
+
+/** The object a core serves: the face the application holds. */
+export interface FaceOwner extends IterableSocket {
+  readonly url: string;
+}
+
+/** Where a face object keeps its core (not part of the package's surface). @internal */
+export const FACE: unique symbol = Symbol('wasmsocket.face');
+
+/**
+ * The logic and state of one socket's face (see the module comment): the WHATWG and `ws`
+ * algorithms of every public member, the send queue, the handler attributes, and the sink
+ * the engine reports to.
+ */
+export class FaceCore {
+  readonly #owner: FaceOwner;
+  readonly #events: FaceEvents;
+  readonly #typing: FaceTyping;
+  readonly #hooks: FaceHooks | undefined;
+  #engine: FaceEngine | null = null;
+  #sink: ConnectionSink | null = null;
   #binaryType: BinaryType = 'nodebuffer';
   #protocol = '';
   #extensions = '';
@@ -141,56 +190,51 @@ export abstract class WebSocketFace extends EventTargetEmitter {
   #bufferedAfterClose = 0;
   /** `close()` was called while sends wait behind a Blob: the close frame follows them. */
   #closeQueued = false;
+  /** Whether the closing handshake completed, once the connection closed (for a `CloseEvent` built later). */
+  #wasClean = false;
 
-  /** The engine this face drives; set by the subclass's constructor. */
-  protected abstract get engine(): FaceEngine;
+  constructor(owner: FaceOwner, events: FaceEvents, typing: FaceTyping, hooks?: FaceHooks) {
+    this.#owner = owner;
+    this.#events = events;
+    this.#typing = typing;
+    this.#hooks = hooks;
+  }
 
-  get CONNECTING(): 0 {
-    return ReadyState.CONNECTING;
+  /** The engine this face drives; given once, right after construction. */
+  get engine(): FaceEngine {
+    return this.#engine!;
   }
-  get OPEN(): 1 {
-    return ReadyState.OPEN;
+  set engine(engine: FaceEngine) {
+    this.#engine = engine;
   }
-  get CLOSING(): 2 {
-    return ReadyState.CLOSING;
-  }
-  get CLOSED(): 3 {
-    return ReadyState.CLOSED;
+
+  /** The sink the engine reports to (one per face). */
+  get sink(): ConnectionSink {
+    return (this.#sink ??= new FaceCore.#Sink(this));
   }
 
   // -------------------------------------------------------------------------------------------
   // Attributes
   // -------------------------------------------------------------------------------------------
 
-  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): ReadyState {
-    const engine = this.engine;
+    const engine = this.#engine!;
     const state = engine.state;
     return state === ReadyState.OPEN && (engine.terminating || this.#closeQueued) ? ReadyState.CLOSING : state;
   }
 
-  /** The URL connected to, serialized (`''` where there is none: a server-side socket). */
-  abstract get url(): string;
-
-  /** The agreed subprotocol, `''` for none. */
   get protocol(): string {
     return this.#protocol;
   }
 
-  /** The extensions in use, as the Sec-WebSocket-Extensions value of the response (`''` for none). */
   get extensions(): string {
     return this.#extensions;
   }
 
-  /**
-   * Bytes of message data given to `send` and not yet handed to the transport (WHATWG: it
-   * keeps counting what is sent after the closing handshake started).
-   */
   get bufferedAmount(): number {
-    return this.engine.bufferedAmount + this.#queuedBytes + this.#bufferedAfterClose;
+    return this.#engine!.bufferedAmount + this.#queuedBytes + this.#bufferedAfterClose;
   }
 
-  /** How binary messages are handed out. Unknown values are ignored, as the WHATWG setter does. */
   get binaryType(): BinaryType {
     return this.#binaryType;
   }
@@ -198,56 +242,51 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     if (BINARY_TYPES.has(type)) this.#binaryType = type;
   }
 
-  /** Whether reading is paused (`pause()`). */
   get isPaused(): boolean {
-    return this.engine.isPaused;
+    return this.#engine!.isPaused;
   }
 
-  get onopen(): ((event: Event) => void) | null {
-    return this.#getHandler('open');
+  /** The terms of a connection opened elsewhere (a server-side socket's). */
+  setTerms(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
+    this.#extensions = extensionsHeaderOf(extensions);
+    this.#protocol = protocol ?? '';
   }
-  set onopen(handler: ((event: Event) => void) | null) {
-    this.#setHandler('open', handler);
+
+  getHandler<E extends Event>(type: HandlerName): ((event: E) => void) | null {
+    return (this.#handlers?.[type]?.handler ?? null) as ((event: E) => void) | null;
   }
-  get onmessage(): ((event: MessageEvent) => void) | null {
-    return this.#getHandler('message');
-  }
-  set onmessage(handler: ((event: MessageEvent) => void) | null) {
-    this.#setHandler('message', handler as ((event: Event) => void) | null);
-  }
-  get onerror(): ((event: ErrorEvent) => void) | null {
-    return this.#getHandler('error');
-  }
-  set onerror(handler: ((event: ErrorEvent) => void) | null) {
-    this.#setHandler('error', handler as ((event: Event) => void) | null);
-  }
-  get onclose(): ((event: CloseEvent) => void) | null {
-    return this.#getHandler('close');
-  }
-  set onclose(handler: ((event: CloseEvent) => void) | null) {
-    this.#setHandler('close', handler as ((event: Event) => void) | null);
+
+  /** HTML event handler IDL attributes: one listener per type, registered on first set. */
+  setHandler(type: HandlerName, handler: ((event: Event) => void) | null): void {
+    const handlers = (this.#handlers ??= {});
+    const value = typeof handler === 'function' ? handler : null;
+    const existing = handlers[type];
+    if (existing !== undefined) {
+      existing.handler = value;
+      return;
+    }
+    if (value === null) return;
+    const owner = this.#owner;
+    const entry = {
+      handler: value as ((event: Event) => void) | null,
+      listener: (event: Event): void => {
+        entry.handler?.call(owner, event);
+      },
+    };
+    handlers[type] = entry;
+    this.#events.addHandlerListener(type, entry.listener);
   }
 
   // -------------------------------------------------------------------------------------------
   // Methods
   // -------------------------------------------------------------------------------------------
 
-  /**
-   * Send a message (WHATWG `send(data)`; `ws`'s `send(data, options, cb)`). Strings and
-   * numbers are sent as text, everything else as binary unless `options.binary` says
-   * otherwise. With `options.fin` false the data is a fragment and later sends continue the
-   * message (RFC 6455 §5.4).
-   *
-   * @returns false when the bytes waiting to be written have reached `highWaterMark` (wait
-   *   for `'drain'`) or the connection is not open; true otherwise.
-   * @throws DOMException `InvalidStateError` while CONNECTING (WHATWG step 1).
-   */
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
     }
-    const engine = this.engine;
+    const engine = this.#engine!;
     const state = engine.state;
     // WHATWG send() step 1: "If this's ready state is CONNECTING, then throw an
     // "InvalidStateError" DOMException."
@@ -256,10 +295,10 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     let blob: Blob | null = null;
     let binary = true;
     if (typeof data === 'string') {
-      bytes = this.encodeText(data);
+      bytes = this.#typing.encodeText(data);
       binary = false;
     } else if (typeof data === 'number') {
-      bytes = this.encodeText(String(data));
+      bytes = this.#typing.encodeText(String(data));
       binary = false;
     } else if (data === undefined || data === null) {
       bytes = new Uint8Array(0);
@@ -285,30 +324,14 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     return engine.send(bytes!, binary, fin, callback as WriteCallback | undefined, compress);
   }
 
-  /**
-   * Send a ping (RFC 6455 §5.5.2) with up to 125 bytes of application data. `mask` is
-   * accepted for `ws` compatibility and ignored: a client masks every frame, a server none (§5.1).
-   *
-   * @throws DOMException `InvalidStateError` while CONNECTING; InvalidArgumentError over 125 bytes.
-   */
   ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
     this.#control('ping', data, mask, callback);
   }
 
-  /** Send a pong (RFC 6455 §5.5.3: unsolicited pongs are a unidirectional heartbeat). See `ping`. */
   pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
     this.#control('pong', data, mask, callback);
   }
 
-  /**
-   * Start the closing handshake (WHATWG `close(code, reason)`; RFC 6455 §7.1.2). Any code RFC
-   * 6455 §7.4 allows on the wire may be sent (1000–1003, 1007–1014, 3000–4999), so a server
-   * can say 1001 or 1011. A reason without a code sends 1000. While CONNECTING the connection
-   * is abandoned: `error`, then `close` with 1006. Sends waiting behind a Blob go first.
-   *
-   * @throws DOMException `InvalidAccessError` for a code that may not be sent; `SyntaxError`
-   *   for a reason longer than 123 bytes of UTF-8.
-   */
   close(code?: number, reason?: string | Uint8Array): void {
     // WHATWG close() step 1: a code that cannot be sent → "InvalidAccessError".
     if (code !== undefined && !(Number.isInteger(code) && isValidCloseCode(code))) {
@@ -324,9 +347,9 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     const closeReason = status === undefined ? undefined : reasonText;
     // Step 3: CLOSING or CLOSED → nothing (but a completed closing handshake may still have
     // its transport to close); not yet established → fail the connection.
-    const engine = this.engine;
+    const engine = this.#engine!;
     if (engine.state === ReadyState.CONNECTING) {
-      this.abortHandshake();
+      this.#abortHandshake();
       return;
     }
     if (this.#sendQueue !== null) {
@@ -339,120 +362,90 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     engine.close(status, closeReason);
   }
 
-  /** Close at once, without a closing handshake; the close event (1006) follows. */
   terminate(): void {
-    const state = this.engine.state;
+    const engine = this.#engine!;
+    const state = engine.state;
     if (state === ReadyState.CLOSED) return;
     if (state === ReadyState.CONNECTING) {
-      this.abortHandshake();
+      this.#abortHandshake();
       return;
     }
-    this.engine.terminate();
+    engine.terminate();
   }
 
-  /** Stop taking messages in: the transport stops reading where it can. */
   pause(): void {
-    const state = this.engine.state;
+    const state = this.#engine!.state;
     if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
-    this.engine.pause();
+    this.#engine!.pause();
   }
 
-  /** Take messages in again after `pause()`. */
   resume(): void {
-    const state = this.engine.state;
+    const state = this.#engine!.state;
     if (state === ReadyState.CONNECTING || state === ReadyState.CLOSED) return;
-    this.engine.resume();
+    this.#engine!.resume();
+  }
+
+  messages(): MessageIterator {
+    return messages(this.#owner);
   }
 
   /**
-   * Read messages with `for await` (`messages(ws)` with the default options): text as
-   * strings, binary as `binaryType` says. Ends when the connection closes; a connection that
-   * failed ends the iteration with its error. Reading is paused while unread messages pile
-   * up, and leaving the loop early closes the connection.
+   * The WHATWG event for an emitter event of `type` and its arguments: `'message'` (data,
+   * isBinary) → `MessageEvent` (text as a string, binary as `binaryType` shaped it),
+   * `'close'` (code, reason) → `CloseEvent`, `'error'` (error) → `ErrorEvent`, others → `Event`.
    */
-  [Symbol.asyncIterator](): MessageIterator {
-    return messages(this);
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // For the subclasses
-  // -------------------------------------------------------------------------------------------
-
-  /** Text to send, as UTF-8 bytes. */
-  protected encodeText(text: string): Uint8Array {
-    return utf8Encode(text);
-  }
-
-  /** Bytes as the `ws` listeners get them (`Buffer` in Node). */
-  protected wrapBytes(bytes: Uint8Array): Uint8Array {
-    return bytes;
-  }
-
-  /** A text message as the `ws` `'message'` listeners get it (a string; Node hands the bytes, as `ws` does). */
-  protected textForListeners(bytes: Uint8Array): string | Uint8Array {
-    return textDecoder.decode(bytes);
-  }
-
-  /** A close reason as the `ws` `'close'` listeners get it (a string; Node: a `Buffer`). */
-  protected reasonForListeners(reason: string): string | Uint8Array {
-    return reason;
-  }
-
-  /** Abandon a connection that is not established yet (`close()` / `terminate()` while CONNECTING). */
-  protected abortHandshake(): void {
-    this.engine.terminate();
-  }
-
-  /** Whether an error is the application's already (a handshake response it took over): then it is not reported. */
-  protected ignoresError(_error: Error): boolean {
-    return false;
-  }
-
-  /** Whether this face announces `'open'` (a server-side socket is open when the application gets it, and does not). */
-  protected announcesOpen(): boolean {
-    return true;
-  }
-
-  /** The terms of a connection opened elsewhere (a server-side socket's). */
-  protected setTerms(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
-    this.#extensions = extensionsHeaderOf(extensions);
-    this.#protocol = protocol ?? '';
-  }
-
-  /** The sink the engine reports to (one per face). */
-  protected createSink(): ConnectionSink {
-    return new WebSocketFace.#Sink(this);
+  eventFor(type: string, args: readonly unknown[]): Event {
+    switch (type) {
+      case 'message': {
+        const [data, isBinary] = args as [MessageData, boolean];
+        const text = isBinary ? data : typeof data === 'string' ? data : textDecoder.decode(data as Uint8Array);
+        return new MessageEvent('message', { data: text, origin: this.#origin() });
+      }
+      case 'close': {
+        const [code, reason] = args as [number, string | Uint8Array];
+        return new CloseEvent('close', { wasClean: this.#wasClean, code, reason: typeof reason === 'string' ? reason : textDecoder.decode(reason) });
+      }
+      case 'error': {
+        const error = args[0] as Error;
+        return new ErrorEvent('error', { error, message: error?.message ?? '' });
+      }
+      default:
+        return new Event(type);
+    }
   }
 
   /** What the engine reports, handed to the face (one small object per connection). */
   static readonly #Sink = class implements ConnectionSink {
-    readonly #face: WebSocketFace;
-    constructor(face: WebSocketFace) {
-      this.#face = face;
+    readonly #core: FaceCore;
+    constructor(core: FaceCore) {
+      this.#core = core;
     }
     onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
-      this.#face.#deliverOpen(protocol, extensions);
+      this.#core.#deliverOpen(protocol, extensions);
     }
     onMessage(data: Uint8Array, binary: boolean): void {
-      this.#face.#deliverMessage(data, binary);
+      this.#core.#deliverMessage(data, binary);
     }
     onFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void {
-      this.#face.#deliverFragment(data, binary, first, last);
+      const core = this.#core;
+      core.#events.emit('fragment', core.#typing.wrapBytes(data), binary, first, last);
     }
     onPing(data: Uint8Array): void {
-      this.#face.#deliverPing(data);
+      const core = this.#core;
+      core.#events.call('ping', core.#typing.wrapBytes(data));
     }
     onPong(data: Uint8Array): void {
-      this.#face.#deliverPong(data);
+      const core = this.#core;
+      core.#events.call('pong', core.#typing.wrapBytes(data));
     }
     onError(error: Error): void {
-      this.#face.#deliverError(error);
+      this.#core.#deliverError(error);
     }
     onClose(code: number, reason: string, wasClean: boolean): void {
-      this.#face.#deliverClose(code, reason, wasClean);
+      this.#core.#deliverClose(code, reason, wasClean);
     }
     onDrain(): void {
-      this.#face.#deliverDrain();
+      this.#core.#events.call('drain');
     }
   };
 
@@ -464,60 +457,47 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     // WHATWG "When the WebSocket connection is established": 1. ready state OPEN (the
     // engine's); 2. extensions in use; 3. the subprotocol in use; 4. fire "open".
     this.setTerms(protocol, extensions);
-    if (!this.announcesOpen()) return;
-    this.callListeners('open');
-    if (this.hasTargetListeners('open')) this.dispatchSafely(new Event('open'));
+    if (this.#hooks?.announcesOpen === false) return;
+    const events = this.#events;
+    events.call('open');
+    if (events.wants('open')) events.dispatch(new Event('open'));
   }
 
   /** A message: `data` is valid UTF-8 bytes for text, or binary bytes. */
   #deliverMessage(data: Uint8Array, binary: boolean): void {
     // WHATWG "When a WebSocket message has been received": text → a string; binary → as
     // binaryType says.
-    if (binary) {
-      const value = this.#binaryValue(data);
-      this.callListeners('message', value, true);
-      if (this.hasTargetListeners('message')) this.dispatchSafely(new MessageEvent('message', { data: value, origin: this.#origin() }));
-      return;
-    }
-    const value = this.textForListeners(data);
-    this.callListeners('message', value, false);
-    if (this.hasTargetListeners('message')) {
-      this.dispatchSafely(new MessageEvent('message', { data: typeof value === 'string' ? value : textDecoder.decode(data), origin: this.#origin() }));
-    }
-  }
-
-  #deliverFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void {
-    this.emit('fragment', this.wrapBytes(data), binary, first, last);
-  }
-
-  #deliverPing(data: Uint8Array): void {
-    this.callListeners('ping', this.wrapBytes(data));
-  }
-
-  #deliverPong(data: Uint8Array): void {
-    this.callListeners('pong', this.wrapBytes(data));
-  }
-
-  #deliverDrain(): void {
-    this.callListeners('drain');
+    const events = this.#events;
+    const value = binary ? this.#binaryValue(data) : this.#typing.textForListeners(data);
+    events.call('message', value, binary);
+    if (events.wants('message')) events.dispatch(this.eventFor('message', [value, binary]));
   }
 
   #deliverError(error: Error): void {
-    if (this.ignoresError(error)) return;
-    this.callListeners('error', error);
-    if (this.hasTargetListeners('error')) this.dispatchSafely(new ErrorEvent('error', { error, message: error.message }));
+    if (this.#hooks?.ignoresError?.(error) === true) return;
+    const events = this.#events;
+    events.call('error', error);
+    if (events.wants('error')) events.dispatch(this.eventFor('error', [error]));
   }
 
   /** The connection is closed (WHATWG: ready state CLOSED, then fire "close"). Always last. */
   #deliverClose(code: number, reason: string, wasClean: boolean): void {
     this.#failQueuedSends();
-    this.callListeners('close', code, this.reasonForListeners(reason));
-    if (this.hasTargetListeners('close')) this.dispatchSafely(new CloseEvent('close', { wasClean, code, reason }));
+    this.#wasClean = wasClean;
+    const events = this.#events;
+    events.call('close', code, this.#typing.reasonForListeners(reason));
+    if (events.wants('close')) events.dispatch(new CloseEvent('close', { wasClean, code, reason }));
   }
 
   // -------------------------------------------------------------------------------------------
   // Internals
   // -------------------------------------------------------------------------------------------
+
+  #abortHandshake(): void {
+    const hooks = this.#hooks;
+    if (hooks?.abortHandshake !== undefined) hooks.abortHandshake();
+    else this.#engine!.terminate();
+  }
 
   #binaryValue(data: Uint8Array): Uint8Array | ArrayBuffer | Blob | Uint8Array[] {
     switch (this.#binaryType) {
@@ -532,16 +512,17 @@ export abstract class WebSocketFace extends EventTargetEmitter {
         return new Blob([data as Uint8Array<ArrayBuffer>]);
       case 'fragments':
         // Messages are assembled before delivery, so a message is one fragment.
-        return [this.wrapBytes(data)];
+        return [this.#typing.wrapBytes(data)];
       default:
-        return this.wrapBytes(data);
+        return this.#typing.wrapBytes(data);
     }
   }
 
   #origin(): string {
     if (this.#originValue === undefined) {
       try {
-        this.#originValue = this.url === '' ? '' : new URL(this.url).origin;
+        const url = this.#owner.url;
+        this.#originValue = url === '' ? '' : new URL(url).origin;
       } catch {
         this.#originValue = '';
       }
@@ -565,12 +546,12 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     } else if (typeof mask === 'function') {
       callback = mask;
     }
-    const engine = this.engine;
+    const engine = this.#engine!;
     const state = engine.state;
     if (state === ReadyState.CONNECTING) throw domException(`cannot send a ${kind}: the WebSocket is not open yet (CONNECTING)`, 'InvalidStateError');
     let bytes: Uint8Array;
     if (data === undefined || data === null) bytes = new Uint8Array(0);
-    else if (typeof data === 'string' || typeof data === 'number') bytes = this.encodeText(String(data));
+    else if (typeof data === 'string' || typeof data === 'number') bytes = this.#typing.encodeText(String(data));
     else if (isBlob(data)) throw new TypeError(`a ${kind} cannot carry a Blob; pass its bytes`);
     else bytes = bytesOf(data);
     if (state !== ReadyState.OPEN || engine.terminating) {
@@ -591,7 +572,7 @@ export abstract class WebSocketFace extends EventTargetEmitter {
   }
 
   async #drainSendQueue(queue: QueuedSend[]): Promise<void> {
-    const engine = this.engine;
+    const engine = this.#engine!;
     while (queue.length > 0) {
       const item = queue[0]!;
       if (item.data === null) {
@@ -634,28 +615,231 @@ export abstract class WebSocketFace extends EventTargetEmitter {
     const error = new WebSocketError('the WebSocket closed before the data was sent', ErrorCode.INVALID_STATE);
     for (const item of queue) if (item.data !== null) item.callback?.(error);
   }
+}
 
-  #getHandler<E extends Event>(type: HandlerName): ((event: E) => void) | null {
-    return (this.#handlers?.[type]?.handler ?? null) as ((event: E) => void) | null;
+/** The WHATWG events of every face, by type (as the DOM's `WebSocketEventMap`). */
+export interface FaceEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: ErrorEvent;
+  close: CloseEvent;
+}
+
+/** A listener of one of those events: a function or an object with `handleEvent`. */
+export type FaceEventListener<E extends Event> = ((event: E) => void) | { handleEvent(event: E): void };
+
+/** A listener of an event handler attribute (`this` is the socket). */
+type Handler<E extends Event> = ((event: E) => void) | null;
+
+/**
+ * The public members every face has. Each forwards to the socket's `FaceCore`;
+ * `defineFaceSurface` puts them on a face class's prototype (this class is never
+ * instantiated), and the class takes their types by declaration merging.
+ */
+export abstract class FaceSurface {
+  declare readonly [FACE]: FaceCore;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+  /** The URL connected to, serialized (`''` where there is none: a server-side socket). */
+  abstract get url(): string;
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): ReadyState {
+    return this[FACE].readyState;
   }
 
-  /** HTML event handler IDL attributes: one listener per type, registered on first set. */
-  #setHandler(type: HandlerName, handler: ((event: Event) => void) | null): void {
-    const handlers = (this.#handlers ??= {});
-    const value = typeof handler === 'function' ? handler : null;
-    const existing = handlers[type];
-    if (existing !== undefined) {
-      existing.handler = value;
-      return;
-    }
-    if (value === null) return;
-    const entry = {
-      handler: value as ((event: Event) => void) | null,
-      listener: (event: Event): void => {
-        entry.handler?.call(this, event);
-      },
-    };
-    handlers[type] = entry;
-    this.addEventListener(type, entry.listener);
+  /** The agreed subprotocol, `''` for none. */
+  get protocol(): string {
+    return this[FACE].protocol;
+  }
+
+  /** The extensions in use, as the Sec-WebSocket-Extensions value of the response (`''` for none). */
+  get extensions(): string {
+    return this[FACE].extensions;
+  }
+
+  /**
+   * Bytes of message data given to `send` and not yet handed to the transport (WHATWG: it
+   * keeps counting what is sent after the closing handshake started).
+   */
+  get bufferedAmount(): number {
+    return this[FACE].bufferedAmount;
+  }
+
+  /** How binary messages are handed out. Unknown values are ignored, as the WHATWG setter does. */
+  get binaryType(): BinaryType {
+    return this[FACE].binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    this[FACE].binaryType = type;
+  }
+
+  /** Whether reading is paused (`pause()`). */
+  get isPaused(): boolean {
+    return this[FACE].isPaused;
+  }
+
+  /** The `open` event handler. */
+  get onopen(): Handler<Event> {
+    return this[FACE].getHandler('open');
+  }
+  set onopen(handler: Handler<Event>) {
+    this[FACE].setHandler('open', handler);
+  }
+  /** The `message` event handler (a `MessageEvent`: text as a string, binary as `binaryType` says). */
+  get onmessage(): Handler<MessageEvent> {
+    return this[FACE].getHandler('message');
+  }
+  set onmessage(handler: Handler<MessageEvent>) {
+    this[FACE].setHandler('message', handler as Handler<Event>);
+  }
+  /** The `error` event handler (an `ErrorEvent` carrying the error). */
+  get onerror(): Handler<ErrorEvent> {
+    return this[FACE].getHandler('error');
+  }
+  set onerror(handler: Handler<ErrorEvent>) {
+    this[FACE].setHandler('error', handler as Handler<Event>);
+  }
+  /** The `close` event handler (a `CloseEvent`). */
+  get onclose(): Handler<CloseEvent> {
+    return this[FACE].getHandler('close');
+  }
+  set onclose(handler: Handler<CloseEvent>) {
+    this[FACE].setHandler('close', handler as Handler<Event>);
+  }
+
+  /**
+   * Send a message (WHATWG `send(data)`; `ws`'s `send(data, options, cb)`). Strings and
+   * numbers are sent as text, everything else as binary unless `options.binary` says
+   * otherwise. With `options.fin` false the data is a fragment and later sends continue the
+   * message (RFC 6455 §5.4).
+   *
+   * @returns false when the bytes waiting to be written have reached `highWaterMark` (wait
+   *   for `'drain'`) or the connection is not open; true otherwise.
+   * @throws DOMException `InvalidStateError` while CONNECTING (WHATWG step 1).
+   */
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
+    return this[FACE].send(data, options, callback);
+  }
+
+  /**
+   * Send a ping (RFC 6455 §5.5.2) with up to 125 bytes of application data. `mask` is
+   * accepted for `ws` compatibility and ignored: a client masks every frame, a server none (§5.1).
+   *
+   * @throws DOMException `InvalidStateError` while CONNECTING; InvalidArgumentError over 125 bytes.
+   */
+  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
+    this[FACE].ping(data, mask, callback);
+  }
+
+  /** Send a pong (RFC 6455 §5.5.3: unsolicited pongs are a unidirectional heartbeat). See `ping`. */
+  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
+    this[FACE].pong(data, mask, callback);
+  }
+
+  /**
+   * Start the closing handshake (WHATWG `close(code, reason)`; RFC 6455 §7.1.2). Any code RFC
+   * 6455 §7.4 allows on the wire may be sent (1000–1003, 1007–1014, 3000–4999), so a server
+   * can say 1001 or 1011. A reason without a code sends 1000. While CONNECTING the connection
+   * is abandoned: `error`, then `close` with 1006. Sends waiting behind a Blob go first.
+   *
+   * @throws DOMException `InvalidAccessError` for a code that may not be sent; `SyntaxError`
+   *   for a reason longer than 123 bytes of UTF-8.
+   */
+  close(code?: number, reason?: string | Uint8Array): void {
+    this[FACE].close(code, reason);
+  }
+
+  /** Close at once, without a closing handshake; the close event (1006) follows. */
+  terminate(): void {
+    this[FACE].terminate();
+  }
+
+  /** Stop taking messages in: the transport stops reading where it can. */
+  pause(): void {
+    this[FACE].pause();
+  }
+
+  /** Take messages in again after `pause()`. */
+  resume(): void {
+    this[FACE].resume();
+  }
+
+  /**
+   * Read messages with `for await` (`messages(ws)` with the default options): text as
+   * strings, binary as `binaryType` says. Ends when the connection closes; a connection that
+   * failed ends the iteration with its error. Reading is paused while unread messages pile
+   * up, and leaving the loop early closes the connection.
+   */
+  [Symbol.asyncIterator](): MessageIterator {
+    return this[FACE].messages();
   }
 }
+
+/** The readyState constants, as `ws` defines them: enumerable and read-only, on the class and its prototype. */
+const READY_STATE_CONSTANTS = { CONNECTING: ReadyState.CONNECTING, OPEN: ReadyState.OPEN, CLOSING: ReadyState.CLOSING, CLOSED: ReadyState.CLOSED };
+
+/** A face class (its constructor may be private). */
+type FaceClass = { readonly prototype: object };
+
+/** The accessors `ws` makes enumerable. */
+const ENUMERABLE_ACCESSORS = ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onmessage', 'onerror', 'onclose'];
+
+/**
+ * Give `faceClass` every face's public members (see `FaceSurface`), and the readyState
+ * constants; its own accessors among those `ws` makes enumerable (`url`) become so too.
+ */
+export function defineFaceSurface(faceClass: FaceClass): void {
+  const prototype = faceClass.prototype as object;
+  for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(FaceSurface.prototype))) {
+    if (name === 'constructor') continue;
+    Object.defineProperty(prototype, name, { ...descriptor, enumerable: descriptor.get !== undefined });
+  }
+  const iterator = Object.getOwnPropertyDescriptor(FaceSurface.prototype, Symbol.asyncIterator)!;
+  Object.defineProperty(prototype, Symbol.asyncIterator, iterator);
+  for (const [name, value] of Object.entries(READY_STATE_CONSTANTS)) {
+    Object.defineProperty(faceClass, name, { value, enumerable: true, writable: false, configurable: false });
+    Object.defineProperty(prototype, name, { value, enumerable: true, writable: false, configurable: false });
+  }
+  makeAccessorsEnumerable(faceClass);
+}
+
+/** Make the accessors `ws` has enumerable where `faceClass`'s prototype defines them itself (`url`, overrides). */
+export function makeAccessorsEnumerable(faceClass: FaceClass): void {
+  const prototype = faceClass.prototype as object;
+  for (const name of ENUMERABLE_ACCESSORS) {
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    if (descriptor !== undefined && !descriptor.enumerable) Object.defineProperty(prototype, name, { ...descriptor, enumerable: true });
+  }
+}
+
+/**
+ * The event base of the web faces (`StreamWebSocket` and the page client): an `EventTarget`
+ * that also speaks the `EventEmitter` dialect (`EventTargetEmitter`), with every face's
+ * members (`FaceSurface`). Emitter events: `'open'`, `'message'` (data, isBinary),
+ * `'fragment'` (data, isBinary, first, last; with `streamMessages`), `'ping'` (data),
+ * `'pong'` (data), `'close'` (code, reason), `'error'` (error), `'drain'`.
+ */
+export abstract class WebSocketFace extends EventTargetEmitter {
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  /** @internal */
+  readonly [FACE]: FaceCore;
+
+  constructor() {
+    super();
+    this[FACE] = new FaceCore(this, this.faceEvents(), WEB_TYPING);
+  }
+}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WebSocketFace extends FaceSurface {
+  addEventListener<K extends keyof FaceEventMap>(type: K, listener: FaceEventListener<FaceEventMap[K]>, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof FaceEventMap>(type: K, listener: FaceEventListener<FaceEventMap[K]>, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+defineFaceSurface(WebSocketFace);

@@ -40,7 +40,7 @@ import type { ConnectionLimits } from '../protocol/limits.js';
 import { ServerConnection } from '../protocol/server-connection.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { type RandomSource, webCryptoRandom } from '../shared/ports.js';
-import { type FaceEngine, WebSocketFace } from './face.js';
+import { FACE, makeAccessorsEnumerable, WebSocketFace } from './face.js';
 import { limitsForMaxPayload } from './options.js';
 import { parseWebSocketUrl } from './url.js';
 
@@ -178,7 +178,8 @@ export class StreamWebSocket extends WebSocketFace {
     const transport = resolveTransportOptions(options);
     let driver: ConnectionDriver | null = null;
     const connection = createConnection(() => driver?.wake());
-    driver = this.#driver = new ConnectionDriver(connection, this.createSink(), { ...transport, handshakeTimeout }, webScheduler);
+    driver = this.#driver = new ConnectionDriver(connection, this[FACE].sink, { ...transport, handshakeTimeout }, webScheduler);
+    this[FACE].engine = driver;
     const binding = new StreamBinding(streams, driver);
     // Events come after the caller could add listeners, as a browser fires them from tasks.
     queueMicrotask(() => {
@@ -187,12 +188,8 @@ export class StreamWebSocket extends WebSocketFace {
     });
   }
 
-  protected override get engine(): FaceEngine {
-    return this.#driver;
-  }
-
   /** The URL connected to (`''` for the server's end). */
-  get url(): string {
+  override get url(): string {
     return this.#url;
   }
 
@@ -201,3 +198,4 @@ export class StreamWebSocket extends WebSocketFace {
     return this.#driver.connection.side === 'server';
   }
 }
+makeAccessorsEnumerable(StreamWebSocket);

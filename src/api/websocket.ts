@@ -5,9 +5,11 @@
  *   `ping`, `pong`, `close(code, reason)`, `terminate()`, `pause()` / `resume()`, the
  *   readyState constants, `binaryType` `'nodebuffer'` (default) | `'arraybuffer'` |
  *   `'fragments'` | `'blob'`. Code written for `ws` needs only its import changed.
- * - The WHATWG face (HTML §10.4 "WebSocket"): an `EventTarget` with `onopen`, `onmessage`,
- *   `onerror`, `onclose`, `MessageEvent` (text as a string, binary as `binaryType` says),
- *   `CloseEvent` (`wasClean`, `code`, `reason`) and `ErrorEvent`, so browser code runs as is.
+ * - The WHATWG face (HTML §10.4 "WebSocket"): `addEventListener` / `removeEventListener` /
+ *   `dispatchEvent`, `onopen`, `onmessage`, `onerror`, `onclose`, `MessageEvent` (text as a
+ *   string, binary as `binaryType` says), `CloseEvent` (`wasClean`, `code`, `reason`) and
+ *   `ErrorEvent`, so browser code runs as is. As in `ws`, the object is an `EventEmitter` and
+ *   these methods share its listener list (`node-events.ts`): it is not an `EventTarget`.
  *   The WHATWG algorithm steps are numbered in comments where they are implemented.
  *
  * Beyond both: `send` returns false once `highWaterMark` bytes wait to be written, and
@@ -34,7 +36,8 @@ import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
 import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
-import { type BinaryType, type FaceEngine, type SendCallback, type SendData, type SendOptions, WebSocketFace } from './face.js';
+import { type BinaryType, defineFaceSurface, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
+import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
 import { limitsForMaxPayload } from './options.js';
 import { parseWebSocketUrl } from './url.js';
 
@@ -114,17 +117,35 @@ let createServerSide: (init: ServerSideInit) => WebSocket;
 let attachServerSide: (websocket: WebSocket, socket: NodeSocket) => void;
 let wakeServerSide: (websocket: WebSocket) => void;
 
+/** The Node faces' typing: text, binary data and close reasons reach `ws` listeners as `Buffer`s, as in `ws`. */
+const NODE_TYPING: FaceTyping = {
+  encodeText: (text) => Buffer.from(text, 'utf8'),
+  wrapBytes: toBuffer,
+  textForListeners: toBuffer,
+  reasonForListeners: (reason) => Buffer.from(reason, 'utf8'),
+};
+
+/** A server-side socket is open when the application gets it: it reports no open event. */
+const SERVER_SIDE_HOOKS: FaceHooks = { announcesOpen: false };
+
 /**
  * A WebSocket connection: a client (`new WebSocket(url)`) or a server-side socket (from a
- * `WebSocketServer`'s `'connection'` event). See the module comment for its two faces; the
- * face itself is `WebSocketFace`, over one `ConnectionDriver` on the socket.
+ * `WebSocketServer`'s `'connection'` event). See the module comment for its two faces: it is
+ * an `EventEmitter` with the `EventTarget` methods (`EventEmitterTarget`), as `ws`'s is, with
+ * every face's members (`FaceSurface`), over one `ConnectionDriver` on the socket.
  *
  * Emitter events: `'open'`, `'message'` (data, isBinary), `'fragment'` (data, isBinary,
  * first, last; with `streamMessages`), `'ping'` (data), `'pong'` (data), `'close'` (code,
  * reason: Buffer), `'error'` (error), `'drain'`, and on clients `'upgrade'` (response) and
  * `'unexpected-response'` (request, response).
  */
-export class WebSocket extends WebSocketFace {
+export class WebSocket extends EventEmitterTarget {
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  /** @internal */
+  readonly [FACE]: FaceCore;
   readonly #driver: ConnectionDriver;
   readonly #url: string;
   readonly #isServer: boolean;
@@ -144,16 +165,20 @@ export class WebSocket extends WebSocketFace {
   constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions);
   constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions, server?: ServerSideInit) {
     super();
-    const sink = this.createSink();
     if ((url as unknown) === SERVER_SIDE) {
       const init = server!;
+      const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS));
       this.#url = '';
       this.#isServer = true;
-      this.#driver = new ConnectionDriver(init.connection, sink, { ...init.transport, handshakeTimeout: 0 }, nodeScheduler);
+      face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0 }, nodeScheduler);
       // The handshake is done: the terms are known before the application gets the socket.
-      this.setTerms(init.connection.protocol, init.connection.extensions);
+      face.setTerms(init.connection.protocol, init.connection.extensions);
       return;
     }
+    const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, {
+      abortHandshake: () => this.#abortHandshake(),
+      ignoresError: (error) => this.#responseHandled && error instanceof HandshakeError,
+    }));
     this.#isServer = false;
     if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols as WebSocketOptions;
@@ -190,7 +215,7 @@ export class WebSocket extends WebSocketFace {
       onWake: () => driver?.wake(),
     });
     // The HTTP exchange has its own deadline (dialClient); the driver needs none.
-    driver = this.#driver = new ConnectionDriver(connection, sink, { ...transport, handshakeTimeout: 0 }, nodeScheduler);
+    face.engine = driver = this.#driver = new ConnectionDriver(connection, face.sink, { ...transport, handshakeTimeout: 0 }, nodeScheduler);
     // 12. Establish a WebSocket connection, in parallel.
     this.#pendingDial = dialClient(
       driver,
@@ -211,13 +236,13 @@ export class WebSocket extends WebSocketFace {
       {
         onUpgrade: (response) => {
           this.#pendingDial = null;
-          this.callListeners('upgrade', response);
+          this.emit('upgrade', response);
         },
         onUnexpectedResponse: (request: HttpClientRequest, response: IncomingMessage) => {
           this.#pendingDial = null;
           if (this.listenerCount('unexpected-response') === 0) return false;
           this.#responseHandled = true;
-          this.callListeners('unexpected-response', request, response);
+          this.emit('unexpected-response', request, response);
           return true;
         },
       },
@@ -232,8 +257,8 @@ export class WebSocket extends WebSocketFace {
     wakeServerSide = (websocket) => websocket.#driver.wake();
   }
 
-  protected override get engine(): FaceEngine {
-    return this.#driver;
+  protected override eventFor(type: string, args: readonly unknown[]): Event {
+    return this[FACE].eventFor(type, args);
   }
 
   /** The URL connected to (`''` on a server-side socket). */
@@ -246,33 +271,7 @@ export class WebSocket extends WebSocketFace {
     return this.#isServer;
   }
 
-  protected override encodeText(text: string): Uint8Array {
-    return Buffer.from(text, 'utf8');
-  }
-
-  protected override wrapBytes(bytes: Uint8Array): Buffer {
-    return toBuffer(bytes);
-  }
-
-  /** ws hands text to `'message'` listeners as a Buffer with isBinary false. */
-  protected override textForListeners(bytes: Uint8Array): Buffer {
-    return toBuffer(bytes);
-  }
-
-  protected override reasonForListeners(reason: string): Buffer {
-    return Buffer.from(reason, 'utf8');
-  }
-
-  protected override announcesOpen(): boolean {
-    // A server-side socket is open when the application gets it; it reports no open event.
-    return !this.#isServer;
-  }
-
-  protected override ignoresError(error: Error): boolean {
-    return this.#responseHandled && error instanceof HandshakeError;
-  }
-
-  protected override abortHandshake(): void {
+  #abortHandshake(): void {
     const dial = this.#pendingDial;
     this.#pendingDial = null;
     if (dial !== null) dial.abort(new WebSocketError('the WebSocket was closed before the connection was established', ErrorCode.HANDSHAKE));
@@ -280,6 +279,8 @@ export class WebSocket extends WebSocketFace {
     else this.#driver.terminate();
   }
 }
+// Every face's members (typed by the interface below), and ws's enumerable accessors.
+defineFaceSurface(WebSocket);
 
 /** The emitter events of a `WebSocket` and their arguments (typed `on` / `once` / `off`). */
 export interface WebSocketEvents {
@@ -301,9 +302,14 @@ type WebSocketListener<K extends keyof WebSocketEvents> = (this: WebSocket, ...a
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyListener = (...args: any[]) => void;
 
-// Typed overloads of the emitter methods for the events above (declaration merging: no code).
+// Every face's members, and typed overloads of the emitter methods for the events above
+// (declaration merging: no code).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface WebSocket {
+export interface WebSocket extends FaceSurface {
+  addEventListener<K extends keyof FaceEventMap>(type: K, listener: FaceEventListener<FaceEventMap[K]>, options?: boolean | NodeAddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | NodeAddEventListenerOptions): void;
+  removeEventListener<K extends keyof FaceEventMap>(type: K, listener: FaceEventListener<FaceEventMap[K]>): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
   on<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;
   on(type: string, listener: AnyListener): this;
   once<K extends keyof WebSocketEvents>(type: K, listener: WebSocketListener<K>): this;

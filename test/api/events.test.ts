@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { CloseEvent, ErrorEvent, EventTargetEmitter, MessageEvent } from '../../src/api/events.js';
+import { withUncaughtHandler } from './uncaught.js';
 
 class Probe extends EventTargetEmitter {
   fire(type: string, ...args: [] | [unknown] | [unknown, unknown]): boolean {
@@ -86,18 +87,6 @@ describe('EventTargetEmitter: the EventEmitter dialect', () => {
     expect(calls).toEqual(['a', 'b', 'a']);
   });
 
-  /** Run `body` with `handler` as the process's only 'uncaughtException' listener (or none). */
-  async function withUncaughtHandler(handler: ((error: Error) => void) | null, body: () => Promise<void>): Promise<void> {
-    const saved = process.listeners('uncaughtException');
-    process.removeAllListeners('uncaughtException');
-    if (handler !== null) process.on('uncaughtException', handler);
-    try {
-      await body();
-    } finally {
-      process.removeAllListeners('uncaughtException');
-      for (const listener of saved) process.on('uncaughtException', listener);
-    }
-  }
 
   it("a throwing listener is reported to the application's uncaughtException handlers, after the next listeners ran", async () => {
     const reported = vi.fn();

@@ -1,13 +1,15 @@
 /**
- * The public WebSocket on real sockets: the WHATWG face (EventTarget, MessageEvent,
- * CloseEvent, ErrorEvent, onxxx handlers, binaryType), the ws face's details (constants,
+ * The public WebSocket on real sockets: the WHATWG face (addEventListener, MessageEvent,
+ * CloseEvent, ErrorEvent, onxxx handlers, binaryType) on an EventEmitter, as ws has it, the ws face's details (constants,
  * callbacks, ping/pong, close validation), async iteration, and a quick round against the
  * real `ws` package in both directions — with each codec.
  */
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
 import { CloseEvent, ErrorEvent, WebSocket } from '../../src/node.js';
 import { closeOf, nextEvent, nodeCodecs, openClient, portOf, Resources, startServer } from '../adapters/node/helpers.js';
+import { withUncaughtHandler } from './uncaught.js';
 
 const resources = new Resources();
 afterEach(() => resources.closeAll());
@@ -21,10 +23,11 @@ async function echoServer(codec: import('../../src/codec/types.js').Codec): Prom
 
 describe.each(nodeCodecs)('WebSocket (%s codec)', (_name, codec) => {
   describe('WHATWG face', () => {
-    it('is an EventTarget with open, message, close events and handlers', async () => {
+    it('is an EventEmitter with the EventTarget methods: open, message, close events and handlers', async () => {
       const url = await echoServer(codec);
       const ws = resources.track(new WebSocket(url, { codec }));
-      expect(ws).toBeInstanceOf(EventTarget);
+      expect(ws).toBeInstanceOf(EventEmitter);
+      expect(ws).not.toBeInstanceOf(EventTarget);
       const seen: string[] = [];
       ws.onopen = (event) => {
         seen.push(`open:${event.type}`);
@@ -110,31 +113,26 @@ describe.each(nodeCodecs)('WebSocket (%s codec)', (_name, codec) => {
       expect(await closed).toEqual({ code: 1000, reason: 'just a reason' });
     });
 
-    it('a listener that throws does not stop the other listeners or the connection', async () => {
+    it('a listener that throws (on() or addEventListener) is reported, not rethrown, and does not stop the other listeners or the connection', async () => {
       const url = await echoServer(codec);
       const ws = await openClient(resources, url, undefined, { codec });
-      const failures: unknown[] = [];
-      const onUncaught = (error: unknown): void => {
-        failures.push(error);
-      };
-      const listeners = process.listeners('uncaughtException');
-      process.removeAllListeners('uncaughtException');
-      process.on('uncaughtException', onUncaught);
-      try {
+      const failures: Error[] = [];
+      await withUncaughtHandler((error) => failures.push(error), async () => {
         const received: string[] = [];
         ws.on('message', () => {
-          throw new Error('listener bug');
+          throw new Error('emitter listener bug');
+        });
+        ws.addEventListener('message', () => {
+          throw new Error('target listener bug');
         });
         ws.on('message', (data: Buffer) => received.push(data.toString()));
         ws.send('a');
         ws.send('b');
         await expect.poll(() => received).toEqual(['a', 'b']);
-        await expect.poll(() => failures.length).toBe(2);
+        await expect.poll(() => failures.length).toBe(4);
+        expect(failures.map((error) => error.message)).toEqual(['emitter listener bug', 'target listener bug', 'emitter listener bug', 'target listener bug']);
         expect(ws.readyState).toBe(WebSocket.OPEN);
-      } finally {
-        process.removeListener('uncaughtException', onUncaught);
-        for (const listener of listeners) process.on('uncaughtException', listener);
-      }
+      });
     });
   });
 
