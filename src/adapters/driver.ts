@@ -109,10 +109,19 @@ export interface DriverOptions extends TransportOptions {
 const COPY_BELOW = 4096;
 /** Largest buffer that copied chunks are merged into; a new one starts beyond it. */
 const MERGE_LIMIT = 64 * 1024;
+/**
+ * What one message frame may add on the wire to the bytes `send` was given: a header of up to
+ * 14 bytes (RFC 6455 §5.2: 2, 8 of length, 4 of mask), and the few a DEFLATE block adds to a
+ * short message that does not compress (RFC 7692 §7.2.1). What waits for the transport within
+ * this allowance is the application's, not bytes the protocol owes.
+ */
+const MESSAGE_FRAME_OVERHEAD = 32;
 
 /** A batch handed to the transport, waiting for its completion. */
 interface WrittenBatch {
   readonly bytes: number;
+  /** Message frames (sends) in it. */
+  readonly frames: number;
   readonly callbacks: WriteCallback[] | null;
 }
 
@@ -135,7 +144,10 @@ export class ConnectionDriver {
 
   // Outgoing accounting (see the module comment).
   #buffered = 0;
+  /** Message frames accepted by `send` and not yet taken by the transport. */
+  #bufferedFrames = 0;
   #batchBytes = 0;
+  #batchFrames = 0;
   #batchCallbacks: WriteCallback[] | null = null;
   #written: WrittenBatch[] | null = null;
   #needDrain = false;
@@ -330,6 +342,8 @@ export class ConnectionDriver {
     const length = data.length;
     this.#buffered += length;
     this.#batchBytes += length;
+    this.#bufferedFrames++;
+    this.#batchFrames++;
     this.#queued(callback);
     const buffered = this.#buffered;
     const limit = this.#options.maxBufferedAmount;
@@ -467,11 +481,12 @@ export class ConnectionDriver {
       if (this.#ended) {
         this.#failPendingWrites(new WebSocketError('the transport is closed', ErrorCode.INVALID_STATE));
       } else if (chunks.length > 0) {
-        // Only batches with message bytes or callbacks need to know when they are written.
+        // Only batches with messages or callbacks need to know when they are written.
         let written: WriteCallback | null = null;
-        if (this.#batchBytes > 0 || this.#batchCallbacks !== null) {
-          (this.#written ??= []).push({ bytes: this.#batchBytes, callbacks: this.#batchCallbacks });
+        if (this.#batchFrames > 0 || this.#batchCallbacks !== null) {
+          (this.#written ??= []).push({ bytes: this.#batchBytes, frames: this.#batchFrames, callbacks: this.#batchCallbacks });
           this.#batchBytes = 0;
+          this.#batchFrames = 0;
           this.#batchCallbacks = null;
           written = this.#onWritten ??= (error) => this.#batchWritten(error ?? undefined);
         }
@@ -494,6 +509,7 @@ export class ConnectionDriver {
     const batch = this.#written?.shift();
     if (batch === undefined) return;
     this.#buffered -= batch.bytes;
+    this.#bufferedFrames -= batch.frames;
     if (batch.callbacks !== null) for (const callback of batch.callbacks) callback(error ?? null);
     if (this.#needDrain && this.#buffered === 0 && !this.#closed) {
       this.#needDrain = false;
@@ -505,7 +521,9 @@ export class ConnectionDriver {
   #failPendingWrites(error: Error): void {
     const callbacks = this.#batchCallbacks;
     this.#buffered -= this.#batchBytes;
+    this.#bufferedFrames -= this.#batchFrames;
     this.#batchBytes = 0;
+    this.#batchFrames = 0;
     this.#batchCallbacks = null;
     if (callbacks !== null) for (const callback of callbacks) callback(error);
   }
@@ -516,8 +534,9 @@ export class ConnectionDriver {
     // A peer that does not read what the protocol owes it (pongs, close frames) must not make
     // us queue without bound: stop reading from it while more than a high-water mark of such
     // bytes waits. Message bytes are the application's, bounded by `maxBufferedAmount`; not
-    // reading because of them would deadlock two peers that both send more than they read.
-    const owed = transport.pendingBytes - this.#buffered;
+    // reading because of them would deadlock two peers that both send more than they read —
+    // and so are their frames' headers, which outweigh short messages.
+    const owed = transport.pendingBytes - this.#buffered - this.#bufferedFrames * MESSAGE_FRAME_OVERHEAD;
     const pause = this.#userPaused || this.#connection.shouldPauseReading() || owed > this.#options.highWaterMark;
     if (pause === this.#readingPaused) return;
     this.#readingPaused = pause;

@@ -415,6 +415,21 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       });
     }
 
+    it('both ends send many small messages at once: all of them arrive both ways (message bytes never stop reading)', async () => {
+      const { client, server } = await env.pair();
+      const count = 50_000;
+      const received = { client: 0, server: 0 };
+      client.on('message', () => received.client++);
+      server.on('message', () => received.server++);
+      // Frame headers outweigh one-byte payloads: what waits is mostly not message bytes, yet it is the messages'.
+      for (let i = 0; i < count; i++) {
+        client.send('c');
+        server.send('s');
+      }
+      await until(() => received.client === count && received.server === count, `${count} messages each way (${JSON.stringify(received)} so far)`);
+      expect([client.readyState, server.readyState]).toEqual([ReadyState.OPEN, ReadyState.OPEN]);
+    });
+
     it('server: pause() stops reading (the peer backs up) and resume() reads on, in order', async () => {
       const { ws, peer } = await openServer(env);
       const received: number[] = [];
