@@ -21,8 +21,8 @@ export interface ClientConnectionOptions extends ConnectionOptions, Omit<ClientR
   /** The server's host, for the Host header; required unless `established`. */
   readonly host?: string;
   /**
-   * A cryptographically strong random source (`webCryptoRandom` from `wasmsocket/shared`
-   * ports): the handshake key and the masking keys come from it (RFC 6455 §5.3, §10.3).
+   * A cryptographically strong random source (`webCryptoRandom`, exported beside this class):
+   * the handshake key and the masking keys come from it (RFC 6455 §5.3, §10.3).
    */
   readonly random: RandomSource;
   /** SHA-1 to check Sec-WebSocket-Accept; default the portable implementation. */

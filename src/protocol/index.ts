@@ -2,7 +2,8 @@
  * `wasmsocket/protocol`: the Sans-I/O WebSocket core (RFC 6455 §4–§7). A connection takes the
  * bytes a transport received and returns events and the bytes to send; it never does I/O,
  * never starts a timer and never reads a platform global, so the same code runs in Node, a
- * page and a worker. The frame codec (portable or wasm) and the random source are injected.
+ * page and a worker. The frame codec (portable or wasm) and the random source are injected
+ * (`webCryptoRandom`, exported here, is the platform's strong one, for the application to pass).
  *
  * @example A server connection, driven by a socket
  * ```ts
@@ -29,27 +30,34 @@
  *
  * @example A client, with the handshake request queued at construction
  * ```ts
- * import { ClientConnection } from 'wasmsocket/protocol';
+ * import { ClientConnection, webCryptoRandom } from 'wasmsocket/protocol';
  * const client = new ClientConnection({ codec, random: webCryptoRandom, host: 'example.com', path: '/chat' });
  * for (const chunk of client.dataToSend()) socket.write(chunk);   // GET /chat HTTP/1.1 …
  * // on 'open': client.sendText('hello'); client.sendClose(1000);
  * ```
  *
  * Asynchronous extensions (permessage-deflate on a thread pool) finish outside any call: pass
- * `onWake` and run the same pump from it. See `Extension` for writing one.
+ * `onWake` and run the same pump from it. See `Extension` for writing one, and
+ * `createPerMessageDeflate` for permessage-deflate over a DEFLATE engine of your own (the
+ * Node and web entries offer theirs: `perMessageDeflateNode`, `perMessageDeflateWeb`).
+ *
+ * The opening handshake runs inside the connections; what is published of it here is what
+ * their options, events and methods speak: the HTTP heads (`HttpHeaders`, to hand
+ * `ServerConnection.receiveRequest` a request parsed elsewhere), the extension negotiators,
+ * and the head limits.
  *
  * @packageDocumentation
  */
 
+// The connections and how they are configured.
 export { ClientConnection, type ClientConnectionOptions } from './client-connection.js';
-export { parseClosePayload, serializeClosePayload, truncateReason, type CloseStatus } from './close.js';
-export {
-  Connection,
-  STATE_NAMES,
-  type ConnectionOptions,
-  type ConnectionSide,
-  type EstablishedTerms,
-} from './connection.js';
+export type { ConnectionOptions, ConnectionSide, EstablishedTerms } from './connection-options.js';
+export { Connection } from './connection.js';
+export { ServerConnection, type ServerConnectionOptions } from './server-connection.js';
+export type { CloseStatus } from './close.js';
+export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './limits.js';
+
+// What they report.
 export type {
   CloseReceivedEvent,
   ConnectionClosedEvent,
@@ -62,21 +70,46 @@ export type {
   PongReceivedEvent,
   UpgradeRequestEvent,
 } from './events.js';
+
+// Extensions (RFC 6455 §9): the runtime interface, the negotiators of the opening handshake,
+// and permessage-deflate (RFC 7692) over an injected raw DEFLATE engine.
 export type { DecodeOutput, Extension } from './extension.js';
-export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './limits.js';
-export { FrameParser, type FrameHandler, type FrameParserOptions } from './parser.js';
-export { FrameSerializer, serializeFrame, type FrameSpec } from './serializer.js';
-export { ServerConnection, type ServerConnectionOptions } from './server-connection.js';
+export type {
+  ClientExtensionNegotiator,
+  NegotiatedExtension,
+  ServerExtensionAcceptance,
+  ServerExtensionNegotiator,
+} from '../handshake/extensions.js';
+export type { ExtensionParams } from '../handshake/headers.js';
+export {
+  createPerMessageDeflate,
+  invalidDeflateData,
+  type DeflateCapabilities,
+  type DeflateEngine,
+  type DeflateMessageEnd,
+  type DeflateOfferOptions,
+  type DeflateStreamParameters,
+  type PerMessageDeflateNegotiators,
+  type PerMessageDeflateOptions,
+  type RawDeflater,
+  type RawInflater,
+} from './extensions/index.js';
 
-// permessage-deflate (RFC 7692) over an injected engine.
-export * from './extensions/index.js';
+// The opening handshake's vocabulary, as the connections' options, events and methods use it.
+export type { ClientRequest } from '../handshake/client.js';
+export {
+  DEFAULT_HEAD_LIMITS,
+  HttpHeaders,
+  type HeaderField,
+  type HeadLimits,
+  type HttpRequestHead,
+  type HttpResponseHead,
+  type HttpVersion,
+} from '../handshake/http.js';
+export type { ServerHandshake } from '../handshake/server.js';
 
-// The opening handshake (RFC 6455 §4) is published here too: callers that parse HTTP
-// themselves build on it, and the connection options and events speak its types.
-export * from '../handshake/index.js';
-
-// The vocabulary a caller of the core needs, from the shared layer.
-export { CloseCode, isValidCloseCode, Opcode, ReadyState } from '../shared/constants.js';
+// From the shared layer: constants, errors and the ports a connection takes.
+export { CloseCode, ReadyState } from '../shared/constants.js';
 export {
   ErrorCode,
   HandshakeError,
@@ -85,4 +118,4 @@ export {
   ProtocolError,
   WebSocketError,
 } from '../shared/errors.js';
-export type { RandomSource, Sha1 } from '../shared/ports.js';
+export { webCryptoRandom, type RandomSource, type Sha1 } from '../shared/ports.js';

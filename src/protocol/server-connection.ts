@@ -70,7 +70,8 @@ export class ServerConnection extends Connection {
 
   /**
    * Hand over a request head that an HTTP server already parsed (Node's `'upgrade'` event),
-   * instead of its bytes. Bytes that followed the head go to `receiveData` afterwards.
+   * instead of its bytes: its method, target, version and `new HttpHeaders(fields)`. Bytes that
+   * followed the head go to `receiveData` afterwards.
    *
    * @throws InvalidStateError if a request was already received.
    */
