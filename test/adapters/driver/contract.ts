@@ -557,6 +557,20 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       });
     }
 
+    it('client: a server that answers our close frame but never closes the connection is cut off after closeTimeout', async () => {
+      const closeTimeout = 200;
+      const { ws, peer } = await openClient(env, { closeTimeout });
+      const closed = closeOf(ws);
+      const start = Date.now();
+      ws.close(4006, 'client done');
+      expect(describeFrame(await nextFrame(peer))).toBe('close 4006 client done');
+      void peer.write(peerClose('server', 4006, 'client done'));
+      // RFC 6455 §7.1.1: the client waits for the server to close the TCP connection first, but not forever.
+      expect(await closed).toEqual({ code: 4006, reason: 'client done', wasClean: true });
+      expect(Date.now() - start).toBeGreaterThanOrEqual(closeTimeout - 20);
+      await withTimeout(peer.closed, 'the connection to close', STEP_MS);
+    });
+
     it("server: idleTimeout closes a quiet connection with 1001 'idle timeout', and traffic defers it", async () => {
       const idleTimeout = 200;
       const { ws, peer } = await openServer(env, { idleTimeout });
@@ -683,17 +697,31 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       expect((await clientClosed).code).toBe(1006);
     });
 
-    it('a peer vanishing in the middle of a message: 1006, and no message', async () => {
-      const { ws, peer } = await openServer(env);
-      const messages: string[] = [];
-      ws.on('message', (data: unknown) => messages.push(textOf(data)));
-      const closed = closeOf(ws);
-      const next = peerFrame('client', Opcode.CONTINUATION, 'llo');
-      await peer.deliver(concatBytes([peerFrame('client', Opcode.TEXT, 'he', { fin: false }), next.subarray(0, 4)]));
-      peer.destroy();
-      expect(await closed).toMatchObject({ code: 1006, wasClean: false });
-      expect(messages).toEqual([]);
-    });
+    for (const side of ['server', 'client'] as const) {
+      it(`${side}: a peer vanishing in the middle of a message: 1006, and no message`, async () => {
+        const peerSide: PeerSide = side === 'server' ? 'client' : 'server';
+        const { ws, peer } = side === 'server' ? await openServer(env) : await openClient(env);
+        const messages: string[] = [];
+        ws.on('message', (data: unknown) => messages.push(textOf(data)));
+        const closed = closeOf(ws);
+        const next = peerFrame(peerSide, Opcode.CONTINUATION, 'llo');
+        await peer.deliver(concatBytes([peerFrame(peerSide, Opcode.TEXT, 'he', { fin: false }), next.subarray(0, 4)]));
+        peer.destroy();
+        expect(await closed).toMatchObject({ code: 1006, wasClean: false });
+        expect(messages).toEqual([]);
+      });
+
+      it(`${side}: a peer that sends its close frame and ends its side at once gets our answer, and the close is clean`, async () => {
+        const peerSide: PeerSide = side === 'server' ? 'client' : 'server';
+        const { ws, peer } = side === 'server' ? await openServer(env) : await openClient(env);
+        const closed = closeOf(ws);
+        void peer.write(peerClose(peerSide, 4005, 'and goodbye'));
+        peer.end();
+        expect(await closed).toEqual({ code: 4005, reason: 'and goodbye', wasClean: true });
+        expect(describeFrame(await nextFrame(peer))).toBe('close 4005 and goodbye');
+        await withTimeout(peer.closed, 'the connection to close', STEP_MS);
+      });
+    }
 
     it('send callbacks get null once written, and an error for a send after close()', async () => {
       const { client } = await env.pair();

@@ -18,6 +18,8 @@ class SocketPeer extends InboxPeer implements RawPeer {
   constructor(socket: Socket) {
     super();
     this.#socket = socket;
+    // Each write leaves at once, as its own segment (no Nagle delay merging small writes).
+    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.inbox.push(chunk));
     socket.on('error', () => {});
     socket.once('close', () => this.closedNow());
