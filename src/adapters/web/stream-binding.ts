@@ -10,7 +10,7 @@
  * back on whatever feeds it (the peer, through TCP's window or a tunnel's flow control).
  * Writing: a batch is handed to the writer while its `desiredSize` is positive, else after
  * `writer.ready`; a batch is written when the writer's promise for its last chunk resolves
- * (writes complete in order).
+ * (writes complete in order). Aborting fails, in order, every batch not written by then.
  *
  * Ending: `end()` stops reading, closes the writable once the queued batches are written, and
  * then reports the transport closed; the readable ending reports `peerEnded`. A stream that
@@ -78,6 +78,8 @@ export class StreamBinding implements ByteTransport {
   #heldChunk: Uint8Array | null = null;
 
   readonly #queue: QueuedWrite[] = [];
+  /** Batches handed to the writer and not yet settled, oldest first. */
+  readonly #inFlight: QueuedWrite[] = [];
   /** Bytes queued here or handed to the writer and not yet written. */
   #pendingBytes = 0;
   #writing = false;
@@ -197,20 +199,15 @@ export class StreamBinding implements ByteTransport {
         // desiredSize: null once the stream errored (then `ready` rejects), ≤ 0 while it is full.
         if (writer.desiredSize === null || writer.desiredSize <= 0) await writer.ready;
         if (this.#writable !== 'open') break;
-        const { chunks, bytes, written } = this.#queue.shift()!;
+        const batch = this.#queue.shift()!;
+        const chunks = batch.chunks;
+        this.#inFlight.push(batch);
         for (let i = 0; i < chunks.length - 1; i++) writer.write(chunks[i]!).catch(() => {});
         const last = chunks.length > 0 ? writer.write(chunks[chunks.length - 1]!) : this.#lastWrite;
         this.#lastWrite = last.catch(() => {});
         last.then(
-          () => {
-            this.#pendingBytes -= bytes;
-            written?.(null);
-            this.#driver.transportDrained();
-          },
-          (error: unknown) => {
-            written?.(error instanceof Error ? error : new Error(String(error)));
-            this.#driver.transportFailed(new WebSocketError('a write to the writable stream failed', ErrorCode.INVALID_STATE));
-          },
+          () => this.#settled(batch, null),
+          (error: unknown) => this.#settled(batch, error instanceof Error ? error : new Error(String(error))),
         );
       }
     } catch (error) {
@@ -222,8 +219,23 @@ export class StreamBinding implements ByteTransport {
     if (this.#queue.length === 0 && this.#ending) this.#endWritable();
   }
 
+  /** A batch handed to the writer settled (writes settle in order); after `abort()` every batch has had its answer already. */
+  #settled(batch: QueuedWrite, error: Error | null): void {
+    if (this.#inFlight[0] !== batch) return;
+    this.#inFlight.shift();
+    this.#pendingBytes -= batch.bytes;
+    batch.written?.(error);
+    if (error === null) this.#driver.transportDrained();
+    else this.#driver.transportFailed(new WebSocketError('a write to the writable stream failed', ErrorCode.INVALID_STATE));
+  }
+
+  /**
+   * Fail every batch not yet written, in the order of the writes — those handed to the writer,
+   * which the abort stops, then those waiting here — so the driver hears of each in turn.
+   */
   #failQueue(error: Error): void {
     this.#pendingBytes = 0;
+    for (const { written } of this.#inFlight.splice(0)) written?.(error);
     for (const { written } of this.#queue.splice(0)) written?.(error);
   }
 

@@ -697,6 +697,33 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       expect((await clientClosed).code).toBe(1006);
     });
 
+    it('terminate() with writes in flight and queued: every send callback is called once, in order, before the close event (null for what was taken, then errors)', async () => {
+      const bad: string[] = [];
+      // Terminate at every point of the first writes' way to the transport (microtasks apart).
+      for (let first = 0; first <= 6; first++) {
+        for (let second = 0; second <= 6; second++) {
+          const { ws } = await openServer(env);
+          const outcomes: string[] = [];
+          const record = (name: string) => (error?: Error | null) => outcomes.push(`${name} ${error === null ? 'null' : error instanceof Error ? 'error' : String(error)}`);
+          let closedWith: string[] | null = null;
+          ws.on('close', () => (closedWith = [...outcomes]));
+          ws.send(new Uint8Array(100 * 1024), record('a'));
+          for (let i = 0; i < first; i++) await Promise.resolve();
+          ws.send(new Uint8Array(10), record('b'));
+          for (let i = 0; i < second; i++) await Promise.resolve();
+          ws.terminate();
+          await until(() => closedWith !== null, 'the close event');
+          await sleep(5);
+          const order = outcomes.map((outcome) => outcome.split(' ')[0]).join(',');
+          const firstError = outcomes.findIndex((outcome) => outcome.endsWith('error'));
+          const inOrder = order === 'a,b' && (firstError === -1 || outcomes.slice(firstError).every((outcome) => outcome.endsWith('error')));
+          if (!inOrder || closedWith!.length !== 2) bad.push(`${first}/${second}: ${JSON.stringify(outcomes)} (${closedWith!.length} before the close)`);
+          await env.cleanup();
+        }
+      }
+      expect(bad).toEqual([]);
+    });
+
     for (const side of ['server', 'client'] as const) {
       it(`${side}: a peer vanishing in the middle of a message: 1006, and no message`, async () => {
         const peerSide: PeerSide = side === 'server' ? 'client' : 'server';
