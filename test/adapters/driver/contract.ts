@@ -176,7 +176,7 @@ function closeEvents(tail: Tail): string[] {
   return tail.violation ? [`error ${tail.closeCode}`, 'close 1006'] : [`close ${tail.closeCode} bye`];
 }
 
-/** Every chunking of `head` + `frames` whose first chunk holds the head (and some with the head split too). */
+/** Every chunking of an HTTP head and the frames after it: the head whole with every chunking of the frames, and some chunkings of everything. */
 function chunkingsAfterHead(head: Uint8Array, frames: Uint8Array): Chunking[] {
   const out: Chunking[] = [{ name: 'head alone, then the frames whole', chunks: [head.slice(), frames.slice()] }];
   for (const { name, chunks } of chunkings(frames, { randomCount: 4 })) {
@@ -210,19 +210,25 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       const compressed = deflate ? ' deflated' : '';
       describe(deflate ? 'with permessage-deflate (asynchronous inflate and deflate)' : 'without extensions', () => {
         for (const tail of TAILS) {
-          it(`server: a message followed in the same read by ${tail.name} is delivered while OPEN, and its echo goes out before the close (${tail.closeCode})`, async () => {
-            const bytes = concatBytes([peerText('client', 'hello', deflate), tail.bytes('client', deflate)]);
+          it(`server: the request, a message and ${tail.name} in the same read: the message is delivered while OPEN, and its echo goes out before the close (${tail.closeCode})`, async () => {
+            const request = openingRequest(deflate);
+            const frames = concatBytes([peerText('client', 'hello', deflate), tail.bytes('client', deflate)]);
             const runs = new Map<string, OrderingRun>();
-            for (const { name, chunks } of chunkings(bytes, { randomCount: 4 })) {
-              const { ws, peer } = await openServer(env, { deflate });
-              const run = echoing(ws);
-              const closed = closeOf(ws);
+            for (const { name, chunks } of chunkingsAfterHead(request, frames)) {
+              let run: OrderingRun | null = null;
+              let closed: Promise<Closed> | null = null;
+              const { peer } = await env.acceptRaw({ deflate }, (ws) => {
+                run = echoing(ws);
+                closed = closeOf(ws);
+              });
               for (const chunk of chunks) await peer.deliver(chunk);
-              run.wire.push(...(await framesUntilClose(peer, 'client', tail.violation, !tail.violation)));
-              const { code, reason } = await closed;
-              run.events.push(`close ${code} ${reason}`.trim());
+              expect((await withTimeout(peer.head, 'the 101 response', STEP_MS)).split('\r\n')[0]).toBe('HTTP/1.1 101 Switching Protocols');
+              await until(() => run !== null, 'the server-side socket');
+              run!.wire.push(...(await framesUntilClose(peer, 'client', tail.violation, !tail.violation)));
+              const { code, reason } = await closed!;
+              run!.events.push(`close ${code} ${reason}`.trim());
               await withTimeout(peer.closed, 'the connection to close', STEP_MS);
-              runs.set(name, run);
+              runs.set(name, run!);
               await env.cleanup();
             }
             expectEveryChunking(runs, {

@@ -87,8 +87,12 @@ export interface DriverEnvironment {
   readonly name: string;
   /** A client and a server of ours, connected and open. */
   pair(client?: FaceOptions, server?: FaceOptions): Promise<{ client: Face; server: Face }>;
-  /** A raw client connected to our server; it has sent nothing. */
-  acceptRaw(options?: FaceOptions): Promise<AcceptedPeer>;
+  /**
+   * A raw client connected to our server; it has sent nothing. `setup`, if given, gets our
+   * server's face as soon as it exists, before it reports anything (for listeners that must
+   * see what came with the opening request).
+   */
+  acceptRaw(options?: FaceOptions, setup?: (ws: Face) => void): Promise<AcceptedPeer>;
   /** Our client connecting to a raw server, which has read the opening request (`peer.head`). */
   connectRaw(options?: FaceOptions): Promise<{ ws: Face; peer: RawPeer }>;
   /** Every face this binding has, for checking how they take options. */

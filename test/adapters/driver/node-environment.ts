@@ -103,12 +103,14 @@ export function nodeEnvironment(): DriverEnvironment {
   }
 
   /** The next server-side socket of `wss` whose peer is the local port `port`. */
-  function connectionFrom(wss: WebSocketServer, port: number): Promise<Face> {
+  function connectionFrom(wss: WebSocketServer, port: number, setup: ((ws: Face) => void) | undefined): Promise<Face> {
     return new Promise((resolve) => {
       const onConnection = (ws: WebSocket, request: IncomingMessage): void => {
         if (request.socket.remotePort !== port) return;
         wss.off('connection', onConnection);
         opened.push(ws);
+        // Before the socket is attached: it delivers what came with the request after this listener.
+        setup?.(ws);
         resolve(ws);
       };
       wss.on('connection', onConnection);
@@ -144,13 +146,13 @@ export function nodeEnvironment(): DriverEnvironment {
       return { client: ws, server: await withTimeout(serverSide, 'the server-side socket', 5000) };
     },
 
-    async acceptRaw(options = {}): Promise<AcceptedPeer> {
+    async acceptRaw(options = {}, setup): Promise<AcceptedPeer> {
       const { wss, port } = await serverFor(options);
       const socket = netConnect(port, '127.0.0.1');
       const peer = new SocketPeer(socket);
       peers.push(peer);
       await once(socket, 'connect');
-      return { peer, opened: connectionFrom(wss, socket.localPort!), early: null };
+      return { peer, opened: connectionFrom(wss, socket.localPort!, setup), early: null };
     },
 
     async connectRaw(options = {}) {

@@ -146,9 +146,11 @@ export function streamEnvironment(): DriverEnvironment {
       return { client: clientSide, server: serverSide };
     },
 
-    async acceptRaw(options = {}): Promise<AcceptedPeer> {
+    async acceptRaw(options = {}, setup): Promise<AcceptedPeer> {
       const [ours, theirs] = createWebStreamPair();
       const ws = accept(ours, options);
+      // It reports nothing before a microtask has passed.
+      setup?.(ws);
       const peer = new StreamPeer(theirs);
       peers.push(peer);
       const opened = whenOpen(ws, 'the server to open');
