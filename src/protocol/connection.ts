@@ -86,6 +86,9 @@ import { type AssemblyPort, MessageAssembler } from './message-assembler.js';
 import { OutboundPipeline, type OutboundPort } from './outbound-pipeline.js';
 import { type FrameHandler, FrameParser } from './parser.js';
 
+/** What the parser and the connection's parts call back (see `Connection.#Port`). */
+type ConnectionPort = FrameHandler & AssemblyPort & InboundPort & OutboundPort;
+
 export type { ConnectionOptions, ConnectionSide, EstablishedTerms } from './connection-options.js';
 
 /** The names of the states, for messages (`connection is CLOSING`). */
@@ -152,47 +155,88 @@ export abstract class Connection {
   #transportCloseRequested = false;
   #disposed = false;
 
-  /** The parser's callbacks: limits checked as frames are parsed, then processing or the queue. */
-  readonly #handler: FrameHandler = {
-    onFrameStart: (opcode, fin, rsv, length) => {
-      const violation = this.#assembler.admit(opcode, length);
-      if (violation !== null) return this.#reject(violation);
-      if (this.#inbound.pending) this.#inbound.start(opcode, fin, rsv, length);
-      else this.#assembler.frameStart(opcode, fin, rsv, length);
-      return !this.#inputClosed;
-    },
-    onFramePayload: (data) => {
-      if (this.#inbound.pending) this.#inbound.payload(data);
-      else this.#assembler.framePayload(data);
-      return !this.#inputClosed;
-    },
-    onFrameEnd: () => {
-      if (!this.#inbound.pending) this.#assembler.frameEnd();
-      else if (!this.#inbound.end()) return false;
-      return !this.#inputClosed;
-    },
-    onFrameError: (error) => this.#reject(error),
-  };
+  /**
+   * The connection as the parser and its parts see it: one object per connection whose
+   * methods live on a shared prototype (no closure per connection, frame or message).
+   */
+  readonly #port: ConnectionPort;
 
-  /** The connection as its parts see it (one object: no closure per frame or message). */
-  readonly #port: AssemblyPort & InboundPort & OutboundPort = {
-    emit: (event) => {
-      this.#events.push(event);
-    },
-    control: (opcode, payload) => this.#receiveControl(opcode, payload),
-    fail: (error) => this.#fail(error),
-    inputClosed: () => this.#inputClosed,
-    decodePending: (decoding, fin) => this.#inbound.wait(decoding, fin),
-    frameStart: (opcode, fin, rsv, length) => this.#assembler.frameStart(opcode, fin, rsv, length),
-    framePayload: (data) => this.#assembler.framePayload(data),
-    frameEnd: () => this.#assembler.frameEnd(),
-    end: () => this.#close(),
-    decoded: (fin) => this.#assembler.resume(fin),
-    decodeFailed: (error) => this.#fail(asProtocolError(error)),
-    encodeFailed: (error) => this.#fail(asProtocolError(error)),
-    unexpected: (error) => this.#failUnexpected(error),
-    closeWritten: () => this.#requestServerTransportClose(),
-    wake: () => this.#onWake?.(),
+  /** Implements the parser's callbacks and the parts' ports for one connection (see `#port`). */
+  static readonly #Port = class implements FrameHandler, AssemblyPort, InboundPort, OutboundPort {
+    readonly #connection: Connection;
+    constructor(connection: Connection) {
+      this.#connection = connection;
+    }
+    // The parser's callbacks: limits checked as frames are parsed, then processing or the queue.
+    onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean {
+      const connection = this.#connection;
+      const violation = connection.#assembler.admit(opcode, length);
+      if (violation !== null) return connection.#reject(violation);
+      if (connection.#inbound.pending) connection.#inbound.start(opcode, fin, rsv, length);
+      else connection.#assembler.frameStart(opcode, fin, rsv, length);
+      return !connection.#inputClosed;
+    }
+    onFramePayload(data: Uint8Array): boolean {
+      const connection = this.#connection;
+      if (connection.#inbound.pending) connection.#inbound.payload(data);
+      else connection.#assembler.framePayload(data);
+      return !connection.#inputClosed;
+    }
+    onFrameEnd(): boolean {
+      const connection = this.#connection;
+      if (!connection.#inbound.pending) connection.#assembler.frameEnd();
+      else if (!connection.#inbound.end()) return false;
+      return !connection.#inputClosed;
+    }
+    onFrameError(error: ProtocolError): false {
+      return this.#connection.#reject(error);
+    }
+    // The parts' ports.
+    emit(event: ConnectionEvent): void {
+      this.#connection.#events.push(event);
+    }
+    control(opcode: number, payload: Uint8Array): void {
+      this.#connection.#receiveControl(opcode, payload);
+    }
+    fail(error: ProtocolError): void {
+      this.#connection.#fail(error);
+    }
+    inputClosed(): boolean {
+      return this.#connection.#inputClosed;
+    }
+    decodePending(decoding: PromiseLike<void>, fin: boolean): void {
+      this.#connection.#inbound.wait(decoding, fin);
+    }
+    frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
+      this.#connection.#assembler.frameStart(opcode, fin, rsv, length);
+    }
+    framePayload(data: Uint8Array): void {
+      this.#connection.#assembler.framePayload(data);
+    }
+    frameEnd(): void {
+      this.#connection.#assembler.frameEnd();
+    }
+    end(): void {
+      this.#connection.#close();
+    }
+    decoded(fin: boolean): void {
+      this.#connection.#assembler.resume(fin);
+    }
+    decodeFailed(error: unknown): void {
+      this.#connection.#fail(asProtocolError(error));
+    }
+    encodeFailed(error: unknown): void {
+      this.#connection.#fail(asProtocolError(error));
+    }
+    unexpected(error: unknown): void {
+      this.#connection.#failUnexpected(error);
+    }
+    closeWritten(): void {
+      this.#connection.#requestServerTransportClose();
+    }
+    wake(): void {
+      this.#connection.#onWake?.();
+    }
   };
 
   /**
@@ -206,6 +250,7 @@ export abstract class Connection {
     this.#codec = options.codec;
     this.#autoPong = options.autoPong ?? true;
     this.#onWake = options.onWake;
+    this.#port = new Connection.#Port(this);
     this.#assembler = new MessageAssembler(this.limits, options.codec, options.streamMessages ?? false, this.#port);
     this.#inbound = new InboundQueue(this.limits.maxReceiveBacklog, this.#port);
     this.#outbound = new OutboundPipeline(options.codec, maskKeys, this.#port);
@@ -549,7 +594,7 @@ export abstract class Connection {
         allowedRsv: rsvBits,
         maxPayload: Math.min(this.limits.maxFrameSize, this.limits.maxMessageSize),
       },
-      this.#handler,
+      this.#port,
     );
     this.#transition(ReadyState.OPEN);
     this.#events.push({ type: 'open', protocol, extensions, head });
