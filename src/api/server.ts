@@ -12,7 +12,7 @@
  * connections so that `close()` can close them.
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/codec.js';
@@ -22,6 +22,7 @@ import { resolveTransportOptions, type TransportOptions } from '../adapters/type
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
 import type { Extension } from '../protocol/extension.js';
 import { CloseCode, ReadyState } from '../shared/constants.js';
+import { isToken } from '../handshake/chars.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { reportListenerError } from './events.js';
 import {
@@ -43,8 +44,14 @@ export interface VerifyClientInfo {
   readonly req: IncomingMessage;
 }
 
-/** The answer of an asynchronous `verifyClient`: accept, or refuse with a status, a body and headers. */
-export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: Readonly<Record<string, string>>) => void;
+/** Header fields of a refusal, as `ws` takes them: values are strings or numbers (`{ 'Retry-After': 120 }`). */
+export type RefusalHeaders = Readonly<Record<string, string | number | readonly string[]>>;
+
+/**
+ * The answer of an asynchronous `verifyClient`: accept, or refuse with a status (default
+ * 401), a body (default the status's reason phrase, as in `ws`) and headers.
+ */
+export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: RefusalHeaders) => void;
 
 /**
  * Decide whether to accept a request: return a boolean (or a promise of one), or declare the
@@ -73,11 +80,19 @@ export interface ServerOptions extends SocketOptions {
   /** Accept or refuse each request (after the core validated it). */
   readonly verifyClient?: VerifyClient;
   /**
-   * Choose the subprotocol among those the client offered (called only when it offered any):
-   * return one of them, or false for none (then the response has no Sec-WebSocket-Protocol).
-   * Default: the client's first (most preferred) offer, as in `ws`.
+   * The subprotocols this server speaks, most preferred first (python-websockets'
+   * `subprotocols`): the first of them the client offered is selected. Without it (and
+   * without `handleProtocols`) no subprotocol is selected and the response has no
+   * Sec-WebSocket-Protocol — RFC 6455 §4.2.2 lets a server select only one it "is willing to
+   * use" (`ws` selects the client's first offer; see the migration guide).
    */
-  readonly handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
+  readonly protocols?: readonly string[];
+  /**
+   * Choose the subprotocol among those the client offered (called only when it offered any),
+   * as in `ws`: return one of them, or false (or undefined) for none — then the response has
+   * no Sec-WebSocket-Protocol. Not together with `protocols`.
+   */
+  readonly handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false | null | undefined;
   /**
    * Origins allowed to connect (RFC 6455 §10.2), compared ASCII case-insensitively; a request
    * from another origin gets 403 Forbidden. Requests without Origin (non-browser clients) are
@@ -103,10 +118,21 @@ function wakerOf(websocket: WebSocket): () => void {
   return () => wakeServerSideWebSocket(websocket);
 }
 
-/** The default subprotocol choice: the client's most preferred (RFC 6455 §4.1: offers are in order of preference). */
-function firstOffered(offered: ReadonlySet<string>): string | false {
-  for (const protocol of offered) return protocol;
-  return false;
+/** Sockets `handleUpgrade` was called with: a second call is a misconfiguration (two upgrade handlers), as in `ws`. */
+const upgradedSockets = new WeakSet<object>();
+
+/**
+ * The subprotocol choice of a server that speaks `protocols` (most preferred first): the first
+ * of them the client offered (RFC 6455 §4.2.2: one the server "is willing to use").
+ */
+function chooserFor(protocols: readonly string[]): (offered: ReadonlySet<string>) => string | false {
+  return (offered) => protocols.find((protocol) => offered.has(protocol)) ?? false;
+}
+
+/** `ws`'s header values (numbers, lists) as header fields. */
+function refusalFields(headers: RefusalHeaders | undefined): Array<readonly [string, string]> {
+  if (headers === undefined || headers === null) return [];
+  return Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]);
 }
 
 /** The events of a `WebSocketServer` and their arguments (typed `on` / `once` / `off`). */
@@ -187,6 +213,12 @@ export class WebSocketServer extends EventEmitter {
     this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     if (!(this.#maxConnections > 0)) throw new InvalidArgumentError(`maxConnections must be positive, got ${String(options.maxConnections)}`);
     limitsForMaxPayload(options.maxPayload);
+    if (options.protocols !== undefined) {
+      if (!Array.isArray(options.protocols) || !options.protocols.every((protocol) => typeof protocol === 'string' && isToken(protocol))) {
+        throw new InvalidArgumentError('protocols must be a list of subprotocol names (RFC 7230 tokens)');
+      }
+      if (options.handleProtocols !== undefined) throw new InvalidArgumentError('give protocols (what the server speaks) or handleProtocols (your own choice), not both');
+    }
     if (options.allowedOrigins !== undefined) {
       const allowed = new Set(options.allowedOrigins.map((origin) => origin.toLowerCase()));
       this.#verifyOrigin = (origin) => origin === undefined || allowed.has(origin.toLowerCase());
@@ -254,9 +286,17 @@ export class WebSocketServer extends EventEmitter {
   /**
    * Run the opening handshake on an upgrade request: the core validates it (RFC 6455 §4.2.1;
    * 400/403/405/426 otherwise), then the path, the connection cap, `verifyClient` and the
-   * `'headers'` listeners have their say, and `callback` gets the open socket.
+   * `'headers'` listeners have their say, and `callback` gets the open socket. A client that
+   * goes away meanwhile (while an asynchronous `verifyClient` decides) never reaches it.
+   *
+   * @throws Error when called a second time with the same socket (two upgrade handlers, as
+   *   `ws` reports it).
    */
   handleUpgrade(request: IncomingMessage, socket: NodeSocket, head: Buffer, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
+    if (upgradedSockets.has(socket)) {
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+    }
+    upgradedSockets.add(socket);
     if (this.#state !== ServerState.RUNNING) {
       refuseSocket(socket, 503, 'the server is closing');
       return;
@@ -275,8 +315,13 @@ export class WebSocketServer extends EventEmitter {
       codec: options.codec ?? defaultCodec(),
       limits: limitsForMaxPayload(options.maxPayload),
       extensions: this.#extensions,
-      // Without a callback the first subprotocol the client offered is agreed, as ws does.
-      handleProtocols: handleProtocols === undefined ? firstOffered : (offered, req) => handleProtocols(new Set(offered), req),
+      // RFC 6455 §4.2.2: a subprotocol the server speaks, or none (ws agrees to the client's first).
+      handleProtocols:
+        handleProtocols !== undefined
+          ? (offered, req) => handleProtocols(new Set(offered), req) || false
+          : options.protocols !== undefined
+            ? chooserFor(options.protocols)
+            : undefined,
       verifyOrigin: this.#verifyOrigin,
       autoPong: options.autoPong ?? true,
       streamMessages: options.streamMessages ?? false,
@@ -290,9 +335,11 @@ export class WebSocketServer extends EventEmitter {
       this.#complete(upgrade, request, callback);
       return;
     }
-    const decide = (verified: unknown, code = 401, message?: string, headers?: Readonly<Record<string, string>>): void => {
+    const decide = (verified: unknown, code?: number, message?: string, headers?: RefusalHeaders): void => {
       if (upgrade.settled) {
+        // The client went away (or the deadline passed) while verifyClient decided.
         this.#pending.delete(upgrade);
+        upgrade.abort();
         return;
       }
       if (verified === true) {
@@ -300,12 +347,14 @@ export class WebSocketServer extends EventEmitter {
         return;
       }
       this.#pending.delete(upgrade);
+      // As ws: 401 unless told otherwise, the reason phrase as the body unless given one.
+      const status = code || 401;
       try {
-        upgrade.reject(code, message ?? 'the server refused the connection', Object.entries(headers ?? {}));
+        upgrade.reject(status, message || (STATUS_CODES[status] ?? 'the server refused the connection'), refusalFields(headers));
       } catch (error) {
         // An invalid status or header from the application: refuse plainly, report it.
-        upgrade.reject(401, 'the server refused the connection');
-        this.emit('error', error);
+        upgrade.reject(401, STATUS_CODES[401]!);
+        this.#reportError(error);
       }
     };
     const info: VerifyClientInfo = {
@@ -324,7 +373,7 @@ export class WebSocketServer extends EventEmitter {
           (verified) => decide(verified === true),
           (error: unknown) => {
             decide(false, 500, 'internal server error');
-            this.emit('error', error);
+            this.#reportError(error);
           },
         );
       } else {
@@ -332,8 +381,18 @@ export class WebSocketServer extends EventEmitter {
       }
     } catch (error) {
       decide(false, 500, 'internal server error');
-      this.emit('error', error);
+      this.#reportError(error);
     }
+  }
+
+  /**
+   * An error of the application's own making (a throwing `verifyClient`, a header a
+   * `'headers'` listener may not add): emitted as `'error'` when the server has listeners for
+   * it, else reported like a throwing listener (it never throws out of the upgrade).
+   */
+  #reportError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else reportListenerError(error);
   }
 
   /**
@@ -391,7 +450,10 @@ export class WebSocketServer extends EventEmitter {
 
   #complete(upgrade: PendingUpgrade, request: IncomingMessage, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
     this.#pending.delete(upgrade);
-    if (upgrade.settled) return;
+    if (upgrade.settled) {
+      upgrade.abort();
+      return;
+    }
     if (this.#state !== ServerState.RUNNING) {
       upgrade.reject(503, 'the server is closing');
       return;
@@ -403,17 +465,24 @@ export class WebSocketServer extends EventEmitter {
       const lines = ['HTTP/1.1 101 Switching Protocols', ...upgrade.responseHeaders().map(([name, value]) => `${name}: ${value}`)];
       const original = lines.length;
       this.emit('headers', lines, request);
-      extra = lines.slice(original).map((line) => {
+      const added = lines.slice(original).map((line): readonly [string, string] => {
         const colon = line.indexOf(':');
         return colon === -1 ? [line, ''] : [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
       });
+      // A line the handshake owns (Sec-WebSocket-Accept, Upgrade, …) or an invalid one is left
+      // out of the response, and reported; the connection goes ahead with the others.
+      const { accepted, refused } = upgrade.checkExtraHeaders(added);
+      extra = accepted;
+      for (const { field, error } of refused) {
+        this.#reportError(new InvalidArgumentError(`a 'headers' listener added ${JSON.stringify(`${field[0]}: ${field[1]}`)}, which the 101 response cannot carry: ${error.message}`));
+      }
     }
     let connection;
     try {
       connection = upgrade.accept(extra);
     } catch (error) {
       upgrade.reject(500, 'internal server error');
-      this.emit('error', error);
+      this.#reportError(error);
       return;
     }
     const websocket = this.#track(createServerSideWebSocket({ connection, transport: this.#transport }));

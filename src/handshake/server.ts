@@ -175,15 +175,16 @@ export function validateClientRequest<E = unknown>(
     throw badRequest(`invalid Sec-WebSocket-Key ${quoteForMessage(key)}: must be the base64 encoding of 16 bytes`);
   }
 
-  // Item 6: "A |Sec-WebSocket-Version| header field, with a value of 13." §4.4: otherwise the
-  // server answers with the versions it supports.
+  // Item 6: "A |Sec-WebSocket-Version| header field, with a value of 13." §4.4: a version
+  // the server does not speak gets 426 with the versions it supports. A request without the
+  // field is malformed, not of another version: 400 (as ws answers), with the version too.
   const version = headers.get('Sec-WebSocket-Version');
   if (version !== String(WEBSOCKET_VERSION)) {
     throw new HandshakeError(
       version === undefined
         ? 'missing Sec-WebSocket-Version header: this server speaks version 13'
         : `unsupported Sec-WebSocket-Version ${quoteForMessage(version)}: this server speaks version 13`,
-      426,
+      version === undefined ? 400 : 426,
       [['Sec-WebSocket-Version', String(WEBSOCKET_VERSION)]],
     );
   }
@@ -298,7 +299,8 @@ export function buildErrorResponse(error: HttpErrorDescription): Uint8Array {
   }
   const extra = [...(error.headers ?? [])];
   checkExtraHeaders(extra, MANAGED_ERROR_FIELDS);
-  const body = utf8Encode(`${message}\n`);
+  // The message as it is, no newline added: ws's refusals ("Forbidden") byte for byte.
+  const body = utf8Encode(message);
   const head = serializeResponseHead(status, REASON_PHRASES.get(status) ?? (status < 500 ? 'Client Error' : 'Server Error'), [
     ...extra,
     ['Connection', 'close'],

@@ -15,8 +15,8 @@ const resources = new Resources();
 afterEach(() => resources.closeAll());
 
 /** An echo server: text back as text, binary back as binary. */
-async function echoServer(codec: import('../../src/codec/types.js').Codec): Promise<string> {
-  const { wss, url } = await startServer(resources, { codec });
+async function echoServer(codec: import('../../src/codec/types.js').Codec, protocols?: string[]): Promise<string> {
+  const { wss, url } = await startServer(resources, { codec, protocols });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   return url;
 }
@@ -217,9 +217,10 @@ describe.each(nodeCodecs)('WebSocket (%s codec)', (_name, codec) => {
 
   describe('against the ws package', () => {
     it('a ws client talks to our server', async () => {
-      const url = await echoServer(codec);
-      const client = resources.track(new WsClient(url, ['proto']));
+      const url = await echoServer(codec, ['proto']);
+      const client = resources.track(new WsClient(url, ['other', 'proto']));
       await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+      expect(client.protocol).toBe('proto');
       client.send('from ws');
       const [data, isBinary] = await nextEvent<[Buffer, boolean]>(client, 'message');
       expect(data.toString()).toBe('from ws');

@@ -149,8 +149,13 @@ describe('validateClientRequest (RFC 6455 §4.2.1)', () => {
     expect(rejection(rfcRequest({ 'Sec-WebSocket-Key': key }))).toMatchObject({ status: 400, message });
   });
 
-  it.each<[string | string[] | null, string]>([
-    [null, 'missing Sec-WebSocket-Version header: this server speaks version 13'],
+  it('§4.2.1 item 6: no Sec-WebSocket-Version at all → 400 (malformed, as ws answers) with Sec-WebSocket-Version: 13', () => {
+    const error = rejection(rfcRequest({ 'Sec-WebSocket-Version': null }));
+    expect(error).toMatchObject({ status: 400, message: 'missing Sec-WebSocket-Version header: this server speaks version 13' });
+    expect(error.headers).toEqual([['Sec-WebSocket-Version', '13']]);
+  });
+
+  it.each<[string | string[], string]>([
     ['8', 'unsupported Sec-WebSocket-Version "8": this server speaks version 13'],
     ['14', 'unsupported Sec-WebSocket-Version "14": this server speaks version 13'],
     ['13, 8', 'unsupported Sec-WebSocket-Version "13, 8": this server speaks version 13'],
@@ -364,9 +369,9 @@ describe('buildErrorResponse', () => {
       'HTTP/1.1 400 Bad Request\r\n' +
         'Connection: close\r\n' +
         'Content-Type: text/plain; charset=utf-8\r\n' +
-        'Content-Length: 20\r\n' +
+        'Content-Length: 19\r\n' +
         '\r\n' +
-        'missing Host header\n',
+        'missing Host header',
     );
   });
 
@@ -391,7 +396,7 @@ describe('buildErrorResponse', () => {
     expect(result.head.status).toBe(403);
     expect(result.head.headers.get('x-reason')).toBe('origin');
     expect(Number(result.head.headers.get('content-length'))).toBe(result.rest.length);
-    expect(new TextDecoder().decode(result.rest)).toBe('origin "caf\u00e9" is not allowed\n');
+    expect(new TextDecoder().decode(result.rest)).toBe('origin "caf\u00e9" is not allowed');
   });
 
   it.each([[101], [200], [399], [600], [400.5]])('refuses status %s', (status) => {

@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import { setTimeout } from 'node:timers';
 import type { ServerExtensionNegotiator } from '../../handshake/extensions.js';
 import { HttpHeaders, type HeaderField, type HttpRequestHead } from '../../handshake/http.js';
-import { buildErrorResponse, serverResponseHeaders, type ServerHandshake } from '../../handshake/server.js';
+import { buildErrorResponse, buildServerResponse, serverResponseHeaders, type ServerHandshake } from '../../handshake/server.js';
 import type { Codec } from '../../codec/types.js';
 import type { Extension } from '../../protocol/extension.js';
 import type { ConnectionLimits } from '../../protocol/limits.js';
@@ -166,14 +166,38 @@ export class PendingUpgrade {
     return handshake === null ? [] : serverResponseHeaders(handshake, nodeSha1);
   }
 
+  /**
+   * Split header fields an application wants to add to the 101 response into those it may
+   * add and those it may not (the handshake's own, such as Sec-WebSocket-Accept, or invalid
+   * ones), each refused one with the reason.
+   */
+  checkExtraHeaders(fields: readonly HeaderField[]): { accepted: HeaderField[]; refused: Array<{ field: HeaderField; error: Error }> } {
+    const accepted: HeaderField[] = [];
+    const refused: Array<{ field: HeaderField; error: Error }> = [];
+    const handshake = this.#handshake;
+    for (const field of fields) {
+      try {
+        if (handshake !== null) buildServerResponse(handshake, { sha1: nodeSha1, headers: [field] });
+        accepted.push(field);
+      } catch (error) {
+        refused.push({ field, error: error as Error });
+      }
+    }
+    return { accepted, refused };
+  }
+
   /** Why the core refused the request (its error response has been sent). */
   get error(): WebSocketError | null {
     return this.#error;
   }
 
-  /** Whether the handshake is over: accepted, rejected, refused, timed out or the socket failed. */
+  /**
+   * Whether the handshake is over: accepted, rejected, refused, timed out, the socket failed,
+   * or the client went away (its socket is no longer readable or writable, as `ws` checks).
+   */
   get settled(): boolean {
-    return this.#settled || this.socket.destroyed;
+    const socket = this.socket;
+    return this.#settled || socket.destroyed || !socket.readable || !socket.writable;
   }
 
   /**

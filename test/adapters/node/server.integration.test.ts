@@ -192,10 +192,12 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
       expect((await connected)[0].protocol).toBe('chat.v2');
     });
 
-    it('without handleProtocols the first offer is agreed, as ws does', async () => {
-      const { url } = await startServer(resources, { codec });
-      const ws = await openClient(resources, url, ['first', 'second'], { codec });
-      expect(ws.protocol).toBe('first');
+    it('protocols: the first subprotocol the server speaks (in its order) that the client offered', async () => {
+      const { wss, url } = await startServer(resources, { codec, protocols: ['chat.v3', 'chat.v2', 'chat.v1'] });
+      const connected = nextEvent<[WebSocket]>(wss, 'connection');
+      const ws = await openClient(resources, url, ['chat.v1', 'chat.v2'], { codec });
+      expect(ws.protocol).toBe('chat.v2');
+      expect((await connected)[0].protocol).toBe('chat.v2');
     });
 
     it('none agreed: no Sec-WebSocket-Protocol header, protocol is empty', async () => {
