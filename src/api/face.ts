@@ -152,8 +152,6 @@ export const WEB_TYPING: FaceTyping = {
 export interface FaceHooks {
   /** Abandon a connection that is not established yet (`close()` / `terminate()` while CONNECTING); default: terminate the engine. */
   abortHandshake?(): void;
-  /** Whether an error is the application's already (a handshake response it took over): then it is not reported. */
-  ignoresError?(error: Error): boolean;
   /** Whether the face announces `'open'`; default true (a server-side socket is open when the application gets it, and does not). */
   readonly announcesOpen?: boolean;
 }
@@ -192,6 +190,12 @@ export class FaceCore {
   #closeQueued = false;
   /** Whether the closing handshake completed, once the connection closed (for a `CloseEvent` built later). */
   #wasClean = false;
+  /**
+   * The opening handshake failed and its error is being reported: the connection is closing
+   * (ws: CLOSING in the `'error'` listener, CLOSED at `'close'`), so a send there is too late
+   * rather than too early.
+   */
+  #handshakeFailed = false;
 
   constructor(owner: FaceOwner, events: FaceEvents, typing: FaceTyping, hooks?: FaceHooks) {
     this.#owner = owner;
@@ -220,6 +224,7 @@ export class FaceCore {
   get readyState(): ReadyState {
     const engine = this.#engine!;
     const state = engine.state;
+    if (state === ReadyState.CONNECTING) return this.#handshakeFailed ? ReadyState.CLOSING : state;
     return state === ReadyState.OPEN && (engine.terminating || this.#closeQueued) ? ReadyState.CLOSING : state;
   }
 
@@ -289,8 +294,8 @@ export class FaceCore {
     const engine = this.#engine!;
     const state = engine.state;
     // WHATWG send() step 1: "If this's ready state is CONNECTING, then throw an
-    // "InvalidStateError" DOMException."
-    if (state === ReadyState.CONNECTING) throw domException('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError');
+    // "InvalidStateError" DOMException." (Not while a failed handshake is being reported: CLOSING.)
+    if (state === ReadyState.CONNECTING && !this.#handshakeFailed) throw domException('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError');
     let bytes: Uint8Array | null = null;
     let blob: Blob | null = null;
     let binary = true;
@@ -349,7 +354,7 @@ export class FaceCore {
     // its transport to close); not yet established → fail the connection.
     const engine = this.#engine!;
     if (engine.state === ReadyState.CONNECTING) {
-      this.#abortHandshake();
+      if (!this.#handshakeFailed) this.#abortHandshake();
       return;
     }
     if (this.#sendQueue !== null) {
@@ -367,7 +372,7 @@ export class FaceCore {
     const state = engine.state;
     if (state === ReadyState.CLOSED) return;
     if (state === ReadyState.CONNECTING) {
-      this.#abortHandshake();
+      if (!this.#handshakeFailed) this.#abortHandshake();
       return;
     }
     engine.terminate();
@@ -474,7 +479,7 @@ export class FaceCore {
   }
 
   #deliverError(error: Error): void {
-    if (this.#hooks?.ignoresError?.(error) === true) return;
+    if (this.#engine!.state === ReadyState.CONNECTING) this.#handshakeFailed = true;
     const events = this.#events;
     events.call('error', error);
     if (events.wants('error')) events.dispatch(this.eventFor('error', [error]));
@@ -548,7 +553,9 @@ export class FaceCore {
     }
     const engine = this.#engine!;
     const state = engine.state;
-    if (state === ReadyState.CONNECTING) throw domException(`cannot send a ${kind}: the WebSocket is not open yet (CONNECTING)`, 'InvalidStateError');
+    if (state === ReadyState.CONNECTING && !this.#handshakeFailed) {
+      throw domException(`cannot send a ${kind}: the WebSocket is not open yet (CONNECTING)`, 'InvalidStateError');
+    }
     let bytes: Uint8Array;
     if (data === undefined || data === null) bytes = new Uint8Array(0);
     else if (typeof data === 'string' || typeof data === 'number') bytes = this.#typing.encodeText(String(data));
@@ -585,12 +592,10 @@ export class FaceCore {
       let bytes: Uint8Array;
       try {
         bytes = item.data instanceof Uint8Array ? item.data : new Uint8Array(await item.data.arrayBuffer());
-      } catch (error) {
+      } catch (thrown) {
         if (this.#sendQueue !== queue) return;
-        queue.shift();
-        this.#queuedBytes -= size;
-        item.callback?.(error instanceof Error ? error : new Error(String(error)));
-        continue;
+        this.#blobFailed(queue, thrown instanceof Error ? thrown : new Error(String(thrown)));
+        return;
       }
       if (this.#sendQueue !== queue) return;
       queue.shift();
@@ -603,6 +608,22 @@ export class FaceCore {
       engine.send(bytes, item.binary, item.fin, item.callback as WriteCallback | undefined, item.compress);
     }
     if (this.#sendQueue === queue) this.#sendQueue = null;
+  }
+
+  /**
+   * A Blob could not be read: as ws does, this send's callback and those of every send
+   * waiting behind it get the error, `'error'` is emitted, and the connection is dropped (the
+   * close, 1006, follows) — the message cannot be sent, and the ones after it must not be
+   * sent without it.
+   */
+  #blobFailed(queue: QueuedSend[], error: Error): void {
+    this.#sendQueue = null;
+    this.#closeQueued = false;
+    this.#bufferedAfterClose += this.#queuedBytes;
+    this.#queuedBytes = 0;
+    for (const item of queue) if (item.data !== null) item.callback?.(error);
+    this.#deliverError(error);
+    this.#engine!.terminate();
   }
 
   #failQueuedSends(): void {

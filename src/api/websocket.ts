@@ -34,9 +34,9 @@ import type { ClientExtensionNegotiator } from '../handshake/extensions.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
-import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
+import { ErrorCode, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
-import { type BinaryType, defineFaceSurface, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
+import { type BinaryType, defineFaceSurface, domException, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
 import { limitsForMaxPayload } from './options.js';
 import { parseWebSocketUrl } from './url.js';
@@ -150,8 +150,6 @@ export class WebSocket extends EventEmitterTarget {
   readonly #url: string;
   readonly #isServer: boolean;
   #pendingDial: PendingDial | null = null;
-  /** The application took over a non-101 response (`'unexpected-response'`): no error for it. */
-  #responseHandled = false;
 
   /**
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
@@ -175,11 +173,10 @@ export class WebSocket extends EventEmitterTarget {
       face.setTerms(init.connection.protocol, init.connection.extensions);
       return;
     }
-    const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, {
-      abortHandshake: () => this.#abortHandshake(),
-      ignoresError: (error) => this.#responseHandled && error instanceof HandshakeError,
-    }));
+    const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, { abortHandshake: () => this.#abortHandshake() }));
     this.#isServer = false;
+    // ws refuses a null subprotocol list (a WHATWG WebSocket would offer "null").
+    if (protocols === null) throw domException('invalid subprotocol list: null', 'SyntaxError');
     if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols as WebSocketOptions;
       protocols = undefined;
@@ -239,9 +236,12 @@ export class WebSocket extends EventEmitterTarget {
           this.emit('upgrade', response);
         },
         onUnexpectedResponse: (request: HttpClientRequest, response: IncomingMessage) => {
-          this.#pendingDial = null;
-          if (this.listenerCount('unexpected-response') === 0) return false;
-          this.#responseHandled = true;
+          // As ws: with a listener, the response is the application's and nothing else is
+          // reported (the socket stays CONNECTING until it calls close() or terminate()).
+          if (this.listenerCount('unexpected-response') === 0) {
+            this.#pendingDial = null;
+            return false;
+          }
           this.emit('unexpected-response', request, response);
           return true;
         },

@@ -51,8 +51,10 @@ export interface DialHooks {
   /** A 101 response arrived; the core validates it next. */
   onUpgrade(response: IncomingMessage): void;
   /**
-   * A response other than 101 arrived. Return true when the application took it over (then no
-   * error is reported for it); the connection is closed either way.
+   * A response other than 101 arrived. Return true when the application took it over: then,
+   * as in `ws`, nothing more is reported and the request is the application's, until it
+   * closes the WebSocket (`abort`: then the error and the close follow). Otherwise the
+   * connection fails with the core's `HandshakeError`.
    */
   onUnexpectedResponse(request: HttpClientRequest, response: IncomingMessage): boolean;
 }
@@ -97,6 +99,8 @@ export function dialClient(driver: ConnectionDriver, connection: ClientConnectio
   connection.dataToSend();
 
   let settled = false;
+  /** The application took the response over (`'unexpected-response'`): it decides what happens next. */
+  let handedOver = false;
   let timer: NodeJS.Timeout | null = null;
   const settle = (): boolean => {
     if (settled) return false;
@@ -149,11 +153,12 @@ export function dialClient(driver: ConnectionDriver, connection: ClientConnectio
   httpReq.on('error', (error) => fail(error));
   httpReq.on('response', (response) => {
     if (!settle()) return;
-    const handled = hooks.onUnexpectedResponse(httpReq, response);
-    if (!handled) {
-      response.resume();
-      httpReq.destroy();
+    if (hooks.onUnexpectedResponse(httpReq, response)) {
+      handedOver = true;
+      return;
     }
+    response.resume();
+    httpReq.destroy();
     // The core reports the status (and the headers, e.g. a redirect's Location) in its HandshakeError.
     connection.receiveResponse(response.statusCode ?? 0, responseFields(response), response.statusMessage ?? '');
     connection.receiveEof();
@@ -172,6 +177,13 @@ export function dialClient(driver: ConnectionDriver, connection: ClientConnectio
 
   return {
     abort(error: Error): void {
+      if (handedOver) {
+        // Closed by the application after it took the response: the error, then the close (1006).
+        handedOver = false;
+        httpReq.destroy();
+        driver.failDetached(error);
+        return;
+      }
       fail(error);
     },
   };

@@ -108,7 +108,7 @@ describe.each(nodeCodecs)('WebSocket client (%s codec)', (_name, codec) => {
       expect(code).toBe(1006);
     });
 
-    it("with an 'unexpected-response' listener, the application gets the response instead of an error", async () => {
+    it("with an 'unexpected-response' listener, the application gets the response instead of an error, and closing reports the close", async () => {
       const { port } = await startHttpServer(resources, (_request, response) => response.writeHead(302, { Location: '/elsewhere' }).end());
       const ws = resources.track(new WebSocket(`ws://127.0.0.1:${port}/`, { codec }));
       const errors: Error[] = [];
@@ -119,8 +119,10 @@ describe.each(nodeCodecs)('WebSocket client (%s codec)', (_name, codec) => {
       expect(response.statusCode).toBe(302);
       expect(response.headers.location).toBe('/elsewhere');
       response.resume();
-      expect((await closed).code).toBe(1006);
       expect(errors).toEqual([]);
+      ws.close();
+      expect((await closed).code).toBe(1006);
+      expect(errors.map((error) => error.message)).toEqual(['the WebSocket was closed before the connection was established']);
     });
 
     it('a wrong Sec-WebSocket-Accept (raw fake server)', async () => {
