@@ -60,14 +60,17 @@ export abstract class FaceEventsPort<T extends { emit(type: string, ...args: unk
  * message path). A listener that throws is reported and the others still run.
  */
 export function callEach(listeners: readonly EmitterListener[], target: object, count: number, first: unknown, second: unknown): void {
-  for (let i = 0; i < listeners.length; i++) {
-    try {
-      if (count === 2) listeners[i]!.call(target, first, second);
-      else if (count === 1) listeners[i]!.call(target, first);
-      else listeners[i]!.call(target);
-    } catch (error) {
-      reportListenerError(error);
-    }
+  for (let i = 0; i < listeners.length; i++) callOne(listeners[i]!, target, count, first, second);
+}
+
+/** `callEach` for one listener. */
+export function callOne(listener: EmitterListener, target: object, count: number, first: unknown, second: unknown): void {
+  try {
+    if (count === 2) listener.call(target, first, second);
+    else if (count === 1) listener.call(target, first);
+    else listener.call(target);
+  } catch (error) {
+    reportListenerError(error);
   }
 }
 

@@ -21,7 +21,7 @@
  *   the rule of every face here (see `events.ts`), where Node's emitter would throw.
  */
 import { EventEmitter } from 'node:events';
-import { callEach, type FaceEvents, FaceEventsPort, reportListenerError } from './events.js';
+import { callEach, callOne, type FaceEvents, FaceEventsPort, reportListenerError } from './events.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Listener = (...args: any[]) => void;
@@ -133,7 +133,13 @@ export abstract class EventEmitterTarget extends EventEmitter {
 
   static readonly #Events = class extends FaceEventsPort<EventEmitterTarget> {
     call(type: string, first?: unknown, second?: unknown): void {
-      callEach(this.target.rawListeners(type) as Listener[], this.target, arguments.length - 1, first, second);
+      // The message path: read the emitter's own listener slot instead of `rawListeners()`,
+      // which copies the list on every call. One listener is one function there, called as it
+      // is; several are an array, copied as `emit` does (a once-listener removes itself).
+      const slot = (this.target as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[type];
+      if (slot === undefined) return;
+      if (typeof slot === 'function') callOne(slot, this.target, arguments.length - 1, first, second);
+      else callEach(slot.slice(), this.target, arguments.length - 1, first, second);
     }
     wants(): boolean {
       // The addEventListener wrappers build their events from the emitter's arguments.
