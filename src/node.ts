@@ -21,6 +21,9 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT,
   WebSocket,
   type BinaryType,
+  type ClientOptions,
+  type Data,
+  type RawData,
   type SendData,
   type SendOptions,
   type SocketOptions,
@@ -32,8 +35,11 @@ export { WebSocket as default } from './api/websocket.js';
 export {
   WebSocketServer,
   type ServerOptions,
+  type RefusalHeaders,
   type VerifyClient,
   type VerifyClientCallback,
+  type VerifyClientCallbackAsync,
+  type VerifyClientCallbackSync,
   type VerifyClientInfo,
   type WebSocketServerEvents,
 } from './api/server.js';

@@ -12,7 +12,7 @@
  * connections so that `close()` can close them.
  */
 import { EventEmitter } from 'node:events';
-import { type IncomingMessage, type Server as HttpServer, STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/codec.js';
@@ -35,17 +35,21 @@ import {
   WebSocket,
 } from './websocket.js';
 
-/** What `verifyClient` is told about a request (the `ws` shape). */
-export interface VerifyClientInfo {
-  /** The Origin header, if any. */
-  readonly origin: string | undefined;
+/**
+ * What `verifyClient` is told about a request (the `ws` shape). `origin` is typed `string`
+ * as `ws` types it, but is undefined when the request has no Origin header (non-browser
+ * clients need not send one), as in `ws`.
+ */
+export interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
+  /** The Origin header. */
+  readonly origin: string;
   /** Whether the connection is TLS. */
   readonly secure: boolean;
-  readonly req: IncomingMessage;
+  readonly req: Request;
 }
 
 /** Header fields of a refusal, as `ws` takes them: values are strings or numbers (`{ 'Retry-After': 120 }`). */
-export type RefusalHeaders = Readonly<Record<string, string | number | readonly string[]>>;
+export type RefusalHeaders = OutgoingHttpHeaders;
 
 /**
  * The answer of an asynchronous `verifyClient`: accept, or refuse with a status (default
@@ -53,11 +57,17 @@ export type RefusalHeaders = Readonly<Record<string, string | number | readonly 
  */
 export type VerifyClientCallback = (result: boolean, code?: number, message?: string, headers?: RefusalHeaders) => void;
 
+/** `ws`'s synchronous `verifyClient`: accept (true) or refuse with 401 (false). */
+export type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = (info: VerifyClientInfo<Request>) => boolean;
+
+/** `ws`'s asynchronous `verifyClient`: declares the callback as its second parameter and calls it once. */
+export type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = (info: VerifyClientInfo<Request>, callback: VerifyClientCallback) => void;
+
 /**
- * Decide whether to accept a request: return a boolean (or a promise of one), or declare the
- * callback as second parameter and call it (then the return value is ignored). A refusal is
- * answered 401 unless the callback gives another status (400–599), with its message as the
- * body and its headers.
+ * Decide whether to accept a request: `ws`'s two forms (return a boolean; or declare the
+ * callback as second parameter and call it, the return value then being ignored), or return
+ * a promise of a boolean. A refusal is answered 401 unless the callback gives another status
+ * (400–599), with its message as the body and its headers.
  */
 export type VerifyClient = (info: VerifyClientInfo, callback: VerifyClientCallback) => boolean | PromiseLike<boolean> | void;
 
@@ -132,7 +142,11 @@ function chooserFor(protocols: readonly string[]): (offered: ReadonlySet<string>
 /** `ws`'s header values (numbers, lists) as header fields. */
 function refusalFields(headers: RefusalHeaders | undefined): Array<readonly [string, string]> {
   if (headers === undefined || headers === null) return [];
-  return Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : String(value)]);
+  const fields: Array<readonly [string, string]> = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) fields.push([name, Array.isArray(value) ? value.join(', ') : String(value)]);
+  }
+  return fields;
 }
 
 /** The events of a `WebSocketServer` and their arguments (typed `on` / `once` / `off`). */
@@ -260,9 +274,12 @@ export class WebSocketServer extends EventEmitter {
     }
   }
 
-  /** The connected clients (undefined with `clientTracking: false`). */
-  get clients(): Set<WebSocket> | undefined {
-    return this.#clients;
+  /**
+   * The connected clients. Typed as `ws` types it; with `clientTracking: false` it is
+   * undefined, as in `ws`.
+   */
+  get clients(): Set<WebSocket> {
+    return this.#clients as Set<WebSocket>;
   }
 
   /**
@@ -358,7 +375,7 @@ export class WebSocketServer extends EventEmitter {
       }
     };
     const info: VerifyClientInfo = {
-      origin: request.headers.origin,
+      origin: request.headers.origin as string,
       secure: Boolean((request.socket as { encrypted?: boolean }).encrypted),
       req: request,
     };

@@ -282,11 +282,46 @@ export class WebSocket extends EventEmitterTarget {
 // Every face's members (typed by the interface below), and ws's enumerable accessors.
 defineFaceSurface(WebSocket);
 
+/**
+ * The names `ws` code uses for its types, on the class as in `@types/ws`
+ * (`WebSocket.Data`, `WebSocket.RawData`, `WebSocket.ClientOptions`, `WebSocket.MessageEvent`, …).
+ */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export namespace WebSocket {
+  /** A message as `'message'` listeners get it: a `Buffer` (text too, as in `ws`), or as `binaryType` says. */
+  export type RawData = Buffer | ArrayBuffer | Buffer[];
+  /** A message payload: `RawData` or a string. */
+  export type Data = string | Buffer | ArrayBuffer | Buffer[];
+  /** Certificate and key data. */
+  export type CertMeta = string | string[] | Buffer | Buffer[];
+  /** Options of a client. */
+  export type ClientOptions = WebSocketOptions;
+  /** Options of a server. */
+  export type ServerOptions = import('./server.js').ServerOptions;
+  /** permessage-deflate options. */
+  export type PerMessageDeflateOptions = PerMessageDeflateNodeOptions;
+  export type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = import('./server.js').VerifyClientCallbackSync<Request>;
+  export type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = import('./server.js').VerifyClientCallbackAsync<Request>;
+  export type Event = globalThis.Event;
+  export type MessageEvent = globalThis.MessageEvent;
+  export type CloseEvent = globalThis.CloseEvent;
+  export type ErrorEvent = globalThis.ErrorEvent;
+  export type WebSocketEventMap = FaceEventMap;
+  export type EventListenerOptions = NodeAddEventListenerOptions;
+}
+
+/** `WebSocket.RawData`: what `'message'` listeners get. */
+export type RawData = WebSocket.RawData;
+/** `WebSocket.Data`. */
+export type Data = WebSocket.Data;
+/** `ws`'s name for the client's options (`WebSocketOptions`). */
+export type ClientOptions = WebSocketOptions;
+
 /** The emitter events of a `WebSocket` and their arguments (typed `on` / `once` / `off`). */
 export interface WebSocketEvents {
   open: [];
   /** `data`: a Buffer for text; for binary as `binaryType` says. */
-  message: [data: Buffer | ArrayBuffer | Buffer[] | Blob, isBinary: boolean];
+  message: [data: WebSocket.RawData | Blob, isBinary: boolean];
   /** With `streamMessages`: a piece of a message as it arrived (text pieces are bytes). */
   fragment: [data: Buffer, isBinary: boolean, first: boolean, last: boolean];
   ping: [data: Buffer];
