@@ -12,6 +12,7 @@ import type { RandomSource, Sha1 } from '../shared/ports.js';
 import type { ConnectionOptions } from './connection-options.js';
 import { Connection } from './connection.js';
 import type { Extension } from './extension.js';
+import { internalError } from './internal-error.js';
 
 /**
  * Options of a client connection: the common ones and the request's (`host`, `path`,
@@ -87,14 +88,14 @@ export class ClientConnection extends Connection {
     this.#handleResponse({ version: { major: 1, minor: 1 }, status, reason, headers: new HttpHeaders(headers) }, null);
   }
 
+  // Once the response head arrived (parsed here or handed over) the handshake has completed or
+  // failed: later bytes are frames, or discarded, and never come here.
   protected override receiveHandshakeData(data: Uint8Array): void {
-    if (this.#responseReceived) return;
     let result;
     try {
       result = this.#headParser.push(data);
     } catch (error) {
-      if (!(error instanceof WebSocketError)) throw error;
-      this.failHandshake(error, null);
+      this.#fail(error);
       return;
     }
     if (!result.done) return;
@@ -110,10 +111,14 @@ export class ClientConnection extends Connection {
       // _Fail the WebSocket Connection_."
       agreed = validateServerResponse(this.#request!, head, this.#sha1);
     } catch (error) {
-      if (!(error instanceof WebSocketError)) throw error;
-      this.failHandshake(error, null);
+      this.#fail(error);
       return;
     }
     this.completeHandshake(agreed.protocol, agreed.extensions, agreed.response, rest);
+  }
+
+  /** Fail the handshake with what went wrong: the response's fault, or (anything but a `WebSocketError`) ours. */
+  #fail(error: unknown): void {
+    this.failHandshake(error instanceof WebSocketError ? error : internalError(error), null);
   }
 }

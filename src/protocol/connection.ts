@@ -153,7 +153,6 @@ export abstract class Connection {
   #closeRead: CloseStatus | null = null;
   #closeReceived: CloseStatus | null = null;
   #transportCloseRequested = false;
-  #disposed = false;
 
   /**
    * The connection as the parser and its parts see it: one object per connection whose
@@ -207,26 +206,8 @@ export abstract class Connection {
     decodePending(decoding: PromiseLike<void>, fin: boolean): void {
       this.#connection.#inbound.wait(decoding, fin);
     }
-    frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
-      this.#connection.#assembler.frameStart(opcode, fin, rsv, length);
-    }
-    framePayload(data: Uint8Array): void {
-      this.#connection.#assembler.framePayload(data);
-    }
-    frameEnd(): void {
-      this.#connection.#assembler.frameEnd();
-    }
     end(): void {
       this.#connection.#close();
-    }
-    decoded(fin: boolean): void {
-      this.#connection.#assembler.resume(fin);
-    }
-    decodeFailed(error: unknown): void {
-      this.#connection.#fail(asProtocolError(error));
-    }
-    encodeFailed(error: unknown): void {
-      this.#connection.#fail(asProtocolError(error));
     }
     unexpected(error: unknown): void {
       this.#connection.#failUnexpected(error);
@@ -252,7 +233,7 @@ export abstract class Connection {
     this.#onWake = options.onWake;
     this.#port = new Connection.#Port(this);
     this.#assembler = new MessageAssembler(this.limits, options.codec, options.streamMessages ?? false, this.#port);
-    this.#inbound = new InboundQueue(this.limits.maxReceiveBacklog, this.#port);
+    this.#inbound = new InboundQueue(this.limits.maxReceiveBacklog, this.#assembler, this.#port);
     this.#outbound = new OutboundPipeline(options.codec, maskKeys, this.#port);
   }
 
@@ -411,8 +392,8 @@ export abstract class Connection {
    */
   abort(): void {
     if (this.#state === ReadyState.CLOSED) return;
-    this.#discardPendingInput();
     this.#dropUntakenEvents();
+    this.#discardPendingInput();
     this.#close();
   }
 
@@ -528,10 +509,11 @@ export abstract class Connection {
       throw new InvalidStateError(`cannot fail the connection: the connection is ${STATE_NAMES[this.#state]}`);
     }
     const payload = serializeClosePayload(code, reason);
-    this.#discardPendingInput();
     // Events read but not yet taken are input too: the application stopped processing it.
     this.#dropUntakenEvents();
     this.#inputFinished = true;
+    // (An end of the transport queued behind a pending decode closes the connection here.)
+    this.#discardPendingInput();
     if (this.#state === ReadyState.OPEN) this.#startClosing(code, reason, payload);
     this.#requestServerTransportClose();
   }
@@ -578,6 +560,7 @@ export abstract class Connection {
     head: OpenEvent['head'],
     rest: Uint8Array | null,
   ): void {
+    this.#transition(ReadyState.OPEN);
     let rsvBits = 0;
     for (const extension of extensions) rsvBits |= extension.rsvBits;
     this.#protocol = protocol;
@@ -596,7 +579,6 @@ export abstract class Connection {
       },
       this.#port,
     );
-    this.#transition(ReadyState.OPEN);
     this.#events.push({ type: 'open', protocol, extensions, head });
     for (let chunk = this.#inbound.nextDeferred(); chunk !== undefined; chunk = this.#inbound.nextDeferred()) this.receiveData(chunk);
     if (rest !== null && rest.length > 0) this.receiveData(rest);
@@ -666,7 +648,8 @@ export abstract class Connection {
 
   /** What a frame read from the peer does, at the moment its event is taken (`nextEvent`). */
   #takeEffect(event: ConnectionEvent): void {
-    if (this.#state === ReadyState.CLOSED) return;
+    // Never once CLOSED: the events read before the transport ended were settled then, and
+    // none read after it has an effect.
     if (event.type === 'ping') {
       // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
       // response, unless it already received a Close frame." §5.5.3: "A Pong frame sent in
@@ -737,11 +720,13 @@ export abstract class Connection {
   #fail(error: ProtocolError): void {
     if (this.#failure !== null || this.#state === ReadyState.CLOSED) return;
     this.#failure = error;
-    this.#discardPendingInput();
     // The close frame waits until the `error` event is taken (`#takeEffect`), after the
     // events read before the violation and the application's replies to them.
     this.#failurePending = true;
     this.#events.push({ type: 'error', error });
+    // Last: an end of the transport queued behind a pending decode closes the connection here,
+    // and `close` is the last event.
+    this.#discardPendingInput();
   }
 
   /** The effect of a failure (§7.1.7), once its `error` event is taken: the close frame, CLOSING. */
@@ -814,9 +799,8 @@ export abstract class Connection {
     this.#dispose();
   }
 
+  /** Release the extensions (`#close` runs once). */
   #dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
     for (const { extension } of this.#extensions) {
       try {
         extension.dispose?.();

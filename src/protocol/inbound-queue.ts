@@ -20,7 +20,7 @@
  */
 import { Opcode } from '../shared/constants.js';
 import type { ProtocolError } from '../shared/errors.js';
-import { internalError } from './internal-error.js';
+import { asProtocolError, internalError } from './internal-error.js';
 
 // Kinds of the items queued behind a pending decode.
 const ITEM_START = 0;
@@ -42,22 +42,25 @@ const ITEM_OVERHEAD = 32;
 const END_ITEM: InboundItem = Object.freeze({ kind: ITEM_END });
 const EOF_ITEM: InboundItem = Object.freeze({ kind: ITEM_EOF });
 
-/** Where queued input goes once it can be processed, and what a settled decode does. */
-export interface InboundPort {
-  /** Whether input is no longer processed (a close frame took effect, or a failure): queued frames are dropped. */
-  inputClosed(): boolean;
+/** Where queued frames go once they can be processed: the message assembler. */
+export interface QueuedFrameTarget {
   frameStart(opcode: number, fin: boolean, rsv: number, length: number): void;
   framePayload(data: Uint8Array): void;
   frameEnd(): void;
-  /** A violation: found as a queued frame was parsed, or the backlog overflowed. Fail the connection. */
+  /** The decode the queue waited for finished; `fin`: it decoded the message's last piece. */
+  resume(fin: boolean): void;
+}
+
+/** What the queue reports to its connection. */
+export interface InboundPort {
+  /**
+   * A violation: found as a queued frame was parsed, a rejected decode, or the backlog
+   * overflowed. Fail the connection (which discards the queue).
+   */
   fail(error: ProtocolError): void;
   /** The transport ended, reached in order. */
   end(): void;
-  /** The decode the queue waited for finished; `fin`: it decoded the message's last piece. */
-  decoded(fin: boolean): void;
-  /** The decode the queue waited for was rejected with `error`. */
-  decodeFailed(error: unknown): void;
-  /** Any of the above threw (a defect): fail the connection with 1011. */
+  /** Processing after a settled decode threw (a defect): fail the connection with 1011. */
   unexpected(error: unknown): void;
   /** Asynchronous work changed the events, the bytes to send or `shouldPauseReading()`. */
   wake(): void;
@@ -66,6 +69,7 @@ export interface InboundPort {
 /** The input held back, in order, with its size. */
 export class InboundQueue {
   readonly #port: InboundPort;
+  readonly #target: QueuedFrameTarget;
   readonly #limit: number;
   #pending = false;
   #items: InboundItem[] = [];
@@ -79,8 +83,9 @@ export class InboundQueue {
   #generation = 0;
 
   /** @param maxReceiveBacklog the bytes that may wait before the connection fails. */
-  constructor(maxReceiveBacklog: number, port: InboundPort) {
+  constructor(maxReceiveBacklog: number, target: QueuedFrameTarget, port: InboundPort) {
     this.#limit = maxReceiveBacklog;
+    this.#target = target;
     this.#port = port;
   }
 
@@ -180,7 +185,7 @@ export class InboundQueue {
   #push(item: InboundItem, bytes: number): void {
     this.#items.push(item);
     this.#backlog += bytes + ITEM_OVERHEAD;
-    if (this.#backlog > this.#limit && !this.#port.inputClosed()) {
+    if (this.#backlog > this.#limit) {
       // The adapter kept reading although `shouldPauseReading()` said stop: a local fault.
       this.#port.fail(
         internalError(new Error(`receive backlog passed ${this.#limit} bytes while a decode was pending (the adapter did not pause reading)`)),
@@ -192,8 +197,8 @@ export class InboundQueue {
     if (generation === this.#generation) {
       this.#pending = false;
       try {
-        if (failed) this.#port.decodeFailed(error);
-        else this.#port.decoded(fin);
+        if (failed) this.#port.fail(asProtocolError(error));
+        else this.#target.resume(fin);
         this.#drain();
       } catch (unexpected) {
         this.#port.unexpected(unexpected);
@@ -202,29 +207,31 @@ export class InboundQueue {
     this.#port.wake();
   }
 
-  /** Process queued items until the queue is empty or a decode goes pending again. */
+  /**
+   * Process queued items until the queue is empty or a decode goes pending again. Input ends
+   * only by a failure, which discards the queue, or by a close frame, after which the parser
+   * stopped: nothing but the end of the transport follows it here.
+   */
   #drain(): void {
-    const port = this.#port;
+    const target = this.#target;
     while (!this.#pending && this.#head < this.#items.length) {
       const item = this.#items[this.#head++]!;
       this.#backlog -= ITEM_OVERHEAD + (item.kind === ITEM_PAYLOAD ? item.data.length : 0);
-      if (item.kind === ITEM_EOF) {
-        port.end();
-        continue;
-      }
-      if (port.inputClosed()) continue;
       switch (item.kind) {
         case ITEM_START:
-          port.frameStart(item.opcode, item.fin, item.rsv, item.length);
+          target.frameStart(item.opcode, item.fin, item.rsv, item.length);
           break;
         case ITEM_PAYLOAD:
-          port.framePayload(item.data);
+          target.framePayload(item.data);
           break;
         case ITEM_END:
-          port.frameEnd();
+          target.frameEnd();
           break;
         case ITEM_ERROR:
-          port.fail(item.error);
+          this.#port.fail(item.error);
+          break;
+        case ITEM_EOF:
+          this.#port.end();
           break;
       }
     }

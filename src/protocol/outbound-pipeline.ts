@@ -28,9 +28,10 @@ import { type Codec, UTF8_ACCEPT, UTF8_INVALID } from '../codec/types.js';
 import type { NegotiatedExtension } from '../handshake/extensions.js';
 import { utf8Encode } from '../shared/bytes.js';
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from '../shared/constants.js';
-import { InvalidArgumentError } from '../shared/errors.js';
+import { InvalidArgumentError, type ProtocolError } from '../shared/errors.js';
 import type { CloseStatus } from './close.js';
 import { type Extension, isPromiseLike, runEncoders } from './extension.js';
+import { asProtocolError } from './internal-error.js';
 import { FrameSerializer } from './serializer.js';
 
 // Returned when there is nothing: shared, so frozen (a caller that pushes onto one learns at once).
@@ -40,8 +41,8 @@ const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
 export interface OutboundPort {
   /** The close frame was written into the output. */
   closeWritten(): void;
-  /** An extension could not encode an outgoing frame: the message cannot be completed. */
-  encodeFailed(error: unknown): void;
+  /** An extension could not encode an outgoing frame, so the message cannot be completed: fail the connection. */
+  fail(error: ProtocolError): void;
   /** Writing after a settled encode threw (a defect): fail the connection with 1011. */
   unexpected(error: unknown): void;
   /** Asynchronous work added bytes to send. */
@@ -262,7 +263,7 @@ export class OutboundPipeline {
   #encodeFailed(error: unknown): void {
     this.#queue = this.#queue.filter((frame) => frame.opcode === Opcode.CLOSE);
     this.#sending = null;
-    if (!this.#stopped) this.#port.encodeFailed(error);
+    this.#port.fail(asProtocolError(error));
   }
 
   #writeFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array, owned: boolean): void {

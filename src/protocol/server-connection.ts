@@ -206,6 +206,7 @@ export class ServerConnection extends Connection {
     if (this.state === ReadyState.CONNECTING) {
       if (this.handshakeFailed) return 'CONNECTING, and its handshake failed';
       if (this.#handshake !== null) return 'CONNECTING, with a request waiting';
+      // Validation is calling the application back (`handleProtocols`, a negotiator).
       if (this.#headReceived) return 'CONNECTING, past its request';
     }
     return STATE_NAMES[this.state];

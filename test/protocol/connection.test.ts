@@ -12,7 +12,7 @@ import { Opcode, ReadyState } from '../../src/shared/constants.js';
 import { ErrorCode, InvalidArgumentError, InvalidStateError } from '../../src/shared/errors.js';
 import { bytesOf, readClose, readFrames, text } from '../helpers/frames.js';
 import { protocolCodecs } from './codecs.js';
-import { ofType, openConnection, outcomeOf, peer, runEveryWay, type Side, type SideOptions, sentFrames } from './drive.js';
+import { codecWith, ofType, openConnection, outcomeOf, peer, runEveryWay, type Side, type SideOptions, sentFrames } from './drive.js';
 
 const sides: Side[] = ['server', 'client'];
 const bytesFrom = (length: number, seed = 3): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 7 + seed) & 0xff);
@@ -372,17 +372,11 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
       });
 
       it('§7.4.1 an internal error → 1011 with nothing said to the peer', () => {
-        const broken: Codec = {
-          implementation: codec.implementation,
-          mask: (data, key, phase) => codec.mask(data, key, phase),
-          maskInto: (source, key, target, offset, phase) => codec.maskInto(source, key, target, offset, phase),
-          validateUtf8: (data) => codec.validateUtf8(data),
-          utf8Step: (data, state) => codec.utf8Step(data, state),
-          encodeHeader: (target, offset, fin, rsv, opcode, length, key) => codec.encodeHeader(target, offset, fin, rsv, opcode, length, key),
+        const broken = codecWith(codec, {
           parseFrames: () => {
             throw new Error('table corrupted at row 3');
           },
-        };
+        });
         const connection = openConnection(side, broken);
         connection.receiveData(peerFrame(Opcode.TEXT, 'x'));
         const [event] = connection.eventsReceived();

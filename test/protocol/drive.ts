@@ -8,10 +8,12 @@ import type { Codec } from '../../src/codec/types.js';
 import { ClientConnection, type ClientConnectionOptions } from '../../src/protocol/client-connection.js';
 import type { Connection } from '../../src/protocol/connection.js';
 import type { ConnectionEvent } from '../../src/protocol/events.js';
+import type { Extension } from '../../src/protocol/extension.js';
 import { ServerConnection, type ServerConnectionOptions } from '../../src/protocol/server-connection.js';
 import { chunkings } from '../helpers/chunkings.js';
 import { seededRandom } from '../helpers/connection-pair.js';
 import { closeFrame, frame, type FrameOptions, readFrames, type ReadFrame } from '../helpers/frames.js';
+import { negotiated } from './test-extensions.js';
 
 export type Side = 'server' | 'client';
 
@@ -28,6 +30,31 @@ export function openConnection(side: Side, codec: Codec, options: SideOptions = 
   expect(opened).toMatchObject({ type: 'open', head: null });
   expect(rest).toEqual([]);
   return connection;
+}
+
+/**
+ * An OPEN connection of `side` using `extensions`, negotiated in this order: the first claims
+ * RSV1, the next RSV2, then RSV3 (named `x-0`, `x-1`, …).
+ */
+export function openWithExtensions(side: Side, codec: Codec, extensions: readonly Extension[], options: SideOptions = {}): Connection {
+  return openConnection(side, codec, {
+    ...options,
+    established: { extensions: extensions.map((extension, i) => negotiated(extension, 0b100 >> i, `x-${i}`)) },
+  });
+}
+
+/** `base` with some of its methods replaced (to inject a fault); the others call through. */
+export function codecWith(base: Codec, overrides: Partial<Omit<Codec, 'implementation'>>): Codec {
+  return {
+    implementation: base.implementation,
+    mask: (data, key, phase) => base.mask(data, key, phase),
+    maskInto: (source, key, target, offset, phase) => base.maskInto(source, key, target, offset, phase),
+    validateUtf8: (data) => base.validateUtf8(data),
+    utf8Step: (data, state) => base.utf8Step(data, state),
+    encodeHeader: (target, offset, fin, rsv, opcode, length, key) => base.encodeHeader(target, offset, fin, rsv, opcode, length, key),
+    parseFrames: (chunk, table, options, state) => base.parseFrames(chunk, table, options, state),
+    ...overrides,
+  };
 }
 
 /** Frames as `side`'s peer sends them: masked towards a server, unmasked towards a client. */

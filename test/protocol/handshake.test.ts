@@ -165,7 +165,7 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       expect(events[0]).toMatchObject({ type: 'error', error: { name: 'InvalidArgumentError' } });
       const { head, rest } = readResponse(connection.dataToSend());
       expect(head.status).toBe(500);
-      expect(text(rest)).toBe('internal server error\n');
+      expect(text(rest)).toBe('internal server error');
       expect(connection.shouldCloseTransport()).toBe(true);
     });
 
@@ -199,7 +199,7 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       expect(() => connection.reject(200)).toThrow(InvalidArgumentError);
       connection.reject(401, 'who are you?', [['WWW-Authenticate', 'Basic']]);
       const { head, rest } = readResponse(connection.dataToSend());
-      expect([head.status, head.headers.get('WWW-Authenticate'), text(rest)]).toEqual([401, 'Basic', 'who are you?\n']);
+      expect([head.status, head.headers.get('WWW-Authenticate'), text(rest)]).toEqual([401, 'Basic', 'who are you?']);
       expect(connection.shouldCloseTransport()).toBe(true);
       expect(disposed.count).toBe(1);
       expect(connection.eventsReceived()).toEqual([]);
@@ -240,6 +240,77 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       const refused = feed(plain, [request(), frame(Opcode.TEXT, 'x', { mask: true, rsv: 4 })]);
       expect(refused.map((e) => e.type)).toEqual(['open', 'error']);
       expect(ofType(refused, 'error')[0]!.error.code).toBe(ErrorCode.RSV_NOT_ALLOWED);
+    });
+
+    it('§4.2.1 bytes after the request head beyond the receive backlog are refused with 400, in the read that brought them', () => {
+      const connection = server({ autoAccept: false, limits: { maxReceiveBacklog: 100, receiveHighWaterMark: 50 } });
+      const events = feed(connection, [bytesOf(request(), new Uint8Array(101))]);
+      expect(events).toMatchObject([{ type: 'error', error: { name: 'HandshakeError', status: 400 } }]);
+      expect((ofType(events, 'error')[0]!.error as HandshakeError).message).toBe('more than 100 bytes arrived before the handshake completed');
+      expect(readResponse(connection.dataToSend()).head.status).toBe(400);
+      expect(connection.shouldCloseTransport()).toBe(true);
+      expect(() => connection.accept()).toThrow(InvalidStateError);
+    });
+
+    it('frames held for accept() over several reads are parsed once OPEN, in the order they came', () => {
+      const connection = server({ autoAccept: false });
+      const frames = ['one', 'two', 'three'].map((word) => frame(Opcode.TEXT, word, { mask: true }));
+      const events = feed(connection, [bytesOf(request(), frames[0]!), frames[1]!, frames[2]!]);
+      expect(events.map((e) => e.type)).toEqual(['request']);
+      connection.accept();
+      expect(ofType(connection.eventsReceived(), 'message').map((m) => text(m.data))).toEqual(['one', 'two', 'three']);
+      expect(connection.shouldPauseReading()).toBe(false);
+    });
+
+    it('a negotiator or callback that throws something other than a WebSocketError is a 500 saying "internal error"', () => {
+      const failing = (thrown: unknown): ServerExtensionNegotiator<Extension> => ({
+        name: 'x-test',
+        rsvBits: 0b100,
+        accept: () => {
+          throw thrown;
+        },
+      });
+      for (const [thrown, message] of [
+        [new TypeError('no such engine'), 'internal error: no such engine'],
+        ['a string', 'internal error: a string'],
+      ] as const) {
+        const connection = server({ extensions: [failing(thrown)] });
+        const events = feed(connection, [request({ 'Sec-WebSocket-Extensions': 'x-test' })]);
+        expect(events).toEqual([{ type: 'error', error: new HandshakeError(message, 500) }]);
+        const { head, rest } = readResponse(connection.dataToSend());
+        // §4.2.1: an HTTP error status; the body tells the client nothing of the server's fault.
+        expect(head.status).toBe(500);
+        expect(text(rest)).not.toContain(message);
+        expect(connection.shouldCloseTransport()).toBe(true);
+      }
+    });
+
+    it('misuse while CONNECTING names the handshake’s progress: nothing received, a request waiting, one being validated', () => {
+      const fresh = server();
+      expect(() => fresh.accept()).toThrow(new InvalidStateError('cannot accept: no opening request is waiting (the connection is CONNECTING)'));
+      expect(() => fresh.reject(403)).toThrow('cannot reject: no opening request is waiting (the connection is CONNECTING)');
+
+      const waiting = server({ autoAccept: false });
+      feed(waiting, [request()]);
+      expect(() => waiting.receiveRequest({ method: 'GET', target: '/', version: { major: 1, minor: 1 }, headers: new HttpHeaders() })).toThrow(
+        new InvalidStateError('cannot receive a request: the connection is CONNECTING, with a request waiting'),
+      );
+
+      // A callback of the validation calling back into the connection finds the request not yet validated.
+      let early: unknown;
+      const validating: ServerConnection = server({
+        handleProtocols: () => {
+          try {
+            validating.accept();
+          } catch (error) {
+            early = error;
+          }
+          return false;
+        },
+      });
+      feed(validating, [request({ 'Sec-WebSocket-Protocol': 'chat' })]);
+      expect(early).toEqual(new InvalidStateError('cannot accept: no opening request is waiting (the connection is CONNECTING, past its request)'));
+      expect(validating.state).toBe(ReadyState.OPEN);
     });
 
     it('the transport ending while a request waits releases its extensions', () => {
@@ -328,6 +399,56 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       const events = feed(connection, [response(connection.request!.key, { 'Sec-WebSocket-Extensions': 'x-test' }), frame(Opcode.BINARY, 'z', { rsv: 4 })]);
       expect(events.map((e) => e.type)).toEqual(['open', 'message']);
       expect(ofType(events, 'open')[0]!.extensions.map((e) => e.name)).toEqual(['x-test']);
+    });
+
+    it('§4.1 receiveResponse takes a response parsed elsewhere; the bytes after it follow through receiveData', () => {
+      const connection = client();
+      const key = connection.request!.key;
+      connection.receiveResponse(101, [
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Accept', acceptFor(key)],
+        ['Sec-WebSocket-Protocol', 'superchat'],
+      ], 'Switching Protocols');
+      connection.receiveData(frame(Opcode.TEXT, 'first'));
+      const events = connection.eventsReceived();
+      expect(events.map((e) => e.type)).toEqual(['open', 'message']);
+      expect(ofType(events, 'open')[0]!).toMatchObject({ protocol: 'superchat', head: { status: 101, reason: 'Switching Protocols' } });
+      expect(() => connection.receiveResponse(101, [])).toThrow(new InvalidStateError('cannot receive a response: the connection is not waiting for one'));
+    });
+
+    it('receiveResponse is refused once a response arrived as bytes, and without a request (established)', () => {
+      const connection = client();
+      feed(connection, [utf8Encode('HTTP/1.1 101 Switching Protocols\r\n\r\n')]);
+      expect(() => connection.receiveResponse(101, [])).toThrow(InvalidStateError);
+      const established = new ClientConnection({ codec, random: seededRandom(2), established: {} });
+      expect(() => established.receiveResponse(101, [])).toThrow('cannot receive a response: the connection is not waiting for one');
+    });
+
+    it('§4.1 a SHA-1 port that throws fails the handshake as an internal error, whether the response came as bytes or parsed', () => {
+      const broken = (): ClientConnection =>
+        new ClientConnection({
+          codec,
+          random: seededRandom(3),
+          host: 'example.com',
+          sha1: () => {
+            throw new RangeError('sha1 unavailable');
+          },
+        });
+      const fromBytes = broken();
+      const events = feed(fromBytes, [response(fromBytes.request!.key), frame(Opcode.TEXT, 'x')]);
+      const parsed = broken();
+      parsed.receiveResponse(101, [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', acceptFor(parsed.request!.key)]]);
+      for (const [connection, reported] of [[fromBytes, events], [parsed, parsed.eventsReceived()]] as const) {
+        expect(reported).toHaveLength(1);
+        expect(reported[0]).toMatchObject({ type: 'error', error: { code: ErrorCode.INTERNAL_ERROR, message: 'internal error: sha1 unavailable' } });
+        expect(((reported[0] as { error: Error }).error as Error & { cause: unknown }).cause).toBeInstanceOf(RangeError);
+        expect(connection.state).toBe(ReadyState.CONNECTING);
+        expect(connection.shouldCloseTransport()).toBe(true);
+        expect(connection.closeExpected()).toBe(true);
+        connection.receiveData(frame(Opcode.TEXT, 'ignored'));
+        expect(connection.eventsReceived()).toEqual([]);
+      }
     });
 
     it('refuses construction without a random source or a host', () => {
