@@ -21,6 +21,9 @@
  * Node adapter (`src/adapters/node`) about sockets, timers and buffers.
  */
 import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 'node:http';
+import type { RequestOptions as HttpsRequestOptions } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ConnectionDriver } from '../adapters/driver.js';
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
@@ -34,12 +37,25 @@ import type { ClientExtensionNegotiator } from '../handshake/extensions.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
-import { ErrorCode, WebSocketError } from '../shared/errors.js';
+import { ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
 import { type BinaryType, defineFaceSurface, domException, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
 import { limitsForMaxPayload } from './options.js';
-import { parseWebSocketUrl } from './url.js';
+import {
+  type ClientTarget,
+  fieldsForOtherOrigin,
+  headerFields,
+  leavesOrigin,
+  maskingRandom,
+  parseClientUrl,
+  type RedirectOrigin,
+  redirectOriginOf,
+  requestHeaders,
+  requestOptions,
+  urlCredentials,
+  withoutCredentials,
+} from './client-options.js';
 
 export type { BinaryType, SendCallback, SendData, SendOptions };
 export { limitsForMaxPayload };
@@ -61,10 +77,28 @@ export interface SocketOptions extends Partial<TransportOptions> {
   readonly codec?: Codec;
 }
 
-/** Options of a client (`new WebSocket(url, protocols, options)`). */
-export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
-  /** More request header fields (Authorization, Cookie, User-Agent, …). */
-  readonly headers?: Readonly<Record<string, string>> | Iterable<HeaderField>;
+/**
+ * The options of `https.request` (and so of `http.request` and `tls.connect`) a client passes
+ * through, as `ws` does: `ciphers`, `pfx`, `localPort`, `hints`, `signal`, … (the request's
+ * own fields are the client's to set).
+ */
+export type PassedRequestOptions = Omit<
+  HttpsRequestOptions,
+  | 'headers' | 'agent' | 'host' | 'hostname' | 'port' | 'path' | 'method' | 'protocol' | 'socketPath' | 'setHost' | 'timeout' | 'defaultPort'
+  | 'auth' | 'createConnection' | 'lookup' | 'family' | 'localAddress' | 'signal'
+  | 'ca' | 'cert' | 'key' | 'passphrase' | 'rejectUnauthorized' | 'servername' | 'maxVersion' | 'minVersion' | 'checkServerIdentity'
+>;
+
+/**
+ * Options of a client (`new WebSocket(url, protocols, options)`): its own, and those of
+ * `http.request` and `tls.connect`, which are passed through as in `ws`.
+ */
+export interface WebSocketOptions extends SocketOptions, ClientTlsOptions, PassedRequestOptions {
+  /**
+   * More request header fields (Authorization, Cookie, User-Agent, …). `Host` and `Origin`
+   * may be set here too, as in `ws` (the `origin` option wins over an Origin field).
+   */
+  readonly headers?: Readonly<Record<string, string | number | readonly string[]>> | Iterable<HeaderField>;
   /** The Origin header (RFC 6455 §4.1 client requirement 8). */
   readonly origin?: string;
   /** Milliseconds until an unfinished opening handshake fails; 0: none. Default 30 000. */
@@ -75,6 +109,31 @@ export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
   readonly family?: number;
   /** Local address to connect from. */
   readonly localAddress?: string;
+  /** The host name lookup (`dns.lookup`'s signature). */
+  readonly lookup?: LookupFunction;
+  /**
+   * Make the connection yourself: called as `http.request` calls it, with the request's
+   * options (host, port, the TLS options, …); return the socket (a `Duplex`).
+   */
+  readonly createConnection?: (options: Record<string, unknown>, callback?: (error: Error | null, socket: Duplex) => void) => Duplex;
+  /** Basic credentials, `user:password` (`http.request`'s `auth`); the URL's user info wins, as in `ws`. */
+  readonly auth?: string;
+  /**
+   * Called with the request instead of ending it, as in `ws`: add to it, then call
+   * `request.end()`.
+   */
+  readonly finishRequest?: (request: HttpClientRequest, websocket: WebSocket) => void;
+  /** Follow 3xx responses with a Location (default false, as in `ws`); each is reported by `'redirect'`. */
+  readonly followRedirects?: boolean;
+  /** Most redirects followed; one more fails the connection. Default 10, as in `ws`. */
+  readonly maxRedirects?: number;
+  /**
+   * Fill each masking key (4 bytes) yourself, as `ws`'s `generateMask` does — for harnesses
+   * only: RFC 6455 §5.3 wants keys from a strong source of entropy, which the default is.
+   */
+  readonly generateMask?: (mask: Buffer) => void;
+  /** The protocol version: only 13 (RFC 6455), the default. */
+  readonly protocolVersion?: number;
   /** Extensions to offer (RFC 6455 §9.1), as negotiators. */
   readonly extensions?: readonly ClientExtensionNegotiator<Extension>[];
   /**
@@ -83,6 +142,24 @@ export interface WebSocketOptions extends SocketOptions, ClientTlsOptions {
    * zlib streams and the process-wide zlib queue.
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateNodeOptions;
+}
+
+/** `ws`'s default `maxRedirects`. */
+const DEFAULT_MAX_REDIRECTS = 10;
+
+/** What a client keeps for its handshake and the redirects it follows. */
+interface ClientState {
+  readonly options: WebSocketOptions;
+  readonly transport: TransportOptions;
+  /** What `http.request` gets of the options. */
+  readonly request: Readonly<Record<string, unknown>>;
+  /** The application's header fields. */
+  readonly fields: readonly HeaderField[];
+  readonly protocols: readonly string[];
+  redirects: number;
+  readonly maxRedirects: number;
+  /** Where the first request went. */
+  readonly origin: RedirectOrigin;
 }
 
 /** The default client handshake deadline: generous for slow networks, bounded for dead ones. */
@@ -136,8 +213,8 @@ const SERVER_SIDE_HOOKS: FaceHooks = { announcesOpen: false };
  *
  * Emitter events: `'open'`, `'message'` (data, isBinary), `'fragment'` (data, isBinary,
  * first, last; with `streamMessages`), `'ping'` (data), `'pong'` (data), `'close'` (code,
- * reason: Buffer), `'error'` (error), `'drain'`, and on clients `'upgrade'` (response) and
- * `'unexpected-response'` (request, response).
+ * reason: Buffer), `'error'` (error), `'drain'`, and on clients `'upgrade'` (response),
+ * `'unexpected-response'` (request, response) and `'redirect'` (url, request).
  */
 export class WebSocket extends EventEmitterTarget {
   declare static readonly CONNECTING: 0;
@@ -146,10 +223,13 @@ export class WebSocket extends EventEmitterTarget {
   declare static readonly CLOSED: 3;
   /** @internal */
   readonly [FACE]: FaceCore;
-  readonly #driver: ConnectionDriver;
-  readonly #url: string;
+  /** The current driver (a redirect replaces it before the connection opens). */
+  #driver!: ConnectionDriver;
+  #url = '';
   readonly #isServer: boolean;
   #pendingDial: PendingDial | null = null;
+  /** A client's options and redirect state (null on a server-side socket). */
+  #client: ClientState | null = null;
 
   /**
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
@@ -166,7 +246,6 @@ export class WebSocket extends EventEmitterTarget {
     if ((url as unknown) === SERVER_SIDE) {
       const init = server!;
       const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS));
-      this.#url = '';
       this.#isServer = true;
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0 }, nodeScheduler);
       // The handshake is done: the terms are known before the application gets the socket.
@@ -182,60 +261,92 @@ export class WebSocket extends EventEmitterTarget {
       protocols = undefined;
     }
     const opts: WebSocketOptions = options ?? {};
+    if (opts.protocolVersion !== undefined && opts.protocolVersion !== 13) {
+      throw new RangeError(`unsupported protocol version ${String(opts.protocolVersion)}: RFC 6455 defines 13`);
+    }
+    const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new InvalidArgumentError(`maxRedirects must be a non-negative integer, got ${String(maxRedirects)}`);
 
-    // WHATWG "new WebSocket(url, protocols)" steps 1–9: the URL record and the subprotocols.
-    const { url: record, protocols: offered } = parseWebSocketUrl(url, protocols as string | readonly string[] | undefined);
-    // 10. Set this's url to urlRecord.
+    // WHATWG "new WebSocket(url, protocols)" steps 1–9: the URL record and the subprotocols
+    // (and ws's ws+unix: URLs).
+    const target = parseClientUrl(url, protocols as string | readonly string[] | undefined);
+    this.#client = {
+      options: opts,
+      transport: resolveTransportOptions(opts),
+      request: requestOptions(opts),
+      fields: headerFields(opts.headers),
+      protocols: target.protocols,
+      redirects: 0,
+      maxRedirects,
+      origin: redirectOriginOf(target),
+    };
+    // 12. Establish a WebSocket connection, in parallel.
+    this.#dial(target, this.#client.fields, opts.auth);
+  }
+
+  /**
+   * One opening handshake: a core connection and its driver (a redirect makes new ones), and
+   * the HTTP exchange. 10. Set this's url to urlRecord.
+   */
+  #dial(target: ClientTarget, fields: readonly HeaderField[], auth: string | undefined): void {
+    const client = this.#client!;
+    const opts = client.options;
+    const record = target.url;
     this.#url = record.href;
-
-    const transport = resolveTransportOptions(opts);
-    const handshakeTimeout = opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    const headers = requestHeaders(fields, opts.origin, urlCredentials(record) ?? auth);
+    const hostName = headers.host?.name ?? (target.socketPath === undefined ? record.hostname : 'localhost');
+    const mask = opts.generateMask === undefined ? null : maskingRandom(opts.generateMask);
+    const face = this[FACE];
     let driver: ConnectionDriver | null = null;
     const connection = new ClientConnection({
       codec: opts.codec ?? defaultCodec(),
-      random: webCryptoRandom,
+      random: mask?.random ?? webCryptoRandom,
       sha1: nodeSha1,
-      host: record.hostname,
-      port: record.port === '' ? undefined : Number(record.port),
+      host: hostName,
+      port: headers.host !== undefined ? headers.host.port : record.port === '' ? undefined : Number(record.port),
       secure: record.protocol === 'wss:',
-      path: `${record.pathname}${record.search}`,
-      origin: opts.origin,
-      protocols: offered,
+      path: target.path,
+      origin: headers.origin,
+      protocols: target.protocols,
       // WHATWG "establish a WebSocket connection" and ws both fail a response that selects
       // none of the offered subprotocols (RFC 6455 would let it open without one).
       requireProtocol: true,
       extensions: clientExtensions(opts),
-      headers: withCredentials(record, opts.headers),
+      headers: headers.fields,
       limits: limitsForMaxPayload(opts.maxPayload),
       autoPong: opts.autoPong,
       streamMessages: opts.streamMessages,
       onWake: () => driver?.wake(),
     });
+    mask?.handshakeKeyTaken();
     // The HTTP exchange has its own deadline (dialClient); the driver needs none.
-    face.engine = driver = this.#driver = new ConnectionDriver(connection, face.sink, { ...transport, handshakeTimeout: 0 }, nodeScheduler);
-    // 12. Establish a WebSocket connection, in parallel.
+    face.engine = driver = this.#driver = new ConnectionDriver(connection, face.sink, { ...client.transport, handshakeTimeout: 0 }, nodeScheduler);
+    const finishRequest = opts.finishRequest;
     this.#pendingDial = dialClient(
       driver,
       connection,
       {
         url: record,
-        handshakeTimeout,
-        agent: opts.agent,
-        family: opts.family,
-        localAddress: opts.localAddress,
-        ca: opts.ca,
-        cert: opts.cert,
-        key: opts.key,
-        passphrase: opts.passphrase,
-        rejectUnauthorized: opts.rejectUnauthorized,
-        servername: opts.servername,
+        socketPath: target.socketPath,
+        handshakeTimeout: opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        request: client.request,
+        finishRequest: finishRequest === undefined ? undefined : (request) => finishRequest(request, this),
       },
       {
+        onRequest: (request) => {
+          if (client.redirects > 0) this.emit('redirect', this.#url, request);
+        },
         onUpgrade: (response) => {
           this.#pendingDial = null;
           this.emit('upgrade', response);
         },
         onUnexpectedResponse: (request: HttpClientRequest, response: IncomingMessage) => {
+          const location = response.headers.location;
+          const status = response.statusCode ?? 0;
+          if (opts.followRedirects === true && location !== undefined && status >= 300 && status < 400) {
+            this.#redirect(driver!, location, fields, auth);
+            return 'redirect';
+          }
           // As ws: with a listener, the response is the application's and nothing else is
           // reported (the socket stays CONNECTING until it calls close() or terminate()).
           if (this.listenerCount('unexpected-response') === 0) {
@@ -247,6 +358,39 @@ export class WebSocket extends EventEmitterTarget {
         },
       },
     );
+  }
+
+  /**
+   * Follow a redirect as `ws` does (its `followRedirects`): at most `maxRedirects`; to
+   * another origin than the first request's, without Authorization, Cookie and credentials
+   * (and Host, for another host) unless a `'redirect'` listener takes care of the headers.
+   */
+  #redirect(from: ConnectionDriver, location: string, fields: readonly HeaderField[], auth: string | undefined): void {
+    const client = this.#client!;
+    this.#pendingDial = null;
+    if (++client.redirects > client.maxRedirects) {
+      from.failDetached(new WebSocketError(`more than ${client.maxRedirects} redirects (maxRedirects)`, ErrorCode.HANDSHAKE));
+      return;
+    }
+    let target: ClientTarget;
+    try {
+      target = parseClientUrl(new URL(location, this.#url), client.protocols);
+    } catch (error) {
+      from.failDetached(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    let nextFields = fields;
+    let nextAuth = auth;
+    if (this.listenerCount('redirect') === 0) {
+      const { crossOrigin, otherHost } = leavesOrigin(client.origin, target);
+      if (crossOrigin) {
+        nextFields = fieldsForOtherOrigin(fields, otherHost);
+        nextAuth = undefined;
+        // The next URL's own credentials go with it only within the origin either.
+        target = { ...target, url: withoutCredentials(target.url) };
+      }
+    }
+    this.#dial(target, nextFields, nextAuth);
   }
 
   static {
@@ -331,6 +475,8 @@ export interface WebSocketEvents {
   drain: [];
   upgrade: [response: IncomingMessage];
   'unexpected-response': [request: HttpClientRequest, response: IncomingMessage];
+  /** With `followRedirects`: the URL redirected to, and its request (not sent yet). */
+  redirect: [url: string, request: HttpClientRequest];
 }
 
 type WebSocketListener<K extends keyof WebSocketEvents> = (this: WebSocket, ...args: WebSocketEvents[K]) => void;
@@ -383,15 +529,4 @@ export function attachServerSideWebSocket(websocket: WebSocket, socket: NodeSock
 /** Run a server-side socket's loop after asynchronous work (the core's `onWake`). @internal */
 export function wakeServerSideWebSocket(websocket: WebSocket): void {
   wakeServerSide(websocket);
-}
-
-/** Add `Authorization: Basic` for a URL's user info, as browsers and `ws` do. */
-function withCredentials(url: URL, headers: WebSocketOptions['headers']): Iterable<HeaderField> | Readonly<Record<string, string>> | undefined {
-  if (url.username === '' && url.password === '') return headers;
-  const fields: HeaderField[] =
-    headers === undefined ? [] : Symbol.iterator in headers ? [...(headers as Iterable<HeaderField>)] : Object.entries(headers as Record<string, string>);
-  if (fields.some(([name]) => name.toLowerCase() === 'authorization')) return fields;
-  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-  fields.push(['Authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`]);
-  return fields;
 }
