@@ -76,7 +76,8 @@ export class MessageAssembler {
   #frameOpcode = 0;
   #frameFin = false;
   #frameRemaining = 0;
-  readonly #controlBuffer = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  /** A control frame's payload collected from several pieces; made for the first such frame. */
+  #controlBuffer: Uint8Array | null = null;
   #controlLength = 0;
   #controlPayload: Uint8Array | null = null;
 
@@ -94,13 +95,22 @@ export class MessageAssembler {
   #streamHeld: Uint8Array | null = null;
   #streamFirst = true;
 
-  /** Where the decoders deliver: counted, checked and kept (one object per connection). */
-  readonly #decodeOutput: DecodeOutput = ((assembler: MessageAssembler): DecodeOutput => ({
-    push: (bytes: Uint8Array): boolean => assembler.#pushDecoded(bytes),
+  /** Where the decoders deliver (`#pushDecoded`); made for the first transformed message. */
+  #decodeOutput: DecodeOutput | null = null;
+
+  /** A `DecodeOutput` for one assembler, its methods on a shared prototype. */
+  static readonly #Output = class implements DecodeOutput {
+    readonly #assembler: MessageAssembler;
+    constructor(assembler: MessageAssembler) {
+      this.#assembler = assembler;
+    }
+    push(bytes: Uint8Array): boolean {
+      return this.#assembler.#pushDecoded(bytes);
+    }
     get remaining(): number {
-      return Math.max(0, assembler.#limits.maxMessageSize - assembler.#decodedSize);
-    },
-  }))(this);
+      return Math.max(0, this.#assembler.#limits.maxMessageSize - this.#assembler.#decodedSize);
+    }
+  };
 
   constructor(limits: ConnectionLimits, codec: Codec, streamMessages: boolean, port: AssemblyPort) {
     this.#limits = limits;
@@ -167,7 +177,7 @@ export class MessageAssembler {
       if (remaining === 0 && this.#controlLength === 0) {
         this.#controlPayload = data;
       } else {
-        this.#controlBuffer.set(data, this.#controlLength);
+        (this.#controlBuffer ??= new Uint8Array(MAX_CONTROL_PAYLOAD)).set(data, this.#controlLength);
         this.#controlLength += data.length;
       }
       return;
@@ -186,7 +196,7 @@ export class MessageAssembler {
     const opcode = this.#frameOpcode;
     if (opcode >= Opcode.CLOSE) {
       const payload =
-        this.#controlPayload ?? (this.#controlLength === 0 ? EMPTY : this.#controlBuffer.slice(0, this.#controlLength));
+        this.#controlPayload ?? (this.#controlLength === 0 ? EMPTY : this.#controlBuffer!.slice(0, this.#controlLength));
       this.#port.control(opcode, payload);
       return;
     }
@@ -227,7 +237,8 @@ export class MessageAssembler {
     if (fin) this.#decodeFinished = true;
     let result: void | PromiseLike<void>;
     try {
-      result = runDecoders(this.#decoders!, data, fin, this.#decodeOutput, this.#limits.maxMessageSize);
+      const output = (this.#decodeOutput ??= new MessageAssembler.#Output(this));
+      result = runDecoders(this.#decoders!, data, fin, output, this.#limits.maxMessageSize);
     } catch (error) {
       this.#port.fail(asProtocolError(error));
       return;
