@@ -18,3 +18,26 @@ export function limitsForMaxPayload(maxPayload: number | undefined, limits?: Par
   // A frame must still be able to carry any control frame (RFC 6455 §5.5).
   return { ...limits, maxMessageSize: limit, maxFrameSize: Math.max(limit, MAX_CONTROL_PAYLOAD) };
 }
+
+/** `ws` options that are accepted where this library does the same or more, and refused where it cannot. */
+export interface WsBehaviourOptions {
+  /**
+   * Accepted for `ws` compatibility; text is always checked as UTF-8 — RFC 6455 §8.1: an
+   * endpoint that receives invalid UTF-8 "MUST _Fail the WebSocket Connection_" — and the
+   * check runs inside the codec's single pass over each chunk.
+   */
+  readonly skipUTF8Validation?: boolean;
+  /**
+   * `ws`'s default, true: several `'message'`, `'ping'` and `'pong'` events may be emitted in
+   * the same tick, which is how events are always delivered here. False (one such event per
+   * tick) is not supported and is refused.
+   */
+  readonly allowSynchronousEvents?: boolean;
+}
+
+/** @throws InvalidArgumentError for `allowSynchronousEvents: false` (see `WsBehaviourOptions`). */
+export function checkWsBehaviourOptions(options: WsBehaviourOptions): void {
+  if (options.allowSynchronousEvents === false) {
+    throw new InvalidArgumentError('allowSynchronousEvents: false is not supported: events are delivered as they are read (ws\'s default, true)');
+  }
+}

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { type IncomingMessage, type OutgoingHttpHeaders, type Server as HttpServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/codec.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
@@ -23,10 +24,11 @@ import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
 import type { Extension } from '../protocol/extension.js';
 import { CloseCode, ReadyState } from '../shared/constants.js';
 import { isToken } from '../handshake/chars.js';
-import { InvalidArgumentError } from '../shared/errors.js';
+import { type HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import { reportListenerError } from './events.js';
 import {
   attachServerSideWebSocket,
+  checkWsBehaviourOptions,
   createServerSideWebSocket,
   DEFAULT_HANDSHAKE_TIMEOUT,
   limitsForMaxPayload,
@@ -113,6 +115,12 @@ export interface ServerOptions extends SocketOptions {
   readonly maxConnections?: number;
   /** Milliseconds a handshake may take (for a standalone server, from the TCP connection); 0: none. Default 30 000. */
   readonly handshakeTimeout?: number;
+  /**
+   * The class of the server-side sockets: `WebSocket` (the default) or a subclass of it, as
+   * in `ws`. It is constructed as `ws` constructs it, `new WebSocket(null, undefined,
+   * options)`; a subclass must pass its arguments on to `super`.
+   */
+  readonly WebSocket?: typeof WebSocket;
   /** Extensions the server supports, in its order of preference (RFC 6455 §9.1). */
   readonly extensions?: readonly ServerExtensionNegotiator<Extension>[];
   /**
@@ -156,6 +164,8 @@ export interface WebSocketServerEvents {
   error: [error: Error];
   close: [];
   headers: [headers: string[], request: IncomingMessage];
+  /** A malformed upgrade request (the error says why, with the status it would get); answer on `socket` yourself. */
+  wsClientError: [error: HandshakeError, socket: Duplex, request: IncomingMessage];
 }
 
 type ServerListener<K extends keyof WebSocketServerEvents> = (this: WebSocketServer, ...args: WebSocketServerEvents[K]) => void;
@@ -185,12 +195,14 @@ const enum ServerState {
 
 /**
  * A WebSocket server. Events: `'connection'` (ws, request), `'listening'`, `'error'`
- * (error), `'close'`, `'headers'` (headers: string[], request — add lines to the 101 response).
+ * (error), `'close'`, `'headers'` (headers: string[], request — add lines to the 101
+ * response), `'wsClientError'` (error, socket, request — a malformed request, yours to answer).
  */
 export class WebSocketServer extends EventEmitter {
   /** The options in force. */
   readonly options: Readonly<ServerOptions>;
   readonly #transport: TransportOptions;
+  readonly #webSocketClass: typeof WebSocket;
   readonly #handshakeTimeout: number;
   /** The extensions offered to negotiate, permessage-deflate included when enabled. */
   readonly #extensions: readonly ServerExtensionNegotiator<Extension>[];
@@ -215,6 +227,12 @@ export class WebSocketServer extends EventEmitter {
     if (modes !== 1) throw new TypeError('exactly one of the "port", "server" and "noServer" options must be given');
     this.options = { clientTracking: true, ...options };
     this.#transport = resolveTransportOptions(options);
+    checkWsBehaviourOptions(options);
+    const webSocketClass = options.WebSocket ?? WebSocket;
+    if (typeof webSocketClass !== 'function' || (webSocketClass !== WebSocket && !(webSocketClass.prototype instanceof WebSocket))) {
+      throw new InvalidArgumentError('the WebSocket option must be the WebSocket class or a class that extends it');
+    }
+    this.#webSocketClass = webSocketClass;
     this.#handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     const deflate = options.perMessageDeflate ?? false;
     // One set of negotiators per server: its connections share the zlib stream pool.
@@ -343,8 +361,16 @@ export class WebSocketServer extends EventEmitter {
       autoPong: options.autoPong ?? true,
       streamMessages: options.streamMessages ?? false,
       handshakeTimeout: this.#handshakeTimeout,
+      // As ws: with 'wsClientError' listeners, a malformed request is the application's to answer.
+      onClientError:
+        this.listenerCount('wsClientError') > 0
+          ? (error) => {
+              this.emit('wsClientError', error, socket, request);
+              return true;
+            }
+          : undefined,
     });
-    if (upgrade.handshake === null) return; // refused by the core; its error response is on its way
+    if (upgrade.handshake === null) return; // refused by the core: its error response is on its way, or wsClientError's
     this.#pending.add(upgrade);
     upgrade.whenAbandoned(() => this.#pending.delete(upgrade));
     const verifyClient = options.verifyClient;
@@ -502,7 +528,25 @@ export class WebSocketServer extends EventEmitter {
       this.#reportError(error);
       return;
     }
-    const websocket = this.#track(createServerSideWebSocket({ connection, transport: this.#transport }));
+    let websocket: WebSocket;
+    try {
+      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options });
+    } catch (error) {
+      // The application's subclass threw in its constructor: the connection cannot be served.
+      connection.abort();
+      upgrade.abort();
+      this.#reportError(error);
+      return;
+    }
+    if (!websocket.isServer) {
+      // A subclass that did not hand its arguments to WebSocket's constructor made a client.
+      websocket.terminate();
+      connection.abort();
+      upgrade.abort();
+      this.#reportError(new InvalidArgumentError("the WebSocket option's constructor must pass its arguments to WebSocket's (super(...arguments))"));
+      return;
+    }
+    this.#track(websocket);
     upgrade.setWake(wakerOf(websocket));
     try {
       callback(websocket, request);

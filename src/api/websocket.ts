@@ -41,7 +41,7 @@ import { ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/error
 import { webCryptoRandom } from '../shared/ports.js';
 import { type BinaryType, defineFaceSurface, domException, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
-import { limitsForMaxPayload } from './options.js';
+import { checkWsBehaviourOptions, limitsForMaxPayload, type WsBehaviourOptions } from './options.js';
 import {
   type ClientTarget,
   fieldsForOtherOrigin,
@@ -58,10 +58,10 @@ import {
 } from './client-options.js';
 
 export type { BinaryType, SendCallback, SendData, SendOptions };
-export { limitsForMaxPayload };
+export { checkWsBehaviourOptions, limitsForMaxPayload };
 
 /** Options common to client and server-side sockets. */
-export interface SocketOptions extends Partial<TransportOptions> {
+export interface SocketOptions extends Partial<TransportOptions>, WsBehaviourOptions {
   /** Largest message accepted, in bytes (1009 above it); 0 means no limit. Default 100 MiB. */
   readonly maxPayload?: number;
   /** Answer pings automatically (RFC 6455 §5.5.2); default true. */
@@ -186,8 +186,13 @@ function clientExtensions(options: WebSocketOptions): readonly ClientExtensionNe
   return [...own, negotiator];
 }
 
-/** The construction path of server-side sockets (not exported from the package). */
-const SERVER_SIDE: unique symbol = Symbol('server-side');
+/**
+ * The server-side socket being constructed. A `WebSocketServer` constructs its sockets as
+ * `ws` does — `new (options.WebSocket ?? WebSocket)(null, undefined, options)`, so that a
+ * subclass's own constructor runs — with what the socket is made of set here for the
+ * duration; `new WebSocket(null)` from anywhere else is an invalid URL.
+ */
+let serverSideInit: ServerSideInit | null = null;
 
 // Set by the class's static block (it alone can reach the private fields).
 let createServerSide: (init: ServerSideInit) => WebSocket;
@@ -240,11 +245,11 @@ export class WebSocket extends EventEmitterTarget {
    *   connection is made.
    * @throws InvalidArgumentError for an invalid option (a header, a limit).
    */
-  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions);
-  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions, server?: ServerSideInit) {
+  constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions) {
     super();
-    if ((url as unknown) === SERVER_SIDE) {
-      const init = server!;
+    if (url === null && serverSideInit !== null) {
+      const init = serverSideInit;
+      serverSideInit = null;
       const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS));
       this.#isServer = true;
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0 }, nodeScheduler);
@@ -261,6 +266,7 @@ export class WebSocket extends EventEmitterTarget {
       protocols = undefined;
     }
     const opts: WebSocketOptions = options ?? {};
+    checkWsBehaviourOptions(opts);
     if (opts.protocolVersion !== undefined && opts.protocolVersion !== 13) {
       throw new RangeError(`unsupported protocol version ${String(opts.protocolVersion)}: RFC 6455 defines 13`);
     }
@@ -396,7 +402,14 @@ export class WebSocket extends EventEmitterTarget {
   static {
     // Server-side sockets are built by `WebSocketServer` through these, not through the
     // public constructor.
-    createServerSide = (init) => new (WebSocket as unknown as new (...args: unknown[]) => WebSocket)(SERVER_SIDE, undefined, undefined, init);
+    createServerSide = (init) => {
+      serverSideInit = init;
+      try {
+        return new (init.webSocketClass as unknown as new (...args: unknown[]) => WebSocket)(null, undefined, init.options);
+      } finally {
+        serverSideInit = null;
+      }
+    };
     attachServerSide = (websocket, socket) => void attachSocket(websocket.#driver, socket);
     wakeServerSide = (websocket) => websocket.#driver.wake();
   }
@@ -511,6 +524,10 @@ export interface WebSocket extends FaceSurface {
 export interface ServerSideInit {
   readonly connection: Connection;
   readonly transport: TransportOptions;
+  /** The class to construct: `WebSocket` or a subclass (the server's `WebSocket` option). */
+  readonly webSocketClass: typeof WebSocket;
+  /** The server's options, handed to the constructor as `ws` hands them. */
+  readonly options: object;
 }
 
 /** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */

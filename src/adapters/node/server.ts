@@ -18,7 +18,7 @@ import type { Codec } from '../../codec/types.js';
 import type { Extension } from '../../protocol/extension.js';
 import type { ConnectionLimits } from '../../protocol/limits.js';
 import { ServerConnection } from '../../protocol/server-connection.js';
-import type { WebSocketError } from '../../shared/errors.js';
+import { HandshakeError, type WebSocketError } from '../../shared/errors.js';
 import type { NodeSocket } from './socket-binding.js';
 import { nodeSha1 } from './sha1.js';
 
@@ -70,6 +70,11 @@ export interface UpgradeOptions {
   readonly streamMessages: boolean;
   /** Milliseconds until an unfinished handshake is dropped (0: no deadline). */
   readonly handshakeTimeout: number;
+  /**
+   * A request the core refuses as malformed (4xx): return true to take the socket over and
+   * answer it yourself (`ws`'s `'wsClientError'`); then nothing is written to it here.
+   */
+  readonly onClientError?: (error: HandshakeError) => boolean;
 }
 
 /**
@@ -152,7 +157,16 @@ export class PendingUpgrade {
       if (event.type === 'request') this.#handshake = event.handshake;
       else if (event.type === 'error') this.#error = event.error;
     }
-    if (this.#handshake === null) this.#finishRefused();
+    if (this.#handshake !== null) return;
+    const error = this.#error;
+    if (error instanceof HandshakeError && error.status >= 400 && error.status < 500 && options.onClientError?.(error) === true) {
+      // The application answers: the core's response is dropped, the socket is its own.
+      this.#settle();
+      this.#connection.abort();
+      this.socket.removeListener('close', this.#onClose);
+      return;
+    }
+    this.#finishRefused();
   }
 
   /** The validated request and the terms agreed so far; null when the core refused it. */
