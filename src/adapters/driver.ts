@@ -495,6 +495,9 @@ export class ConnectionDriver {
     }
     if (connection.state === ReadyState.CLOSED) return;
     if (connection.shouldCloseTransport()) {
+      // A handshake that failed was reported by the core: its deadline is over (the close
+      // timeout now bounds how long a server's error response may take to be read).
+      if (connection.state === ReadyState.CONNECTING) this.#clearHandshakeTimer();
       // A client whose handshake failed drops the connection (RFC 6455 §4.1 "_Fail the
       // WebSocket Connection_"); otherwise end our side after the queued bytes.
       if (connection.state === ReadyState.CONNECTING && connection.side === 'client') this.#abort('the opening handshake failed');
@@ -602,16 +605,19 @@ export class ConnectionDriver {
    */
   #opened(): void {
     const scheduler = this.#scheduler;
-    if (this.#handshakeTimer !== null) {
-      scheduler.clearTimer(this.#handshakeTimer);
-      this.#handshakeTimer = null;
-    }
+    this.#clearHandshakeTimer();
     const { idleTimeout, heartbeat } = this.#options;
     if (idleTimeout > 0) {
       this.#lastReceived = scheduler.now();
       this.#idleTimer = scheduler.setTimer(ConnectionDriver.#idleDue, idleTimeout, this);
     }
     if (heartbeat !== null) this.#scheduleHeartbeat(heartbeat.interval);
+  }
+
+  #clearHandshakeTimer(): void {
+    if (this.#handshakeTimer === null) return;
+    this.#scheduler.clearTimer(this.#handshakeTimer);
+    this.#handshakeTimer = null;
   }
 
   #idle(): void {
