@@ -648,6 +648,24 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
       }
     });
 
+    it('server: a refused request is answered whole, even to a peer that reads it only after handshakeTimeout; one error, no timeout', async () => {
+      const handshakeTimeout = 100;
+      const { peer, early } = await env.acceptRaw({ handshakeTimeout, closeTimeout: 3000 });
+      const errors = early === null ? [] : errorsOf(early);
+      const closed = early === null ? null : closeOf(early);
+      peer.pause();
+      void peer.write(utf8Encode('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      await sleep(handshakeTimeout * 3);
+      peer.resume();
+      const response = await withTimeout(peer.head, 'the error response', STEP_MS);
+      expect(response.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 4\d\d /);
+      await withTimeout(peer.closed, 'the connection to close', STEP_MS);
+      if (closed !== null) {
+        expect((await closed).code).toBe(1006);
+        expect(errors.map((error) => error.code)).toEqual([ErrorCode.HANDSHAKE]);
+      }
+    });
+
     it('client: a server that never answers the opening request is cut off after handshakeTimeout (an error, then 1006)', async () => {
       const handshakeTimeout = 150;
       const { ws, peer } = await env.connectRaw({ handshakeTimeout });
@@ -755,6 +773,46 @@ export function defineDriverContract(makeEnvironment: () => DriverEnvironment): 
         await withTimeout(peer.closed, 'the connection to close', STEP_MS);
       });
     }
+
+    for (const side of ['server', 'client'] as const) {
+      it(`${side}: ping() and an unsolicited pong() go out with their payloads, each callback null once written; the peer's pong is reported`, async () => {
+        const peerSide: PeerSide = side === 'server' ? 'client' : 'server';
+        const { ws, peer } = side === 'server' ? await openServer(env) : await openClient(env);
+        const pinged = sendOutcome();
+        const ponged = sendOutcome();
+        ws.ping('are you there', false, pinged.callback);
+        ws.pong('heartbeat', false, ponged.callback);
+        const ping = await nextFrame(peer, 'the ping');
+        const pong = await nextFrame(peer, 'the pong');
+        expect([ping.opcode, text(ping.payload), ping.masked]).toEqual([Opcode.PING, 'are you there', side === 'client']);
+        expect([pong.opcode, text(pong.payload), pong.masked]).toEqual([Opcode.PONG, 'heartbeat', side === 'client']);
+        expect(await pinged.outcome).toBeNull();
+        expect(await ponged.outcome).toBeNull();
+        const answer = withTimeout(new Promise<unknown>((resolve) => ws.once('pong', resolve)), "the 'pong' event", STEP_MS);
+        void peer.write(peerFrame(peerSide, Opcode.PONG, 'are you there'));
+        expect(textOf(await answer)).toBe('are you there');
+        expect(ws.readyState).toBe(ReadyState.OPEN);
+      });
+    }
+
+    it('client: close() again once the server answered our close frame closes the connection at once, without waiting for closeTimeout', async () => {
+      const closeTimeout = 3000;
+      const { ws, peer } = await openClient(env, { closeTimeout });
+      const closed = closeOf(ws);
+      ws.close(4007, 'first');
+      expect(describeFrame(await nextFrame(peer))).toBe('close 4007 first');
+      // The server answers but keeps the connection open (RFC 6455 §7.1.1 has it close first).
+      await peer.deliver(peerClose('server', 4007, 'first'));
+      const start = Date.now();
+      ws.close();
+      expect(ws.readyState).toBe(ReadyState.CLOSING);
+      // Our end closes its side: the peer sees the connection end, and the close is clean.
+      await withTimeout(peer.closed, 'the connection to close', STEP_MS);
+      expect(await closed).toEqual({ code: 4007, reason: 'first', wasClean: true });
+      expect(Date.now() - start).toBeLessThan(closeTimeout / 2);
+      // Nothing followed our close frame.
+      expect(peer.frames.all().map((frame) => describeFrame(frame))).toEqual(['close 4007 first']);
+    });
 
     it('send callbacks get null once written, and an error for a send after close()', async () => {
       const { client } = await env.pair();

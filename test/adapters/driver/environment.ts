@@ -22,6 +22,8 @@ export interface Face {
   readonly bufferedAmount: number;
   readonly isPaused: boolean;
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean;
+  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void;
+  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
   pause(): void;
