@@ -169,6 +169,15 @@ describe.each(protocolCodecs)('opening handshake, %s codec', (_codecName, make) 
       expect(connection.shouldCloseTransport()).toBe(true);
     });
 
+    it('a response header the handshake sets itself, configured for every response, is a 500 reporting the misconfiguration', () => {
+      const connection = server({ responseHeaders: { 'Sec-WebSocket-Accept': 'mine' } });
+      const events = feed(connection, [request(), frame(Opcode.TEXT, 'never', { mask: true })]);
+      expect(events).toMatchObject([{ type: 'error', error: { name: 'InvalidArgumentError' } }]);
+      expect(readResponse(connection.dataToSend()).head.status).toBe(500);
+      expect(connection.state).toBe(ReadyState.CONNECTING);
+      expect(connection.shouldCloseTransport()).toBe(true);
+    });
+
     it('with autoAccept off, a valid request waits for accept(); frames that arrive meanwhile are held', () => {
       const connection = server({ autoAccept: false, limits: { receiveHighWaterMark: 10 } });
       const events = feed(connection, [bytesOf(request(), frame(Opcode.TEXT, 'early', { mask: true }))]);
