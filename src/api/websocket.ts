@@ -22,7 +22,7 @@
  */
 import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 'node:http';
 import type { RequestOptions as HttpsRequestOptions } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ConnectionDriver } from '../adapters/driver.js';
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
@@ -41,6 +41,7 @@ import { ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/error
 import { webCryptoRandom } from '../shared/ports.js';
 import { type BinaryType, defineFaceSurface, domException, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
+import { type CompatSender, compatSender, type FrameSink } from './ws-private.js';
 import { checkWsBehaviourOptions, limitsForMaxPayload, type WsBehaviourOptions } from './options.js';
 import {
   type ClientTarget,
@@ -235,6 +236,9 @@ export class WebSocket extends EventEmitterTarget {
   #pendingDial: PendingDial | null = null;
   /** A client's options and redirect state (null on a server-side socket). */
   #client: ClientState | null = null;
+  /** The transport socket, once there is one (`_socket`). */
+  #socket: NodeSocket | null = null;
+  #sender: CompatSender | null = null;
 
   /**
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
@@ -344,6 +348,7 @@ export class WebSocket extends EventEmitterTarget {
         },
         onUpgrade: (response) => {
           this.#pendingDial = null;
+          this.#socket = response.socket;
           this.emit('upgrade', response);
         },
         onUnexpectedResponse: (request: HttpClientRequest, response: IncomingMessage) => {
@@ -410,7 +415,10 @@ export class WebSocket extends EventEmitterTarget {
         serverSideInit = null;
       }
     };
-    attachServerSide = (websocket, socket) => void attachSocket(websocket.#driver, socket);
+    attachServerSide = (websocket, socket) => {
+      websocket.#socket = socket;
+      attachSocket(websocket.#driver, socket);
+    };
     wakeServerSide = (websocket) => websocket.#driver.wake();
   }
 
@@ -426,6 +434,25 @@ export class WebSocket extends EventEmitterTarget {
   /** Whether this socket is the server's end of the connection. */
   get isServer(): boolean {
     return this.#isServer;
+  }
+
+  /**
+   * Compatibility member: the underlying `net.Socket` (a `tls.TLSSocket` for `wss:`), as
+   * `ws`'s `_socket` — for `remoteAddress`, `setKeepAlive`, `unref()` (engine.io-client's
+   * `autoUnref`). Null until the connection is open on a client. Write to it and the
+   * connection breaks: send through the WebSocket.
+   */
+  get _socket(): Socket | null {
+    return this.#socket as Socket | null;
+  }
+
+  /**
+   * Compatibility member: `ws`'s `_sender`, as far as libraries use it —
+   * `sendFrame(frames, cb)` sends a frame `ws.Sender.frame()` built (engine.io's pre-encoded
+   * broadcasts), in order with everything else sent (see `ws-private.ts`).
+   */
+  get _sender(): CompatSender {
+    return (this.#sender ??= compatSender(this as unknown as FrameSink));
   }
 
   #abortHandshake(): void {
