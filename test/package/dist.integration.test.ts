@@ -39,7 +39,7 @@ const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => {
   ws.on('open', () => ws.send('héllo'));
   ws.on('message', (data, isBinary) => {
     console.log(JSON.stringify({ text: data.toString(), isBinary, codec: createCodecSync().implementation,
-      accept: computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ==') }));
+      opened: new ServerConnection({ codec: createCodecSync(), established: {} }).state }));
     ws.close();
     wss.close();
   });
@@ -52,18 +52,18 @@ describe('the built package', () => {
     const out = await runScript('esm.mjs', `
 import { WebSocket, WebSocketServer } from 'wasmsocket';
 import { createCodecSync } from 'wasmsocket/codec';
-import { computeAcceptKey } from 'wasmsocket/protocol';
+import { ServerConnection } from 'wasmsocket/protocol';
 ${ECHO_ROUND_TRIP}`);
-    expect(JSON.parse(out)).toEqual({ text: 'héllo', isBinary: false, codec: 'wasm', accept: 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' });
+    expect(JSON.parse(out)).toEqual({ text: 'héllo', isBinary: false, codec: 'wasm', opened: 1 });
   });
 
   it('CommonJS: require() of the same entries works', async () => {
     const out = await runScript('cjs.cjs', `
 const { WebSocket, WebSocketServer } = require('wasmsocket');
 const { createCodecSync } = require('wasmsocket/codec');
-const { computeAcceptKey } = require('wasmsocket/protocol');
+const { ServerConnection } = require('wasmsocket/protocol');
 ${ECHO_ROUND_TRIP}`);
-    expect(JSON.parse(out)).toEqual({ text: 'héllo', isBinary: false, codec: 'wasm', accept: 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' });
+    expect(JSON.parse(out)).toEqual({ text: 'héllo', isBinary: false, codec: 'wasm', opened: 1 });
   });
 
   it('WASMSOCKET_NO_WASM=1 makes the built codec portable', async () => {

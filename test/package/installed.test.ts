@@ -134,11 +134,11 @@ wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket
   it('wasmsocket/codec, wasmsocket/protocol and wasmsocket/web import by name', async () => {
     const out = await runNode('esm-entries.mjs', `
 import { createCodecSync } from 'wasmsocket/codec';
-import { computeAcceptKey } from 'wasmsocket/protocol';
+import { ServerConnection } from 'wasmsocket/protocol';
 import WebWebSocket, { WebSocket, StreamWebSocket } from 'wasmsocket/web';
-console.log(JSON.stringify({ codec: createCodecSync().implementation, accept: computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ=='),
+console.log(JSON.stringify({ codec: createCodecSync().implementation, opened: new ServerConnection({ codec: createCodecSync(), established: {} }).state,
   web: WebWebSocket === WebSocket, transport: typeof StreamWebSocket.connect }));`);
-    expect(JSON.parse(out)).toEqual({ codec: 'wasm', accept: 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=', web: true, transport: 'function' });
+    expect(JSON.parse(out)).toEqual({ codec: 'wasm', opened: 1, web: true, transport: 'function' });
   });
 });
 
@@ -173,11 +173,11 @@ console.log(JSON.stringify({
   it('wasmsocket/codec, wasmsocket/protocol and wasmsocket/web require by name; WASMSOCKET_NO_WASM=1 makes the codec portable', async () => {
     const source = `
 const { createCodecSync } = require('wasmsocket/codec');
-const { computeAcceptKey } = require('wasmsocket/protocol');
+const { ServerConnection } = require('wasmsocket/protocol');
 const WebWebSocket = require('wasmsocket/web');
-console.log(JSON.stringify({ codec: createCodecSync().implementation, accept: computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ=='),
+console.log(JSON.stringify({ codec: createCodecSync().implementation, opened: new ServerConnection({ codec: createCodecSync(), established: {} }).state,
   web: WebWebSocket.WebSocket === WebWebSocket && typeof WebWebSocket.StreamWebSocket }));`;
-    expect(JSON.parse(await runNode('cjs-entries.cjs', source))).toEqual({ codec: 'wasm', accept: 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=', web: 'function' });
+    expect(JSON.parse(await runNode('cjs-entries.cjs', source))).toEqual({ codec: 'wasm', opened: 1, web: 'function' });
     expect(JSON.parse(await runNode('cjs-entries.cjs', source, { WASMSOCKET_NO_WASM: '1' })).codec).toBe('portable');
   });
 });
@@ -187,7 +187,7 @@ const ESM_CONSUMER = `
 import WebSocket, { WebSocketServer, createWebSocketStream, type ServerOptions } from 'wasmsocket';
 import { WebSocket as NamedWebSocket, CloseCode } from 'wasmsocket';
 import { createCodecSync, type Codec } from 'wasmsocket/codec';
-import { computeAcceptKey } from 'wasmsocket/protocol';
+import { ServerConnection } from 'wasmsocket/protocol';
 import WebClient, { StreamWebSocket } from 'wasmsocket/web';
 
 const options: ServerOptions = { port: 0, host: '127.0.0.1' };
@@ -201,7 +201,7 @@ const duplex = createWebSocketStream(client);
 duplex.end();
 client.close(CloseCode.NORMAL, 'bye');
 const codec: Codec = createCodecSync();
-const accept: string = computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ==');
+const accept: number = new ServerConnection({ codec, established: {} }).state;
 const web: WebClient = new WebClient('ws://127.0.0.1:8080');
 void [same, codec, accept, web, StreamWebSocket, WebSocket.OPEN];
 // @ts-expect-error the ES module class has no CommonJS statics
@@ -225,7 +225,7 @@ const back: WebSocket = asNamed;
 WebSocket.createWebSocketStream(client).end();
 const options: WebSocket.ServerOptions = { noServer: true };
 const codec: codecs.Codec = codecs.createCodecSync();
-const accept: string = protocol.computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ==');
+const accept: number = new protocol.ServerConnection({ codec, established: {} }).state;
 void [other, fromStatic, back, options, codec, accept, WebSocket.OPEN];
 `;
 
