@@ -9,9 +9,10 @@
  * negotiator (src/handshake/extensions.ts). Each successful negotiation yields one
  * `PerMessageDeflate` for one connection; it creates its compressor and decompressor on the
  * first message that needs them, so a connection that never sends or receives a compressed
- * message costs nothing. The connection (src/protocol/connection.ts) marks compressed messages
- * with RSV1, asks `shouldEncode` before each message, and runs `encode`/`decode` piece by piece,
- * so fragmented messages are compressed and decompressed as they go. Control frames never reach
+ * message costs nothing. The connection's outbound pipeline (src/protocol/outbound-pipeline.ts)
+ * marks compressed messages with RSV1, asks `shouldEncode` before each message and runs
+ * `encode` piece by piece; its message assembler (src/protocol/message-assembler.ts) runs
+ * `decode` as the pieces arrive, so fragmented messages are compressed and decompressed as they go. Control frames never reach
  * an extension (RFC 7692 §6.1: "An endpoint MUST NOT set the "Per-Message Compressed" bit of
  * control frames"), and the frame codec refuses RSV1 on control and continuation frames (1002).
  *
