@@ -7,25 +7,43 @@
  * RemoteProtocolError apart.
  */
 
-/** Stable error codes. Never renamed once published; new ones are only added. */
+/**
+ * Stable error codes. Where `ws` has a code for the same failure, it is `ws`'s (`WS_ERR_*`,
+ * from its `lib/receiver.js` and `lib/permessage-deflate.js`), so that code written for `ws`
+ * that checks `error.code` keeps working; several of our finer distinctions share one of
+ * `ws`'s codes then (the key names stay apart). Failures `ws` has no code for have our own
+ * (`WSX_ERR_*`). Codes are never renamed once published; new ones are only added.
+ */
 export const ErrorCode = {
   // Frame level (RFC 6455 §5)
-  RSV_NOT_ALLOWED: 'WSX_ERR_RSV_NOT_ALLOWED',
-  RESERVED_OPCODE: 'WSX_ERR_RESERVED_OPCODE',
-  CONTROL_FRAGMENTED: 'WSX_ERR_CONTROL_FRAGMENTED',
-  CONTROL_TOO_LONG: 'WSX_ERR_CONTROL_TOO_LONG',
-  EXPECTED_MASK: 'WSX_ERR_EXPECTED_MASK',
-  UNEXPECTED_MASK: 'WSX_ERR_UNEXPECTED_MASK',
-  LENGTH_MSB_SET: 'WSX_ERR_LENGTH_MSB_SET',
-  PAYLOAD_TOO_BIG: 'WSX_ERR_PAYLOAD_TOO_BIG',
-  INVALID_UTF8: 'WSX_ERR_INVALID_UTF8',
-  UNEXPECTED_CONTINUATION: 'WSX_ERR_UNEXPECTED_CONTINUATION',
-  EXPECTED_CONTINUATION: 'WSX_ERR_EXPECTED_CONTINUATION',
+  /** An RSV bit no negotiated extension defines (ws: RSV1 → `WS_ERR_UNEXPECTED_RSV_1`). */
+  RSV_NOT_ALLOWED: 'WS_ERR_UNEXPECTED_RSV_1',
+  /** ws's code for RSV2 or RSV3 set: for a parser that tells the bits apart. */
+  UNEXPECTED_RSV_2_3: 'WS_ERR_UNEXPECTED_RSV_2_3',
+  RESERVED_OPCODE: 'WS_ERR_INVALID_OPCODE',
+  /** A fragmented control frame (ws: "FIN must be set"). */
+  CONTROL_FRAGMENTED: 'WS_ERR_EXPECTED_FIN',
+  CONTROL_TOO_LONG: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+  EXPECTED_MASK: 'WS_ERR_EXPECTED_MASK',
+  UNEXPECTED_MASK: 'WS_ERR_UNEXPECTED_MASK',
+  /** A 64-bit length with its top bit set (ws: any length above 2^53 − 1). */
+  LENGTH_MSB_SET: 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH',
+  /** A frame over the size limit (ws: "Max payload size exceeded"). */
+  PAYLOAD_TOO_BIG: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+  INVALID_UTF8: 'WS_ERR_INVALID_UTF8',
+  /** A continuation frame with no message to continue (ws: "invalid opcode 0"). */
+  UNEXPECTED_CONTINUATION: 'WS_ERR_INVALID_OPCODE',
+  /** A new data frame inside a fragmented message (ws: "invalid opcode 1" or 2). */
+  EXPECTED_CONTINUATION: 'WS_ERR_INVALID_OPCODE',
   // Message and connection level
-  MESSAGE_TOO_BIG: 'WSX_ERR_MESSAGE_TOO_BIG',
-  TOO_MANY_FRAGMENTS: 'WSX_ERR_TOO_MANY_FRAGMENTS',
-  INVALID_CLOSE_PAYLOAD: 'WSX_ERR_INVALID_CLOSE_PAYLOAD',
-  INVALID_CLOSE_CODE: 'WSX_ERR_INVALID_CLOSE_CODE',
+  /** A message over the size limit, compressed or not (ws: "Max payload size exceeded"). */
+  MESSAGE_TOO_BIG: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+  /** A message of more fragments than allowed (ws: "Too many message fragments"). */
+  TOO_MANY_FRAGMENTS: 'WS_ERR_TOO_MANY_BUFFERED_PARTS',
+  /** A close frame with a 1-byte payload (ws: "invalid payload length 1"). */
+  INVALID_CLOSE_PAYLOAD: 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH',
+  INVALID_CLOSE_CODE: 'WS_ERR_INVALID_CLOSE_CODE',
+  /** Compressed data that does not inflate (ws passes zlib's own error and code). */
   EXTENSION_ERROR: 'WSX_ERR_EXTENSION',
   INTERNAL_ERROR: 'WSX_ERR_INTERNAL',
   // Opening handshake (RFC 6455 §4)
@@ -46,7 +64,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Base class of every error wasmsocket raises or reports. */
 export class WebSocketError extends Error {
-  /** Stable identifier, e.g. `WSX_ERR_INVALID_UTF8`. */
+  /** Stable identifier, e.g. `WS_ERR_INVALID_UTF8` (ws's) or `WSX_ERR_TIMEOUT` (ours). */
   readonly code: ErrorCode;
   /** The close code this error leads to on the wire, if any. */
   readonly closeCode: number | undefined;

@@ -105,7 +105,7 @@ describe.each(nodeCodecs)('streamMessages (%s codec)', (_name, codec) => {
     peer.write(clientFrame(0x0, Buffer.from([0xc0, 0x80]), false));
     const [error] = await failed;
     expect(error.closeCode).toBe(CloseCode.INVALID_PAYLOAD);
-    expect(error.code).toBe('WSX_ERR_INVALID_UTF8');
+    expect(error.code).toBe('WS_ERR_INVALID_UTF8');
     expect(seen.pieces.length).toBe(1);
   });
 });

@@ -488,7 +488,7 @@ describe('StreamWebSocket pulling and limits', () => {
     await opened(client);
     client.send(new Uint8Array(1001));
     expect(await closed(client)).toMatchObject({ code: 1009, wasClean: true });
-    expect(errors.map((error) => (error as Error & { code: string }).code)).toEqual(['WSX_ERR_PAYLOAD_TOO_BIG']);
+    expect(errors.map((error) => (error as Error & { code: string }).code)).toEqual(['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH']);
   });
 
   it('§5.4 sends a message in fragments with fin: false, and the peer gets it whole', async () => {

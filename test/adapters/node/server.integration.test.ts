@@ -430,7 +430,7 @@ describe.each(nodeCodecs)('WebSocketServer (%s codec)', (_name, codec) => {
     expect(frames[0]).toBe(0x88);
     expect(frames.readUInt16BE(2)).toBe(1002);
     const [[error], close] = await failure;
-    expect(error.code).toBe('WSX_ERR_EXPECTED_MASK');
+    expect(error.code).toBe('WS_ERR_EXPECTED_MASK');
     expect(error.closeCode).toBe(1002);
     expect(close.code).toBe(1006);
   });
