@@ -6,7 +6,7 @@
  */
 import type { HeaderField } from '../handshake/http.js';
 import { type RandomSource, webCryptoRandom } from '../shared/ports.js';
-import { domException } from './face.js';
+import type { FaceErrorFactory } from './face.js';
 import { parseWebSocketUrl } from './url.js';
 
 /** A client's URL after the checks, with where to connect for `ws+unix:`. */
@@ -24,10 +24,10 @@ export interface ClientTarget {
  * `ws+unix:/path/to/socket:/resource?query` connects to the Unix domain socket (or Windows
  * named pipe) and requests `/resource?query` (`/` when there is no `:`).
  *
- * @throws DOMException `SyntaxError` as `parseWebSocketUrl`, and for a `ws+unix:` URL
+ * @throws `SyntaxError` (from `errors`) as `parseWebSocketUrl`, and for a `ws+unix:` URL
  *   without a socket path or with a fragment.
  */
-export function parseClientUrl(url: string | URL, protocols: string | readonly string[] | undefined): ClientTarget {
+export function parseClientUrl(url: string | URL, protocols: string | readonly string[] | undefined, errors: FaceErrorFactory): ClientTarget {
   let unix: URL | null = null;
   try {
     const record = new URL(url);
@@ -36,17 +36,17 @@ export function parseClientUrl(url: string | URL, protocols: string | readonly s
     // Not absolute: parseWebSocketUrl reports it.
   }
   if (unix === null) {
-    const target = parseWebSocketUrl(url, protocols);
+    const target = parseWebSocketUrl(url, protocols, errors);
     return { ...target, socketPath: undefined, path: `${target.url.pathname}${target.url.search}` };
   }
-  if (unix.hash !== '' || String(url).includes('#')) throw domException('a WebSocket URL cannot have a fragment', 'SyntaxError');
+  if (unix.hash !== '' || String(url).includes('#')) throw errors('a WebSocket URL cannot have a fragment', 'SyntaxError', SyntaxError);
   const full = `${unix.pathname}${unix.search}`;
   const colon = full.indexOf(':');
   const socketPath = colon === -1 ? full : full.slice(0, colon);
-  if (socketPath === '') throw domException('a ws+unix: URL needs the path of the socket', 'SyntaxError');
+  if (socketPath === '') throw errors('a ws+unix: URL needs the path of the socket', 'SyntaxError', SyntaxError);
   const rest = colon === -1 ? '' : full.slice(colon + 1);
   // The subprotocols get the same checks as for any other URL.
-  const { protocols: offered } = parseWebSocketUrl('ws://localhost/', protocols);
+  const { protocols: offered } = parseWebSocketUrl('ws://localhost/', protocols, errors);
   return { url: unix, protocols: offered, socketPath, path: rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}` };
 }
 

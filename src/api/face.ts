@@ -35,7 +35,7 @@ import type { Extension } from '../protocol/extension.js';
 import { STATE_NAMES } from '../protocol/connection.js';
 import { concatBytes, utf8Encode } from '../shared/bytes.js';
 import { isValidCloseCode, MAX_CLOSE_REASON, ReadyState } from '../shared/constants.js';
-import { ErrorCode, WebSocketError } from '../shared/errors.js';
+import { ErrorCode, WebSocketError, type WsErrorClass } from '../shared/errors.js';
 import { CloseEvent, ErrorEvent, EventTargetEmitter, type FaceEvents, MessageEvent } from './events.js';
 import { type IterableSocket, messages, type MessageIterator } from './message-iterator.js';
 
@@ -97,6 +97,15 @@ export function domException(message: string, name: string): Error {
   return new DOMException(message, name);
 }
 
+/**
+ * What a face throws where the WHATWG API throws the DOMException `name` and `ws` an error
+ * of class `wsClass`: web faces throw the DOMException; the Node face `dualError` (both).
+ */
+export type FaceErrorFactory = (message: string, name: string, wsClass: WsErrorClass) => Error;
+
+/** The web faces' errors: the WHATWG API's DOMExceptions. */
+export const WEB_ERRORS: FaceErrorFactory = (message, name) => new DOMException(message, name);
+
 /** An `InvalidStateError` for a send that came too late, reported through its callback. */
 export function notOpenError(state: ReadyState): WebSocketError {
   return new WebSocketError(`the WebSocket is not open (${STATE_NAMES[state]})`, ErrorCode.INVALID_STATE);
@@ -138,6 +147,8 @@ export interface FaceTyping {
   textForListeners(bytes: Uint8Array): string | Uint8Array;
   /** A close reason as the `ws` `'close'` listeners get it (a string; Node: a `Buffer`). */
   reasonForListeners(reason: string): string | Uint8Array;
+  /** The errors the methods throw (see `FaceErrorFactory`). */
+  readonly error: FaceErrorFactory;
 }
 
 /** The web faces' typing: text as strings, bytes as `Uint8Array`s. */
@@ -146,6 +157,7 @@ export const WEB_TYPING: FaceTyping = {
   wrapBytes: (bytes) => bytes,
   textForListeners: (bytes) => textDecoder.decode(bytes),
   reasonForListeners: (reason) => reason,
+  error: WEB_ERRORS,
 };
 
 /** What a face class may change in its core's behaviour (the Node client's HTTP exchange). */
@@ -295,7 +307,7 @@ export class FaceCore {
     const state = engine.state;
     // WHATWG send() step 1: "If this's ready state is CONNECTING, then throw an
     // "InvalidStateError" DOMException." (Not while a failed handshake is being reported: CLOSING.)
-    if (state === ReadyState.CONNECTING && !this.#handshakeFailed) throw domException('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError');
+    if (state === ReadyState.CONNECTING && !this.#handshakeFailed) throw this.#typing.error('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError', Error);
     let bytes: Uint8Array | null = null;
     let blob: Blob | null = null;
     let binary = true;
@@ -340,12 +352,12 @@ export class FaceCore {
   close(code?: number, reason?: string | Uint8Array): void {
     // WHATWG close() step 1: a code that cannot be sent → "InvalidAccessError".
     if (code !== undefined && !(Number.isInteger(code) && isValidCloseCode(code))) {
-      throw domException(`invalid close code ${String(code)}: use 1000–1003, 1007–1014 or 3000–4999`, 'InvalidAccessError');
+      throw this.#typing.error(`invalid close code ${String(code)}: use 1000–1003, 1007–1014 or 3000–4999`, 'InvalidAccessError', TypeError);
     }
     // Step 2: "If reasonBytes is longer than 123 bytes, then throw a "SyntaxError" DOMException."
     const reasonText = reason === undefined ? '' : typeof reason === 'string' ? reason : textDecoder.decode(reason);
     if (utf8Encode(reasonText).length > MAX_CLOSE_REASON) {
-      throw domException(`the close reason is longer than ${MAX_CLOSE_REASON} bytes of UTF-8`, 'SyntaxError');
+      throw this.#typing.error(`the close reason is longer than ${MAX_CLOSE_REASON} bytes of UTF-8`, 'SyntaxError', RangeError);
     }
     // "If code is null and reasonBytes is non-empty, set code to 1000."
     const status = code ?? (reasonText !== '' ? 1000 : undefined);
@@ -554,7 +566,7 @@ export class FaceCore {
     const engine = this.#engine!;
     const state = engine.state;
     if (state === ReadyState.CONNECTING && !this.#handshakeFailed) {
-      throw domException(`cannot send a ${kind}: the WebSocket is not open yet (CONNECTING)`, 'InvalidStateError');
+      throw this.#typing.error(`cannot send a ${kind}: the WebSocket is not open yet (CONNECTING)`, 'InvalidStateError', Error);
     }
     let bytes: Uint8Array;
     if (data === undefined || data === null) bytes = new Uint8Array(0);
@@ -739,7 +751,8 @@ export abstract class FaceSurface {
    *
    * @returns false when the bytes waiting to be written have reached `highWaterMark` (wait
    *   for `'drain'`) or the connection is not open; true otherwise.
-   * @throws DOMException `InvalidStateError` while CONNECTING (WHATWG step 1).
+   * @throws `InvalidStateError` while CONNECTING (WHATWG step 1): a DOMException on the web
+   *   faces; in Node an `Error` with that name, as `ws` throws an `Error`.
    */
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
     return this[FACE].send(data, options, callback);
@@ -766,8 +779,9 @@ export abstract class FaceSurface {
    * can say 1001 or 1011. A reason without a code sends 1000. While CONNECTING the connection
    * is abandoned: `error`, then `close` with 1006. Sends waiting behind a Blob go first.
    *
-   * @throws DOMException `InvalidAccessError` for a code that may not be sent; `SyntaxError`
-   *   for a reason longer than 123 bytes of UTF-8.
+   * @throws `InvalidAccessError` for a code that may not be sent, `SyntaxError` for a reason
+   *   longer than 123 bytes of UTF-8: DOMExceptions on the web faces; in Node a `TypeError`
+   *   and a `RangeError` with those names, as `ws` throws those classes.
    */
   close(code?: number, reason?: string | Uint8Array): void {
     this[FACE].close(code, reason);

@@ -37,9 +37,9 @@ import type { ClientExtensionNegotiator } from '../handshake/extensions.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
-import { ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
+import { dualError, ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
-import { type BinaryType, defineFaceSurface, domException, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
+import { type BinaryType, defineFaceSurface, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
 import { type CompatSender, compatSender, type FrameSink } from './ws-private.js';
 import { checkWsBehaviourOptions, limitsForMaxPayload, type WsBehaviourOptions } from './options.js';
@@ -200,12 +200,17 @@ let createServerSide: (init: ServerSideInit) => WebSocket;
 let attachServerSide: (websocket: WebSocket, socket: NodeSocket) => void;
 let wakeServerSide: (websocket: WebSocket) => void;
 
-/** The Node faces' typing: text, binary data and close reasons reach `ws` listeners as `Buffer`s, as in `ws`. */
+/**
+ * The Node faces' typing: text, binary data and close reasons reach `ws` listeners as
+ * `Buffer`s, as in `ws`; the methods throw `ws`'s error classes with the WHATWG API's
+ * DOMException names (`dualError`).
+ */
 const NODE_TYPING: FaceTyping = {
   encodeText: (text) => Buffer.from(text, 'utf8'),
   wrapBytes: toBuffer,
   textForListeners: toBuffer,
   reasonForListeners: (reason) => Buffer.from(reason, 'utf8'),
+  error: (message, name, wsClass) => dualError(wsClass, message, name),
 };
 
 /** A server-side socket is open when the application gets it: it reports no open event. */
@@ -244,9 +249,10 @@ export class WebSocket extends EventEmitterTarget {
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
    *
    * @param protocols subprotocols to offer, most preferred first (or the options).
-   * @throws DOMException `SyntaxError` for an invalid URL, a scheme other than ws/wss/http/https,
+   * @throws `SyntaxError` for an invalid URL, a scheme other than ws/wss/http/https/ws+unix,
    *   a URL with a fragment (RFC 6455 §3), or invalid or repeated subprotocols — before any
-   *   connection is made.
+   *   connection is made: a `SyntaxError` as `ws` throws, which is also what the WHATWG
+   *   API's DOMException is named (`dualError`).
    * @throws InvalidArgumentError for an invalid option (a header, a limit).
    */
   constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions) {
@@ -264,7 +270,7 @@ export class WebSocket extends EventEmitterTarget {
     const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, { abortHandshake: () => this.#abortHandshake() }));
     this.#isServer = false;
     // ws refuses a null subprotocol list (a WHATWG WebSocket would offer "null").
-    if (protocols === null) throw domException('invalid subprotocol list: null', 'SyntaxError');
+    if (protocols === null) throw dualError(SyntaxError, 'invalid subprotocol list: null', 'SyntaxError');
     if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols as WebSocketOptions;
       protocols = undefined;
@@ -279,7 +285,7 @@ export class WebSocket extends EventEmitterTarget {
 
     // WHATWG "new WebSocket(url, protocols)" steps 1–9: the URL record and the subprotocols
     // (and ws's ws+unix: URLs).
-    const target = parseClientUrl(url, protocols as string | readonly string[] | undefined);
+    const target = parseClientUrl(url, protocols as string | readonly string[] | undefined, NODE_TYPING.error);
     this.#client = {
       options: opts,
       transport: resolveTransportOptions(opts),
@@ -385,7 +391,7 @@ export class WebSocket extends EventEmitterTarget {
     }
     let target: ClientTarget;
     try {
-      target = parseClientUrl(new URL(location, this.#url), client.protocols);
+      target = parseClientUrl(new URL(location, this.#url), client.protocols, NODE_TYPING.error);
     } catch (error) {
       from.failDetached(error instanceof Error ? error : new Error(String(error)));
       return;

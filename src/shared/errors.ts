@@ -118,3 +118,23 @@ export class InvalidArgumentError extends WebSocketError {
     super(message, ErrorCode.INVALID_ARGUMENT);
   }
 }
+
+/** The legacy `code` of the DOMException names WebSocket methods throw (WebIDL §2.8.1). */
+const DOM_EXCEPTION_CODES: Readonly<Record<string, number>> = { InvalidStateError: 11, SyntaxError: 12, InvalidAccessError: 15, NotSupportedError: 9 };
+
+/** The error classes `ws` throws. */
+export type WsErrorClass = typeof Error | typeof SyntaxError | typeof TypeError | typeof RangeError;
+
+/**
+ * An error for code written against both APIs, where the WHATWG WebSocket throws a
+ * DOMException and `ws` an error of its own class: an instance of `ws`'s class (so
+ * `instanceof SyntaxError`, `TypeError`, `RangeError` checks hold) that carries the
+ * DOMException's `name` and legacy `code` (so `error.name === 'InvalidAccessError'` holds).
+ * Only `instanceof DOMException` tells it apart.
+ */
+export function dualError(wsClass: WsErrorClass, message: string, domName: string): Error {
+  const error = new wsClass(message);
+  Object.defineProperty(error, 'name', { value: domName, writable: true, configurable: true });
+  Object.defineProperty(error, 'code', { value: DOM_EXCEPTION_CODES[domName] ?? 0, writable: true, configurable: true });
+  return error;
+}

@@ -53,7 +53,7 @@ describe('WebSocket constructor: URL and subprotocol validation', () => {
     ['ftp://127.0.0.1/', 'scheme'],
     ['ws://127.0.0.1/#frag', 'fragment'],
     ['ws://127.0.0.1/#', 'fragment'],
-  ])('%s throws a SyntaxError DOMException (%s) before connecting', async (url, message) => {
+  ])('%s throws a SyntaxError, as ws does, named as the DOMException is (%s), before connecting', async (url, message) => {
     let connections = 0;
     await startRawServer(resources, () => connections++);
     let thrown: unknown;
@@ -62,8 +62,9 @@ describe('WebSocket constructor: URL and subprotocol validation', () => {
     } catch (error) {
       thrown = error;
     }
-    expect(thrown).toBeInstanceOf(DOMException);
+    expect(thrown).toBeInstanceOf(SyntaxError);
     expect((thrown as DOMException).name).toBe('SyntaxError');
+    expect((thrown as DOMException).code).toBe(DOMException.SYNTAX_ERR);
     expect((thrown as DOMException).message).toContain(message);
     expect(connections).toBe(0);
   });
