@@ -19,6 +19,21 @@ export function limitsForMaxPayload(maxPayload: number | undefined, limits?: Par
   return { ...limits, maxMessageSize: limit, maxFrameSize: Math.max(limit, MAX_CONTROL_PAYLOAD) };
 }
 
+/**
+ * The connection limits for `ws`'s options: `maxPayload` (see `limitsForMaxPayload`) and
+ * `maxFragments`, the most fragments of one message (0: no limit; default 100,000 — `ws`'s
+ * is 16,384).
+ *
+ * @throws InvalidArgumentError for a value that is not a non-negative integer.
+ */
+export function limitsOf(options: { readonly maxPayload?: number; readonly maxFragments?: number }): Partial<ConnectionLimits> {
+  const limits = limitsForMaxPayload(options.maxPayload);
+  const { maxFragments } = options;
+  if (maxFragments === undefined) return limits;
+  if (!Number.isSafeInteger(maxFragments) || maxFragments < 0) throw new InvalidArgumentError(`maxFragments must be a non-negative integer, got ${String(maxFragments)}`);
+  return { ...limits, maxFragments: maxFragments === 0 ? Number.MAX_SAFE_INTEGER : maxFragments };
+}
+
 /** `ws` options that are accepted where this library does the same or more, and refused where it cannot. */
 export interface WsBehaviourOptions {
   /**

@@ -31,7 +31,7 @@ import {
   checkWsBehaviourOptions,
   createServerSideWebSocket,
   DEFAULT_HANDSHAKE_TIMEOUT,
-  limitsForMaxPayload,
+  limitsOf,
   type SocketOptions,
   wakeServerSideWebSocket,
   WebSocket,
@@ -244,7 +244,7 @@ export class WebSocketServer extends EventEmitter {
     }
     this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     if (!(this.#maxConnections > 0)) throw new InvalidArgumentError(`maxConnections must be positive, got ${String(options.maxConnections)}`);
-    limitsForMaxPayload(options.maxPayload);
+    limitsOf(options);
     if (options.protocols !== undefined) {
       if (!Array.isArray(options.protocols) || !options.protocols.every((protocol) => typeof protocol === 'string' && isToken(protocol))) {
         throw new InvalidArgumentError('protocols must be a list of subprotocol names (RFC 7230 tokens)');
@@ -348,7 +348,7 @@ export class WebSocketServer extends EventEmitter {
     const handleProtocols = options.handleProtocols;
     const upgrade = new PendingUpgrade(request, socket, head, {
       codec: options.codec ?? defaultCodec(),
-      limits: limitsForMaxPayload(options.maxPayload),
+      limits: limitsOf(options),
       extensions: this.#extensions,
       // RFC 6455 §4.2.2: a subprotocol the server speaks, or none (ws agrees to the client's first).
       handleProtocols:

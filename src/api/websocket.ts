@@ -42,7 +42,7 @@ import { webCryptoRandom } from '../shared/ports.js';
 import { type BinaryType, defineFaceSurface, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
 import { type CompatSender, compatSender, type FrameSink } from './ws-private.js';
-import { checkWsBehaviourOptions, limitsForMaxPayload, type WsBehaviourOptions } from './options.js';
+import { checkWsBehaviourOptions, limitsForMaxPayload, limitsOf, type WsBehaviourOptions } from './options.js';
 import {
   type ClientTarget,
   fieldsForOtherOrigin,
@@ -59,12 +59,14 @@ import {
 } from './client-options.js';
 
 export type { BinaryType, SendCallback, SendData, SendOptions };
-export { checkWsBehaviourOptions, limitsForMaxPayload };
+export { checkWsBehaviourOptions, limitsForMaxPayload, limitsOf };
 
 /** Options common to client and server-side sockets. */
 export interface SocketOptions extends Partial<TransportOptions>, WsBehaviourOptions {
   /** Largest message accepted, in bytes (1009 above it); 0 means no limit. Default 100 MiB. */
   readonly maxPayload?: number;
+  /** Most fragments of one message (1009 above it); 0 means no limit. Default 100,000 (`ws`: 16,384). */
+  readonly maxFragments?: number;
   /** Answer pings automatically (RFC 6455 §5.5.2); default true. */
   readonly autoPong?: boolean;
   /**
@@ -329,7 +331,7 @@ export class WebSocket extends EventEmitterTarget {
       requireProtocol: true,
       extensions: clientExtensions(opts),
       headers: headers.fields,
-      limits: limitsForMaxPayload(opts.maxPayload),
+      limits: limitsOf(opts),
       autoPong: opts.autoPong,
       streamMessages: opts.streamMessages,
       onWake: () => driver?.wake(),

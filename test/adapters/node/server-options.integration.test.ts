@@ -1,6 +1,6 @@
 /**
  * The server's ws options and events on real sockets: the WebSocket option (a subclass for
- * server-side sockets), 'wsClientError', autoPong, skipUTF8Validation and
+ * server-side sockets), 'wsClientError', autoPong, maxFragments, skipUTF8Validation and
  * allowSynchronousEvents — next to ws where they agree.
  */
 import { once } from 'node:events';
@@ -148,6 +148,17 @@ describe('autoPong, skipUTF8Validation, allowSynchronousEvents', () => {
     const frame = await answer;
     expect(frame[0]).toBe(0x88);
     expect(frame.readUInt16BE(2)).toBe(1007);
+  });
+
+  it("maxFragments (ws's option): a message of more fragments fails the connection, with ws's code", async () => {
+    const { wss, port } = await startServer(resources, { maxFragments: 2 });
+    const errors = nextEvent<[WebSocket]>(wss, 'connection').then(([ws]) => nextEvent<[Error & { code?: string; closeCode?: number }]>(ws, 'error'));
+    const socket = await rawClient(port);
+    socket.write(Buffer.concat([clientFrame(0x1, Buffer.from('a'), false), clientFrame(0x0, Buffer.from('b'), false), clientFrame(0x0, Buffer.from('c'))]));
+    const error = (await errors)[0];
+    expect(error.code).toBe('WS_ERR_TOO_MANY_BUFFERED_PARTS');
+    expect(error.closeCode).toBe(1009);
+    expect(() => new WebSocketServer({ noServer: true, maxFragments: -1 })).toThrow(InvalidArgumentError);
   });
 
   it('allowSynchronousEvents: true is accepted (how events are delivered); false is refused', () => {
