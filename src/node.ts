@@ -63,7 +63,8 @@ export {
   type WebSocketStreamMessage,
   type WebSocketStreamOptions,
 } from './api/websocket-stream.js';
-export type { EventTargetEmitter } from './api/events.js';
+export type { EventTargetEmitter, FaceEvents } from './api/events.js';
+export type { FaceEventListener, FaceEventMap, FaceSurface } from './api/face.js';
 export type { HeaderField } from './handshake/http.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';
 export { DEFAULT_TRANSPORT_OPTIONS, type BufferOverflowAction, type HeartbeatOptions, type TransportOptions } from './adapters/types.js';

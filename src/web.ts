@@ -32,7 +32,8 @@ export {
 } from './api/stream-websocket.js';
 export { WebSocketFace, type BinaryType, type MessageData, type SendCallback, type SendData, type SendOptions } from './api/face.js';
 export { messages, type Message, type MessageIterator, type MessagesOptions } from './api/message-iterator.js';
-export type { EventTargetEmitter } from './api/events.js';
+export type { EventTargetEmitter, FaceEvents } from './api/events.js';
+export type { FaceEventListener, FaceEventMap, FaceSurface } from './api/face.js';
 export type { HeaderField } from './handshake/http.js';
 export type { ServerHandshakeOptions } from './handshake/server.js';
 export { CloseEvent, ErrorEvent, MessageEvent, type CloseEventInit, type ErrorEventInit, type MessageEventInit } from './api/events.js';

@@ -31,7 +31,7 @@ import { DEFAULT_TRANSPORT_OPTIONS, type ConnectionSink } from '../adapters/type
 import { concatBytes } from '../shared/bytes.js';
 import { ReadyState } from '../shared/constants.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
-import { domException, FACE, type FaceEngine, makeAccessorsEnumerable, notOpenError, WebSocketFace } from './face.js';
+import { domException, type FaceEngine, faceOf, makeAccessorsEnumerable, notOpenError, WebSocketFace } from './face.js';
 import { parseWebSocketUrl } from './url.js';
 
 /** Options of the browser client. */
@@ -284,8 +284,8 @@ export class WebSocket extends WebSocketFace {
     if (NativeWebSocket === undefined) throw domException('this runtime has no WebSocket; use StreamWebSocket over a byte stream', 'NotSupportedError');
     // The same checks the browser makes, with the Node client's messages.
     const target = parseWebSocketUrl(url, protocols as string | readonly string[] | undefined);
-    this.#engine = new NativeEngine(new NativeWebSocket(target.url.href, target.protocols), this[FACE].sink, highWaterMark);
-    this[FACE].engine = this.#engine;
+    this.#engine = new NativeEngine(new NativeWebSocket(target.url.href, target.protocols), faceOf(this).sink, highWaterMark);
+    faceOf(this).engine = this.#engine;
   }
 
   override get url(): string {

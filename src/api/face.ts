@@ -173,8 +173,23 @@ export interface FaceOwner extends IterableSocket {
   readonly url: string;
 }
 
-/** Where a face object keeps its core (not part of the package's surface). @internal */
-export const FACE: unique symbol = Symbol('wasmsocket.face');
+/** Where a face object keeps its core (not part of the package's surface, nor of its types). */
+const FACE: unique symbol = Symbol('wasmsocket.face');
+
+interface FaceHolder {
+  [FACE]: FaceCore;
+}
+
+/** The core of a face object (for the members `defineFaceSurface` puts on its class). */
+export function faceOf(face: object): FaceCore {
+  return (face as FaceHolder)[FACE];
+}
+
+/** Give a face object its core, in its constructor. */
+export function attachFace(face: object, core: FaceCore): FaceCore {
+  (face as FaceHolder)[FACE] = core;
+  return core;
+}
 
 /**
  * The logic and state of one socket's face (see the module comment): the WHATWG and `ws`
@@ -670,7 +685,6 @@ type Handler<E extends Event> = ((event: E) => void) | null;
  * instantiated), and the class takes their types by declaration merging.
  */
 export abstract class FaceSurface {
-  declare readonly [FACE]: FaceCore;
   declare readonly CONNECTING: 0;
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
@@ -680,17 +694,17 @@ export abstract class FaceSurface {
 
   /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
   get readyState(): ReadyState {
-    return this[FACE].readyState;
+    return faceOf(this).readyState;
   }
 
   /** The agreed subprotocol, `''` for none. */
   get protocol(): string {
-    return this[FACE].protocol;
+    return faceOf(this).protocol;
   }
 
   /** The extensions in use, as the Sec-WebSocket-Extensions value of the response (`''` for none). */
   get extensions(): string {
-    return this[FACE].extensions;
+    return faceOf(this).extensions;
   }
 
   /**
@@ -698,49 +712,49 @@ export abstract class FaceSurface {
    * keeps counting what is sent after the closing handshake started).
    */
   get bufferedAmount(): number {
-    return this[FACE].bufferedAmount;
+    return faceOf(this).bufferedAmount;
   }
 
   /** How binary messages are handed out. Unknown values are ignored, as the WHATWG setter does. */
   get binaryType(): BinaryType {
-    return this[FACE].binaryType;
+    return faceOf(this).binaryType;
   }
   set binaryType(type: BinaryType) {
-    this[FACE].binaryType = type;
+    faceOf(this).binaryType = type;
   }
 
   /** Whether reading is paused (`pause()`). */
   get isPaused(): boolean {
-    return this[FACE].isPaused;
+    return faceOf(this).isPaused;
   }
 
   /** The `open` event handler. */
   get onopen(): Handler<Event> {
-    return this[FACE].getHandler('open');
+    return faceOf(this).getHandler('open');
   }
   set onopen(handler: Handler<Event>) {
-    this[FACE].setHandler('open', handler);
+    faceOf(this).setHandler('open', handler);
   }
   /** The `message` event handler (a `MessageEvent`: text as a string, binary as `binaryType` says). */
   get onmessage(): Handler<MessageEvent> {
-    return this[FACE].getHandler('message');
+    return faceOf(this).getHandler('message');
   }
   set onmessage(handler: Handler<MessageEvent>) {
-    this[FACE].setHandler('message', handler as Handler<Event>);
+    faceOf(this).setHandler('message', handler as Handler<Event>);
   }
   /** The `error` event handler (an `ErrorEvent` carrying the error). */
   get onerror(): Handler<ErrorEvent> {
-    return this[FACE].getHandler('error');
+    return faceOf(this).getHandler('error');
   }
   set onerror(handler: Handler<ErrorEvent>) {
-    this[FACE].setHandler('error', handler as Handler<Event>);
+    faceOf(this).setHandler('error', handler as Handler<Event>);
   }
   /** The `close` event handler (a `CloseEvent`). */
   get onclose(): Handler<CloseEvent> {
-    return this[FACE].getHandler('close');
+    return faceOf(this).getHandler('close');
   }
   set onclose(handler: Handler<CloseEvent>) {
-    this[FACE].setHandler('close', handler as Handler<Event>);
+    faceOf(this).setHandler('close', handler as Handler<Event>);
   }
 
   /**
@@ -755,7 +769,7 @@ export abstract class FaceSurface {
    *   faces; in Node an `Error` with that name, as `ws` throws an `Error`.
    */
   send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
-    return this[FACE].send(data, options, callback);
+    return faceOf(this).send(data, options, callback);
   }
 
   /**
@@ -765,12 +779,12 @@ export abstract class FaceSurface {
    * @throws DOMException `InvalidStateError` while CONNECTING; InvalidArgumentError over 125 bytes.
    */
   ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
-    this[FACE].ping(data, mask, callback);
+    faceOf(this).ping(data, mask, callback);
   }
 
   /** Send a pong (RFC 6455 §5.5.3: unsolicited pongs are a unidirectional heartbeat). See `ping`. */
   pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {
-    this[FACE].pong(data, mask, callback);
+    faceOf(this).pong(data, mask, callback);
   }
 
   /**
@@ -784,22 +798,22 @@ export abstract class FaceSurface {
    *   and a `RangeError` with those names, as `ws` throws those classes.
    */
   close(code?: number, reason?: string | Uint8Array): void {
-    this[FACE].close(code, reason);
+    faceOf(this).close(code, reason);
   }
 
   /** Close at once, without a closing handshake; the close event (1006) follows. */
   terminate(): void {
-    this[FACE].terminate();
+    faceOf(this).terminate();
   }
 
   /** Stop taking messages in: the transport stops reading where it can. */
   pause(): void {
-    this[FACE].pause();
+    faceOf(this).pause();
   }
 
   /** Take messages in again after `pause()`. */
   resume(): void {
-    this[FACE].resume();
+    faceOf(this).resume();
   }
 
   /**
@@ -809,7 +823,7 @@ export abstract class FaceSurface {
    * up, and leaving the loop early closes the connection.
    */
   [Symbol.asyncIterator](): MessageIterator {
-    return this[FACE].messages();
+    return faceOf(this).messages();
   }
 }
 
@@ -862,12 +876,9 @@ export abstract class WebSocketFace extends EventTargetEmitter {
   declare static readonly OPEN: 1;
   declare static readonly CLOSING: 2;
   declare static readonly CLOSED: 3;
-  /** @internal */
-  readonly [FACE]: FaceCore;
-
   constructor() {
     super();
-    this[FACE] = new FaceCore(this, this.faceEvents(), WEB_TYPING);
+    attachFace(this, new FaceCore(this, this.faceEvents(), WEB_TYPING));
   }
 }
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging

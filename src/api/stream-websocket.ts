@@ -40,7 +40,7 @@ import type { ConnectionLimits } from '../protocol/limits.js';
 import { ServerConnection } from '../protocol/server-connection.js';
 import { InvalidArgumentError } from '../shared/errors.js';
 import { type RandomSource, webCryptoRandom } from '../shared/ports.js';
-import { FACE, makeAccessorsEnumerable, WebSocketFace } from './face.js';
+import { faceOf, makeAccessorsEnumerable, WebSocketFace } from './face.js';
 import { limitsForMaxPayload } from './options.js';
 import { parseWebSocketUrl } from './url.js';
 
@@ -178,8 +178,8 @@ export class StreamWebSocket extends WebSocketFace {
     const transport = resolveTransportOptions(options);
     let driver: ConnectionDriver | null = null;
     const connection = createConnection(() => driver?.wake());
-    driver = this.#driver = new ConnectionDriver(connection, this[FACE].sink, { ...transport, handshakeTimeout }, webScheduler);
-    this[FACE].engine = driver;
+    driver = this.#driver = new ConnectionDriver(connection, faceOf(this).sink, { ...transport, handshakeTimeout }, webScheduler);
+    faceOf(this).engine = driver;
     const binding = new StreamBinding(streams, driver);
     // Events come after the caller could add listeners, as a browser fires them from tasks.
     queueMicrotask(() => {

@@ -39,7 +39,7 @@ import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
 import { dualError, ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
-import { type BinaryType, defineFaceSurface, FACE, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
+import { attachFace, type BinaryType, defineFaceSurface, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
 import { type CompatSender, compatSender, type FrameSink } from './ws-private.js';
 import { checkWsBehaviourOptions, limitsForMaxPayload, limitsOf, type WsBehaviourOptions } from './options.js';
@@ -234,8 +234,7 @@ export class WebSocket extends EventEmitterTarget {
   declare static readonly OPEN: 1;
   declare static readonly CLOSING: 2;
   declare static readonly CLOSED: 3;
-  /** @internal */
-  readonly [FACE]: FaceCore;
+  readonly #face: FaceCore;
   /** The current driver (a redirect replaces it before the connection opens). */
   #driver!: ConnectionDriver;
   #url = '';
@@ -262,14 +261,14 @@ export class WebSocket extends EventEmitterTarget {
     if (url === null && serverSideInit !== null) {
       const init = serverSideInit;
       serverSideInit = null;
-      const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS));
+      const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS)));
       this.#isServer = true;
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0 }, nodeScheduler);
       // The handshake is done: the terms are known before the application gets the socket.
       face.setTerms(init.connection.protocol, init.connection.extensions);
       return;
     }
-    const face = (this[FACE] = new FaceCore(this, this.faceEvents(), NODE_TYPING, { abortHandshake: () => this.#abortHandshake() }));
+    const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, { abortHandshake: () => this.#abortHandshake() })));
     this.#isServer = false;
     // ws refuses a null subprotocol list (a WHATWG WebSocket would offer "null").
     if (protocols === null) throw dualError(SyntaxError, 'invalid subprotocol list: null', 'SyntaxError');
@@ -314,7 +313,7 @@ export class WebSocket extends EventEmitterTarget {
     const headers = requestHeaders(fields, opts.origin, urlCredentials(record) ?? auth);
     const hostName = headers.host?.name ?? (target.socketPath === undefined ? record.hostname : 'localhost');
     const mask = opts.generateMask === undefined ? null : maskingRandom(opts.generateMask);
-    const face = this[FACE];
+    const face = this.#face;
     let driver: ConnectionDriver | null = null;
     const connection = new ClientConnection({
       codec: opts.codec ?? defaultCodec(),
@@ -431,7 +430,7 @@ export class WebSocket extends EventEmitterTarget {
   }
 
   protected override eventFor(type: string, args: readonly unknown[]): Event {
-    return this[FACE].eventFor(type, args);
+    return this.#face.eventFor(type, args);
   }
 
   /** The URL connected to (`''` on a server-side socket). */
@@ -474,6 +473,12 @@ export class WebSocket extends EventEmitterTarget {
 // Every face's members (typed by the interface below), and ws's enumerable accessors.
 defineFaceSurface(WebSocket);
 
+// The server's types under names of their own, so that the namespace's members of the same
+// names can refer to them (in one declaration bundle a member would otherwise name itself).
+type ServerOptionsOfServer = import('./server.js').ServerOptions;
+type SyncVerifyClient<Request extends IncomingMessage> = import('./server.js').VerifyClientCallbackSync<Request>;
+type AsyncVerifyClient<Request extends IncomingMessage> = import('./server.js').VerifyClientCallbackAsync<Request>;
+
 /**
  * The names `ws` code uses for its types, on the class as in `@types/ws`
  * (`WebSocket.Data`, `WebSocket.RawData`, `WebSocket.ClientOptions`, `WebSocket.MessageEvent`, …).
@@ -489,11 +494,11 @@ export namespace WebSocket {
   /** Options of a client. */
   export type ClientOptions = WebSocketOptions;
   /** Options of a server. */
-  export type ServerOptions = import('./server.js').ServerOptions;
+  export type ServerOptions = ServerOptionsOfServer;
   /** permessage-deflate options. */
   export type PerMessageDeflateOptions = PerMessageDeflateNodeOptions;
-  export type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = import('./server.js').VerifyClientCallbackSync<Request>;
-  export type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = import('./server.js').VerifyClientCallbackAsync<Request>;
+  export type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = SyncVerifyClient<Request>;
+  export type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = AsyncVerifyClient<Request>;
   export type Event = globalThis.Event;
   export type MessageEvent = globalThis.MessageEvent;
   export type CloseEvent = globalThis.CloseEvent;
