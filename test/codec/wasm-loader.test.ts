@@ -49,7 +49,7 @@ describe('instantiation checks the ABI', () => {
 
   it('refuses a module that exports no memory', async () => {
     const module = await compileWasm(fakeCodecModule({ memory: false }));
-    await expect(instantiateWasm(module)).rejects.toThrow(new TypeError('the wasm codec module exports no memory'));
+    await expect(instantiateWasm(module)).rejects.toThrow(new TypeError('the wasm codec module has no linear memory to share'));
     expect(() => instantiateWasmSync(module)).toThrow(TypeError);
   });
 

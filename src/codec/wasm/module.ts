@@ -128,7 +128,7 @@ function importsFor(holder: { memory?: WebAssembly.Memory }): WebAssembly.Import
 function wrapInstance(instance: WebAssembly.Instance, holder: { memory?: WebAssembly.Memory }): WasmCodecInstance {
   const exports = instance.exports as Record<string, unknown>;
   const memory = exports['memory'];
-  if (!(memory instanceof WebAssembly.Memory)) throw new TypeError('the wasm codec module exports no memory');
+  if (!(memory instanceof WebAssembly.Memory)) throw new TypeError('the wasm codec module has no linear memory to share');
   holder.memory = memory;
   const constants = {} as Record<WasmConstantName, number>;
   for (const name of WASM_CONSTANT_NAMES) {
