@@ -87,6 +87,8 @@ export interface Scheduler {
   clearTimer(timer: Timer): void;
   /** Milliseconds on a monotonic clock. */
   now(): number;
+  /** Run `task(arg)` in a later turn of the event loop, after pending I/O (Node's `setImmediate`). */
+  later<T>(task: (arg: T) => void, arg: T): void;
 }
 
 /** The driver's policies: the transport options and a deadline for the opening handshake. */
@@ -96,6 +98,12 @@ export interface DriverOptions extends TransportOptions {
    * here (the Node server and client run their deadlines around the HTTP exchange).
    */
   readonly handshakeTimeout: number;
+  /**
+   * Whether several `message`, `ping` and `pong` events may be delivered in one turn of the
+   * event loop (ws's `allowSynchronousEvents`, default true). False delivers each in a turn of
+   * its own (`Scheduler.later`) and reads nothing meanwhile, as ws then does.
+   */
+  readonly synchronousEvents?: boolean;
 }
 
 /**
@@ -135,6 +143,8 @@ export class ConnectionDriver {
 
   #pumping = false;
   #flushScheduled = false;
+  /** An event taken and held for a later turn (`synchronousEvents` false). */
+  #heldEvent: ConnectionEvent | null = null;
   /** We ended or aborted the transport: nothing more may be written. */
   #ended = false;
   /** The transport was aborted locally (terminate, a deadline, an overflow): pending work is dropped. */
@@ -172,6 +182,19 @@ export class ConnectionDriver {
   // Scheduler callbacks are shared by every connection: they get the driver as argument.
   static #flushTask(driver: ConnectionDriver): void {
     driver.#flush();
+  }
+  static #deliverHeld(driver: ConnectionDriver): void {
+    const event = driver.#heldEvent;
+    if (event === null) return;
+    driver.#heldEvent = null;
+    if (driver.#closed) return;
+    driver.#pumping = true;
+    try {
+      driver.#deliver(event);
+    } finally {
+      driver.#pumping = false;
+    }
+    driver.#pump();
   }
   static #handshakeTimedOut(driver: ConnectionDriver): void {
     driver.#handshakeTimer = null;
@@ -418,7 +441,23 @@ export class ConnectionDriver {
     this.#pumping = true;
     try {
       const connection = this.#connection;
-      for (let event = connection.nextEvent(); event !== undefined; event = connection.nextEvent()) this.#deliver(event);
+      if (this.#options.synchronousEvents === false) {
+        // One message, ping or pong per turn: hold the next one for a later turn, and take
+        // nothing after it until it is delivered (reading stops meanwhile, `#updateReading`).
+        while (this.#heldEvent === null) {
+          const event = connection.nextEvent();
+          if (event === undefined) break;
+          const type = event.type;
+          if (type === 'message' || type === 'ping' || type === 'pong') {
+            this.#heldEvent = event;
+            this.#scheduler.later(ConnectionDriver.#deliverHeld, this);
+          } else {
+            this.#deliver(event);
+          }
+        }
+      } else {
+        for (let event = connection.nextEvent(); event !== undefined; event = connection.nextEvent()) this.#deliver(event);
+      }
     } finally {
       this.#pumping = false;
     }
@@ -540,7 +579,7 @@ export class ConnectionDriver {
     // reading because of them would deadlock two peers that both send more than they read —
     // and so are their frames' headers, which outweigh short messages.
     const owed = transport.pendingBytes - this.#buffered - this.#bufferedFrames * MESSAGE_FRAME_OVERHEAD;
-    const pause = this.#userPaused || this.#connection.shouldPauseReading() || owed > this.#options.highWaterMark;
+    const pause = this.#userPaused || this.#heldEvent !== null || this.#connection.shouldPauseReading() || owed > this.#options.highWaterMark;
     if (pause === this.#readingPaused) return;
     this.#readingPaused = pause;
     transport.setReading(!pause);

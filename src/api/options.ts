@@ -43,16 +43,17 @@ export interface WsBehaviourOptions {
    */
   readonly skipUTF8Validation?: boolean;
   /**
-   * `ws`'s default, true: several `'message'`, `'ping'` and `'pong'` events may be emitted in
-   * the same tick, which is how events are always delivered here. False (one such event per
-   * tick) is not supported and is refused.
+   * As in `ws` (default true): several `'message'`, `'ping'` and `'pong'` events may be emitted
+   * in the same turn of the event loop. False emits each in a turn of its own (after
+   * `setImmediate`), reading nothing meanwhile, as `ws` then does.
    */
   readonly allowSynchronousEvents?: boolean;
 }
 
-/** @throws InvalidArgumentError for `allowSynchronousEvents: false` (see `WsBehaviourOptions`). */
+/** @throws InvalidArgumentError for an `allowSynchronousEvents` that is not a boolean. */
 export function checkWsBehaviourOptions(options: WsBehaviourOptions): void {
-  if (options.allowSynchronousEvents === false) {
-    throw new InvalidArgumentError('allowSynchronousEvents: false is not supported: events are delivered as they are read (ws\'s default, true)');
+  const value = options.allowSynchronousEvents;
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw new InvalidArgumentError(`allowSynchronousEvents must be a boolean, got ${String(value)}`);
   }
 }

@@ -263,7 +263,8 @@ export class WebSocket extends EventEmitterTarget {
       serverSideInit = null;
       const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS)));
       this.#isServer = true;
-      face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0 }, nodeScheduler);
+      const synchronousEvents = (init.options as WsBehaviourOptions).allowSynchronousEvents ?? true;
+      face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0, synchronousEvents }, nodeScheduler);
       // The handshake is done: the terms are known before the application gets the socket.
       face.setTerms(init.connection.protocol, init.connection.extensions);
       return;
@@ -337,7 +338,12 @@ export class WebSocket extends EventEmitterTarget {
     });
     mask?.handshakeKeyTaken();
     // The HTTP exchange has its own deadline (dialClient); the driver needs none.
-    face.engine = driver = this.#driver = new ConnectionDriver(connection, face.sink, { ...client.transport, handshakeTimeout: 0 }, nodeScheduler);
+    face.engine = driver = this.#driver = new ConnectionDriver(
+      connection,
+      face.sink,
+      { ...client.transport, handshakeTimeout: 0, synchronousEvents: opts.allowSynchronousEvents ?? true },
+      nodeScheduler,
+    );
     const finishRequest = opts.finishRequest;
     this.#pendingDial = dialClient(
       driver,

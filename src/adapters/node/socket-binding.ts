@@ -22,6 +22,7 @@ export const nodeScheduler: Scheduler = {
   setTimer: (task, delay, arg) => setTimeout(task, delay, arg).unref(),
   clearTimer: (timer: Timer) => clearTimeout(timer as NodeJS.Timeout),
   now: () => performance.now(),
+  later: (task, arg) => void setImmediate(task, arg),
 };
 
 const DRIVER: unique symbol = Symbol('wasmsocket.driver');

@@ -31,6 +31,7 @@ export const webScheduler: Scheduler = {
   setTimer: (task, delay, arg) => setTimeout(task, delay, arg),
   clearTimer: (timer: Timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
   now: () => performance.now(),
+  later: (task, arg) => void setTimeout(task, 0, arg),
 };
 
 /** A batch waiting for the writer. */

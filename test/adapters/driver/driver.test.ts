@@ -32,6 +32,19 @@ class ManualScheduler implements Scheduler {
   defer<T>(task: (arg: T) => void, arg: T): void {
     this.#deferred.push(() => task(arg));
   }
+  /** Later turns run only from `runLater`. */
+  readonly #later: Array<() => void> = [];
+  later<T>(task: (arg: T) => void, arg: T): void {
+    this.#later.push(() => task(arg));
+  }
+  get pendingLater(): number {
+    return this.#later.length;
+  }
+  /** Run one later turn (and the deferred work it leaves). */
+  runLater(): void {
+    this.#later.shift()?.();
+    this.runDeferred();
+  }
   setTimer<T>(task: (arg: T) => void, delay: number, arg: T): Timer {
     const id = this.#nextId++;
     this.armed.push(delay);
@@ -372,5 +385,27 @@ describe('ConnectionDriver over a scripted transport and a manual clock', () => 
     driver.transportClosed();
     expect(sink.events).toEqual(['open', `error ${ErrorCode.TIMEOUT}`, 'close 1006 unclean']);
     expect(driver.terminating).toBe(false);
+  });
+
+  it('synchronousEvents false (ws allowSynchronousEvents: false): one message, ping or pong per later turn, nothing read meanwhile, events still in order', () => {
+    const { driver, transport, scheduler, sink } = setup({ options: { synchronousEvents: false } });
+    driver.attach(transport);
+    const chunk = new Uint8Array([...fromPeer('server', 0x1, 'a'), ...fromPeer('server', 0x9, 'p'), ...fromPeer('server', 0x1, 'b'), ...fromPeer('server', 0x8, new Uint8Array([0x03, 0xe8]))]);
+    driver.receive(chunk);
+    // Nothing delivered in this turn but the open; reading stops while an event waits.
+    expect(sink.events).toEqual(['open']);
+    expect(transport.log).toContain('stop reading');
+    expect(scheduler.pendingLater).toBe(1);
+    scheduler.runLater();
+    expect(sink.events).toEqual(['open', 'message a']);
+    expect(driver.state).toBe(1);
+    scheduler.runLater();
+    expect(sink.events).toEqual(['open', 'message a', 'ping']);
+    expect(driver.state).toBe(1);
+    scheduler.runLater();
+    // The close frame read after the last message takes effect once that message was delivered.
+    expect(sink.events).toEqual(['open', 'message a', 'ping', 'message b']);
+    expect(scheduler.pendingLater).toBe(0);
+    expect(driver.state).toBe(2);
   });
 });

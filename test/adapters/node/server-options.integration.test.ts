@@ -161,9 +161,36 @@ describe('autoPong, skipUTF8Validation, allowSynchronousEvents', () => {
     expect(() => new WebSocketServer({ noServer: true, maxFragments: -1 })).toThrow(InvalidArgumentError);
   });
 
-  it('allowSynchronousEvents: true is accepted (how events are delivered); false is refused', () => {
-    expect(() => new WebSocketServer({ noServer: true, allowSynchronousEvents: true })).not.toThrow();
-    expect(() => new WebSocketServer({ noServer: true, allowSynchronousEvents: false })).toThrow(InvalidArgumentError);
-    expect(() => new WebSocket('ws://127.0.0.1:1/', { allowSynchronousEvents: false })).toThrow(InvalidArgumentError);
+  it.each([
+    [true, ['m1', 'm2', 'immediate']],
+    [false, ['m1', 'immediate', 'm2']],
+  ])('allowSynchronousEvents %s: two messages read together are delivered in one turn, or each in a turn of its own, as ws does', async (allowSynchronousEvents, order) => {
+    for (const server of ['wasmsocket', 'ws'] as const) {
+      const seen: string[] = [];
+      let port: number;
+      let wss: { on(event: 'connection', listener: (ws: { on(event: 'message', listener: (data: Buffer) => void): unknown }) => void): unknown };
+      if (server === 'wasmsocket') ({ wss, port } = await startServer(resources, { allowSynchronousEvents }));
+      else {
+        const ws = resources.track(new WsServer({ port: 0, host: '127.0.0.1', allowSynchronousEvents }));
+        await once(ws, 'listening');
+        wss = ws as unknown as typeof wss;
+        port = portOf(ws);
+      }
+      const done = new Promise<void>((resolve) => {
+        wss.on('connection', (ws) => {
+          ws.on('message', (data: Buffer) => {
+            const name = data.toString();
+            seen.push(name);
+            if (name === 'm1') setImmediate(() => seen.push('immediate'));
+            else setImmediate(resolve);
+          });
+        });
+      });
+      const socket = await rawClient(port);
+      socket.write(Buffer.concat([clientFrame(0x1, Buffer.from('m1')), clientFrame(0x1, Buffer.from('m2'))]));
+      await done;
+      expect(seen, server).toEqual(order);
+    }
+    expect(() => new WebSocketServer({ noServer: true, allowSynchronousEvents: 'no' as unknown as boolean })).toThrow(InvalidArgumentError);
   });
 });
