@@ -143,8 +143,9 @@ export class ConnectionDriver {
 
   #pumping = false;
   #flushScheduled = false;
-  /** An event taken and held for a later turn (`synchronousEvents` false). */
+  /** An event taken and held for a later turn (`synchronousEvents` false), and whether that turn has come. */
   #heldEvent: ConnectionEvent | null = null;
+  #heldDue = false;
   /** We ended or aborted the transport: nothing more may be written. */
   #ended = false;
   /** The transport was aborted locally (terminate, a deadline, an overflow): pending work is dropped. */
@@ -184,16 +185,8 @@ export class ConnectionDriver {
     driver.#flush();
   }
   static #deliverHeld(driver: ConnectionDriver): void {
-    const event = driver.#heldEvent;
-    if (event === null) return;
-    driver.#heldEvent = null;
-    if (driver.#closed) return;
-    driver.#pumping = true;
-    try {
-      driver.#deliver(event);
-    } finally {
-      driver.#pumping = false;
-    }
+    if (driver.#heldEvent === null || driver.#closed) return;
+    driver.#heldDue = true;
     driver.#pump();
   }
   static #handshakeTimedOut(driver: ConnectionDriver): void {
@@ -444,6 +437,12 @@ export class ConnectionDriver {
       if (this.#options.synchronousEvents === false) {
         // One message, ping or pong per turn: hold the next one for a later turn, and take
         // nothing after it until it is delivered (reading stops meanwhile, `#updateReading`).
+        const held = this.#heldEvent;
+        if (held !== null && this.#heldDue) {
+          this.#heldEvent = null;
+          this.#heldDue = false;
+          this.#deliver(held);
+        }
         while (this.#heldEvent === null) {
           const event = connection.nextEvent();
           if (event === undefined) break;

@@ -102,7 +102,12 @@ export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = Object.freeze({
   onBufferOverflow: 'close',
 });
 
-function checkMilliseconds(name: string, value: number, allowZero: boolean): number {
+/**
+ * A delay in milliseconds, checked: an integer from 0 (or 1) to the largest delay timers honour.
+ *
+ * @throws InvalidArgumentError for a value out of range.
+ */
+export function checkMilliseconds(name: string, value: number, allowZero: boolean): number {
   // 2^31 − 1 ms is the largest delay timers honour, in Node and in browsers (about 24.8 days).
   if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 0x7fffffff) {
     throw new InvalidArgumentError(`${name} must be an integer number of milliseconds from ${allowZero ? 0 : 1} to 2147483647, got ${String(value)}`);

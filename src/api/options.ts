@@ -34,7 +34,7 @@ export function limitsOf(options: { readonly maxPayload?: number; readonly maxFr
   return { ...limits, maxFragments: maxFragments === 0 ? Number.MAX_SAFE_INTEGER : maxFragments };
 }
 
-/** `ws` options that are accepted where this library does the same or more, and refused where it cannot. */
+/** `ws` options of behaviour, accepted as `ws` has them (or, where the RFC decides, as it does). */
 export interface WsBehaviourOptions {
   /**
    * Accepted for `ws` compatibility; text is always checked as UTF-8 — RFC 6455 §8.1: an

@@ -28,7 +28,7 @@
 import { ConnectionDriver } from '../adapters/driver.js';
 import { sharedWebCodec } from '../adapters/web/codec.js';
 import { StreamBinding, webScheduler, type WebStreamPair } from '../adapters/web/stream-binding.js';
-import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
+import { checkMilliseconds, resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { Codec } from '../codec/types.js';
 import type { ClientExtensionNegotiator } from '../handshake/extensions.js';
 import type { HeaderField } from '../handshake/http.js';
@@ -38,7 +38,6 @@ import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
 import type { ConnectionLimits } from '../protocol/limits.js';
 import { ServerConnection } from '../protocol/server-connection.js';
-import { InvalidArgumentError } from '../shared/errors.js';
 import { type RandomSource, webCryptoRandom } from '../shared/ports.js';
 import { faceOf, makeAccessorsEnumerable, WebSocketFace } from './face.js';
 import { limitsForMaxPayload } from './options.js';
@@ -170,11 +169,8 @@ export class StreamWebSocket extends WebSocketFace {
   private constructor(streams: WebStreamPair, createConnection: (onWake: () => void) => Connection, options: WebStreamOptions, url: string) {
     super();
     this.#url = url;
-    const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_STREAM_HANDSHAKE_TIMEOUT;
-    // 0 (no deadline) up to 2^31 − 1 ms, the largest delay timers honour.
-    if (!Number.isInteger(handshakeTimeout) || handshakeTimeout < 0 || handshakeTimeout > 0x7fffffff) {
-      throw new InvalidArgumentError(`handshakeTimeout must be an integer number of milliseconds from 0 to 2147483647, got ${String(handshakeTimeout)}`);
-    }
+    // 0: no deadline.
+    const handshakeTimeout = checkMilliseconds('handshakeTimeout', options.handshakeTimeout ?? DEFAULT_STREAM_HANDSHAKE_TIMEOUT, true);
     const transport = resolveTransportOptions(options);
     let driver: ConnectionDriver | null = null;
     const connection = createConnection(() => driver?.wake());
