@@ -84,8 +84,11 @@ describe.each(nodeCodecs)('resets and drops (%s codec)', (_name, codec) => {
       let received = 0;
       client.on('message', () => received++);
       client.pause(); // let the large message pile up in the kernel
-      serverSide.send(Buffer.alloc(4 * 1024 * 1024, 1));
+      // Larger than the loopback socket buffers of both ends can hold, so the message is still
+      // being written when the server drops the connection.
+      serverSide.send(Buffer.alloc(32 * 1024 * 1024, 1));
       await sleep(50);
+      expect(serverSide.bufferedAmount).toBeGreaterThan(0);
       serverSide.terminate();
       client.resume();
       expect((await closeOf(client)).code).toBe(1006);
