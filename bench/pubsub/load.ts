@@ -1,8 +1,7 @@
 /**
  * The load generator of the pub/sub benchmark, in a process of its own (forked by run.ts,
- * talking over IPC): its worker threads (`subscriber-worker.ts`) run the subscribers; the
- * main thread runs the publisher and one more subscriber, the sentinel, connected last (the
- * last one every fan-out loop reaches). It runs what it is told, one run at a time:
+ * talking over IPC): its worker threads (`subscriber-worker.ts`) run the subscribers, the main
+ * thread the publisher. It runs what it is told, one run at a time:
  *
  *   {"connect": LoadConnectConfig}  → subscribers and the publisher connect; {"ready": …}
  *   {"run": FanOutRun}              → publishes for the warm-up, then sends {"measuring":true}
@@ -14,7 +13,8 @@
  * (`process.hrtime` in nanoseconds, one clock for every thread of this process), so each
  * delivery's publish-to-delivery latency is measured where it arrives. A fixed-rate run
  * sends `rate` messages a second on schedule; a saturation run keeps `window` messages in
- * flight, a message leaving the window when the sentinel has received it.
+ * flight, a message leaving the window when every subscriber has received it (the threads
+ * report their slowest subscriber's progress every few milliseconds).
  */
 import { Worker } from 'node:worker_threads';
 import { addBuckets, createLatencyHistogram, summarizeLatency, type LatencySummary } from '../../src/cli/bench/latency.js';
@@ -64,14 +64,17 @@ interface WorkerReport {
   readonly latency: number[];
 }
 
-const workers: Worker[] = [];
-let sentinel: WebSocket | null = null;
+/** A subscriber thread, and the lowest sequence number all its subscribers have received. */
+interface SubscriberThread {
+  readonly worker: Worker;
+  progress: number;
+  onReport: ((report: WorkerReport) => void) | null;
+}
+
+const threads: SubscriberThread[] = [];
 let publisher: WebSocket | null = null;
-let sentinelCounting = false;
-let sentinelDelivered = 0;
-/** The saturation window: messages the sentinel has not received yet. */
-let inFlight = 0;
-let onSentinel: (() => void) | null = null;
+/** Called when a thread's progress moved (a saturation run refills its window). */
+let onProgress: (() => void) | null = null;
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -83,40 +86,46 @@ function open(url: string): Promise<WebSocket> {
 }
 
 /** Start a subscriber thread; resolves once its subscribers are open. */
-function startWorker(data: SubscriberWorkerData): Promise<Worker> {
+function startThread(data: SubscriberWorkerData): Promise<SubscriberThread> {
   const source = new URL('./subscriber-worker.ts', import.meta.url).href;
   // Loader hooks are per thread: register tsx in the worker before importing TypeScript.
   const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(source)}); })`;
   const worker = new Worker(bootstrap, { eval: true, workerData: data });
+  const thread: SubscriberThread = { worker, progress: -1, onReport: null };
   return new Promise((resolve, reject) => {
-    worker.once('message', (message: { ready?: number; error?: string }) => (message.error === undefined ? resolve(worker) : reject(new Error(message.error))));
+    worker.on('message', (message: { ready?: number; error?: string; progress?: number; report?: WorkerReport }) => {
+      if (message.error !== undefined) reject(new Error(message.error));
+      else if (message.ready !== undefined) resolve(thread);
+      else if (message.progress !== undefined) {
+        if (message.progress > thread.progress) {
+          thread.progress = message.progress;
+          onProgress?.();
+        }
+      } else if (message.report !== undefined) thread.onReport?.(message.report);
+    });
     worker.once('error', reject);
   });
 }
 
-function reportOf(worker: Worker): Promise<WorkerReport> {
+function reportOf(thread: SubscriberThread): Promise<WorkerReport> {
   return new Promise((resolve) => {
-    worker.once('message', (message: { report: WorkerReport }) => resolve(message.report));
-    worker.postMessage({ report: true });
+    thread.onReport = resolve;
+    thread.worker.postMessage({ report: true });
   });
 }
 
 async function connectAll(config: LoadConnectConfig): Promise<void> {
-  const inThreads = config.subscribers - 1;
   let first = 0;
-  const shares = splitEvenly(inThreads, THREADS).filter((count) => count > 0);
-  workers.push(...(await Promise.all(shares.map((count) => {
-    const data: SubscriberWorkerData = { ports: config.ports, first, count, topics: config.topics };
-    first += count;
-    return startWorker(data);
-  }))));
-  sentinel = await open(`ws://127.0.0.1:${config.ports[inThreads % config.ports.length]}/sub?topics=${config.topics}`);
-  sentinel.on('error', () => {});
-  sentinel.on('message', () => {
-    if (sentinelCounting) sentinelDelivered++;
-    if (inFlight > 0) inFlight--;
-    onSentinel?.();
-  });
+  const shares = splitEvenly(config.subscribers, THREADS).filter((count) => count > 0);
+  threads.push(
+    ...(await Promise.all(
+      shares.map((count) => {
+        const data: SubscriberWorkerData = { ports: config.ports, first, count, topics: config.topics };
+        first += count;
+        return startThread(data);
+      }),
+    )),
+  );
   if (!config.subscribeOnly) {
     publisher = await open(`ws://127.0.0.1:${config.ports[0]}/pub`);
     publisher.on('error', () => {});
@@ -132,20 +141,24 @@ function message(size: number, sequence: number): Buffer {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The next message's sequence number. */
+let sequence = 0;
+
 async function run(config: FanOutRun): Promise<FanOutResult> {
   const pub = publisher!;
   let published = 0;
   let stopped = false;
   let countedFrom = 0;
-  inFlight = 0;
+  // Sequence numbers go on from run to run, so what a thread reports is never stale.
   if (config.rate === 'saturate') {
     const fill = (): void => {
-      while (!stopped && inFlight < config.window) {
-        inFlight++;
-        pub.send(message(config.size, published++));
+      const slowest = Math.min(...threads.map((thread) => thread.progress));
+      while (!stopped && sequence - 1 - slowest < config.window) {
+        pub.send(message(config.size, sequence++));
+        published++;
       }
     };
-    onSentinel = fill;
+    onProgress = fill;
     fill();
   } else {
     const rate = config.rate;
@@ -156,27 +169,27 @@ async function run(config: FanOutRun): Promise<FanOutResult> {
         return;
       }
       const due = Math.floor(((performance.now() - started) / 1000) * rate);
-      while (published < due) pub.send(message(config.size, published++));
+      while (published < due) {
+        pub.send(message(config.size, sequence++));
+        published++;
+      }
     }, 5);
   }
   await sleep(config.warmupMs);
-  for (const worker of workers) worker.postMessage({ count: true });
-  sentinelDelivered = 0;
-  sentinelCounting = true;
+  for (const thread of threads) thread.worker.postMessage({ count: true });
   countedFrom = published;
   send({ measuring: true });
   const start = performance.now();
   await sleep(config.measureMs);
-  for (const worker of workers) worker.postMessage({ count: false });
-  sentinelCounting = false;
+  for (const thread of threads) thread.worker.postMessage({ count: false });
   const elapsedMs = performance.now() - start;
   send({ measured: true });
   stopped = true;
-  onSentinel = null;
-  const reports = await Promise.all(workers.map(reportOf));
+  onProgress = null;
+  const reports = await Promise.all(threads.map(reportOf));
   const histogram = createLatencyHistogram();
   for (const report of reports) addBuckets(histogram, report.latency);
-  const delivered = reports.reduce((sum, report) => sum + report.delivered, sentinelDelivered);
+  const delivered = reports.reduce((sum, report) => sum + report.delivered, 0);
   const lost = reports.reduce((sum, report) => sum + report.lost, 0);
   // Let what is in flight arrive before the next run.
   await sleep(500);
@@ -195,8 +208,7 @@ process.on('message', (command: { connect?: LoadConnectConfig; run?: FanOutRun; 
       (error: unknown) => send({ error: String(error) }),
     );
   } else if (command.exit === true) {
-    for (const worker of workers) worker.postMessage({ exit: true });
-    sentinel?.terminate();
+    for (const thread of threads) thread.worker.postMessage({ exit: true });
     publisher?.terminate();
     setTimeout(() => process.exit(0), 100);
   }

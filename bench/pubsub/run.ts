@@ -96,6 +96,8 @@ interface CellResult {
   readonly deliveredPerSecond: number;
   /** Server CPU time per delivered message, µs (every process of the server). */
   readonly cpuMicrosPerDelivery: number;
+  /** CPU time of the processes that only carry the bus, per published message, µs; null without them. */
+  readonly busMicrosPerPublish: number | null;
   readonly p50Micros: number;
   readonly p99Micros: number;
   /** Deliveries expected (published × subscribers) that did not arrive within the window. */
@@ -154,7 +156,7 @@ class LoadProcess {
   }
 }
 
-const serverCpu = (server: PubsubServer): number => server.pids.reduce((sum, pid) => sum + sampleProcess(pid).cpuSeconds, 0);
+const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + sampleProcess(pid).cpuSeconds, 0);
 
 async function fanOut(): Promise<CellResult[]> {
   const results: CellResult[] = [];
@@ -170,7 +172,13 @@ async function fanOut(): Promise<CellResult[]> {
         for (const cell of [...runs.slice(turn % runs.length), ...runs.slice(0, turn % runs.length)]) {
           let cpuStart = 0;
           let cpuEnd = 0;
-          const measured = await load.run(cell, () => (cpuStart = serverCpu(server)), () => (cpuEnd = serverCpu(server)));
+          let busStart = 0;
+          let busEnd = 0;
+          const measured = await load.run(
+            cell,
+            () => ((cpuStart = cpuOf(server.pids)), (busStart = cpuOf(server.busPids))),
+            () => ((cpuEnd = cpuOf(server.pids)), (busEnd = cpuOf(server.busPids))),
+          );
           const seconds = measured.elapsedMs / 1000;
           const result: CellResult = {
             server: spec.id,
@@ -180,6 +188,7 @@ async function fanOut(): Promise<CellResult[]> {
             publishedPerSecond: measured.published / seconds,
             deliveredPerSecond: measured.delivered / seconds,
             cpuMicrosPerDelivery: measured.delivered === 0 ? 0 : ((cpuEnd - cpuStart) * 1e6) / measured.delivered,
+            busMicrosPerPublish: server.busPids.length === 0 || measured.published === 0 ? null : ((busEnd - busStart) * 1e6) / measured.published,
             p50Micros: measured.latency.p50,
             p99Micros: measured.latency.p99,
             deliveredShare: measured.published === 0 ? 0 : measured.delivered / (measured.published * subscribers),
@@ -227,8 +236,8 @@ const BASELINE = 'ws-bufferutil';
 
 function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<typeof memory>>): string {
   const lines: string[] = ['# Pub/sub fan-out', ''];
-  lines.push(`One publisher; every subscriber on its own loopback connection, in a load generator process apart from the server's. Fixed rate: ${rate} publishes/s; saturation: ${window} messages in flight. ${measureMs / 1000} s measured per cell after ${warmupMs / 1000} s of warm-up. CPU is the server's (every process of it), per delivered message; ratios are against ${BASELINE} measured in the same run.`, '');
-  const header = ['subscribers', 'size', 'publish', 'server', 'delivered msg/s', 'CPU µs/delivery', `× ${BASELINE}`, 'p50 µs', 'p99 µs', 'delivered'];
+  lines.push(`One publisher; every subscriber on its own loopback connection, in a load generator process apart from the server's. Fixed rate: ${rate} publishes/s; saturation: ${window} messages in flight. ${measureMs / 1000} s measured per cell after ${warmupMs / 1000} s of warm-up. CPU is the server's (every process of it), per delivered message; ratios are against ${BASELINE} measured in the same run. "bus µs/publish" is the CPU of the processes that only carry the bus (the cluster's primary) per published message; the latency a bus adds is its row's against the one-process row's. Latency is publish-to-delivery, measured where each message arrives.`, '');
+  const header = ['subscribers', 'size', 'publish', 'server', 'delivered msg/s', 'CPU µs/delivery', `× ${BASELINE}`, 'bus µs/publish', 'p50 µs', 'p99 µs', 'delivered'];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
   for (const subscribers of subscriberCounts) {
     for (const size of sizes) {
@@ -238,7 +247,7 @@ function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<ty
         for (const cell of group) {
           const ratio = baseline === undefined || baseline.cpuMicrosPerDelivery === 0 ? '' : `${(cell.cpuMicrosPerDelivery / baseline.cpuMicrosPerDelivery).toFixed(2)}×`;
           lines.push(
-            `| ${subscribers.toLocaleString('en-US')} | ${size} B | ${cellRate === 'saturate' ? 'saturation' : `${cellRate}/s`} | ${SERVERS.find((s) => s.id === cell.server)!.label} | ${Math.round(cell.deliveredPerSecond).toLocaleString('en-US')} | ${cell.cpuMicrosPerDelivery.toFixed(3)} | ${ratio} | ${cell.p50Micros} | ${cell.p99Micros} | ${(cell.deliveredShare * 100).toFixed(1)} % |`,
+            `| ${subscribers.toLocaleString('en-US')} | ${size} B | ${cellRate === 'saturate' ? 'saturation' : `${cellRate}/s`} | ${SERVERS.find((s) => s.id === cell.server)!.label} | ${Math.round(cell.deliveredPerSecond).toLocaleString('en-US')} | ${cell.cpuMicrosPerDelivery.toFixed(3)} | ${ratio} | ${cell.busMicrosPerPublish === null ? '' : cell.busMicrosPerPublish.toFixed(1)} | ${cell.p50Micros} | ${cell.p99Micros} | ${(cell.deliveredShare * 100).toFixed(1)} % |`,
           );
         }
       }

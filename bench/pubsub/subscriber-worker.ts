@@ -3,11 +3,14 @@
  * socket driven by the Sans-I/O `ClientConnection` (the opening handshake, then one codec pass
  * per received chunk), as `wasmsocket bench` runs its connections. It only receives: every
  * message counts, and its publish-to-delivery latency is read from its first 8 bytes (the
- * publisher's `process.hrtime` in nanoseconds, one clock for every thread of the process).
+ * publisher's `process.hrtime` in nanoseconds, one clock for every thread of the process);
+ * bytes 8–15 are its sequence number.
  *
  * Messages from the parent: {"count": true|false} starts or stops counting (starting resets
  * the counters); {"report": true} answers {"report": {delivered, lost, latency buckets}};
- * {"exit": true} closes every socket. It posts {"ready": n} once its subscribers are open.
+ * {"exit": true} closes every socket. It posts {"ready": n} once its subscribers are open, and
+ * every `PROGRESS_MS` {"progress": s}, the lowest sequence number every one of its
+ * subscribers has received (the saturation window follows the slowest subscriber).
  */
 import { connect, type Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -28,6 +31,8 @@ export interface SubscriberWorkerData {
 
 /** Concurrent opening handshakes per worker. */
 const CONNECT_CONCURRENCY = 100;
+/** How often the slowest subscriber's progress is posted. */
+const PROGRESS_MS = 5;
 
 const data = workerData as SubscriberWorkerData;
 const codec = createCodecSync();
@@ -36,8 +41,10 @@ let counting = false;
 let delivered = 0;
 let lost = 0;
 let histogram = createLatencyHistogram();
+/** Per subscriber, the sequence number of the last message received (-1: none). */
+const lastSequence = new Float64Array(data.count).fill(-1);
 
-function subscribe(index: number): Promise<void> {
+function subscribe(index: number, slot: number): Promise<void> {
   const port = data.ports[index % data.ports.length]!;
   return new Promise((resolve, reject) => {
     const connection = new ClientConnection({ codec, random: webCryptoRandom, sha1: nodeSha1, host: '127.0.0.1', port, path: `/sub?topics=${data.topics}` });
@@ -54,10 +61,12 @@ function subscribe(index: number): Promise<void> {
       connection.receiveData(chunk);
       for (let event = connection.nextEvent(); event !== undefined; event = connection.nextEvent()) {
         if (event.type === 'message') {
-          if (counting && event.data.length >= 8) {
+          if (event.data.length < 16) continue;
+          const view = new DataView(event.data.buffer, event.data.byteOffset, 16);
+          lastSequence[slot] = view.getFloat64(8, true);
+          if (counting) {
             delivered++;
-            const sent = new DataView(event.data.buffer, event.data.byteOffset, 8).getFloat64(0, true);
-            histogram.recordValue(Math.max(1, Math.round(Number(process.hrtime.bigint()) - sent)));
+            histogram.recordValue(Math.max(1, Math.round(Number(process.hrtime.bigint()) - view.getFloat64(0, true))));
           }
         } else if (event.type === 'open') {
           open = true;
@@ -80,7 +89,10 @@ function subscribe(index: number): Promise<void> {
 async function subscribeAll(): Promise<void> {
   let next = 0;
   const one = async (): Promise<void> => {
-    while (next < data.count) await subscribe(data.first + next++);
+    while (next < data.count) {
+      const slot = next++;
+      await subscribe(data.first + slot, slot);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, data.count) }, one));
 }
@@ -96,11 +108,20 @@ parentPort!.on('message', (message: { count?: boolean; report?: boolean; exit?: 
     parentPort!.postMessage({ report: { delivered, lost, latency: histogramBuckets(histogram) } });
   } else if (message.exit === true) {
     for (const socket of sockets) socket.destroy();
-    parentPort!.close();
+    process.exit(0);
   }
 });
 
+function postProgress(): void {
+  let lowest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < lastSequence.length; i++) if (lastSequence[i]! < lowest) lowest = lastSequence[i]!;
+  parentPort!.postMessage({ progress: lowest });
+}
+
 subscribeAll().then(
-  () => parentPort!.postMessage({ ready: data.count }),
+  () => {
+    parentPort!.postMessage({ ready: data.count });
+    setInterval(postProgress, PROGRESS_MS).unref();
+  },
   (error: unknown) => parentPort!.postMessage({ error: String(error) }),
 );
