@@ -25,11 +25,14 @@ import { type Cell, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_S
 import { summarizeProfiles } from './profile-summary.js';
 import { renderHtml } from './report/html.js';
 import { describeCell, renderMarkdown } from './report/markdown.js';
-import { type CellResult, checkTargets, type E2eResult, measurementOf, type MemoryResult, type RunMeasurement } from './results.js';
-import { BASELINE_SERVER, SERVERS, ServerProcess, type ServerSpec } from './servers.js';
+import { type CellResult, checkTargets, type E2eResult, floorRatios, measurementOf, type MemoryResult, type RunMeasurement } from './results.js';
+import { BASELINE_SERVER, REQUIRED_SERVERS, SERVERS, ServerProcess, type ServerSpec } from './servers.js';
 
 /** The file-descriptor limit wanted: 10,000 idle connections need as many on each end. */
 const WANTED_FD_LIMIT = 65536;
+/** Rounds of a full run: the 64 KiB cells spread widely from run to run, so medians need several. */
+const DEFAULT_ROUNDS = 5;
+
 /** Set in the environment of the re-executed runner, so it does not loop. */
 const RAISED_ENV = 'WASMSOCKET_E2E_FD_RAISED';
 
@@ -43,8 +46,8 @@ const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full] [options]
   --connections <list>    e.g. 1,16,256
   --types <list>          binary,text
   --depths <list>         e.g. 1,16
-  --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (the baseline, ${BASELINE_SERVER}, is always run)
-  --rounds <n>            rounds over the matrix (quick 1, full 2)
+  --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (${REQUIRED_SERVERS.join(' and ')}, the references of the ratios, always run)
+  --rounds <n>            rounds over the matrix (quick 1, otherwise ${DEFAULT_ROUNDS}); figures are medians
   --duration <s>          measured seconds per run (quick 2, full 3)
   --warmup <s>            warm-up seconds per run (quick 0.5, full 1)
   --workers <n>           load generator threads (default 1: the server keeps a core of its own)
@@ -148,7 +151,7 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
       ? [...QUICK_CELLS]
       : crossProduct(sizes ?? (quick ? [16, 1024, 64 * 1024] : [...FULL_SIZES]), connections ?? (quick ? [16] : [...FULL_CONNECTIONS]), types ?? (quick ? ['binary'] : FULL_TYPES), depths ?? (quick ? [1] : [...FULL_DEPTHS]));
   const { run, skipped } = withinBudget(all);
-  const serverIds = parsed.servers === undefined ? SERVERS.map((s) => s.id) : [...new Set([...parsed.servers.split(',').map((s) => s.trim()), BASELINE_SERVER])];
+  const serverIds = parsed.servers === undefined ? SERVERS.map((s) => s.id) : [...new Set([...parsed.servers.split(',').map((s) => s.trim()), ...REQUIRED_SERVERS])];
   const servers = serverIds.map((id) => SERVERS.find((s) => s.id === id) ?? fail(`unknown server "${id}" (known: ${SERVERS.map((s) => s.id).join(', ')})`));
   servers.sort((a, b) => SERVERS.indexOf(a) - SERVERS.indexOf(b));
   const mask = parsed.mask ?? MaskMode.FRESH;
@@ -159,7 +162,7 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
     cells: run,
     skipped,
     servers,
-    rounds: parsed.rounds === undefined ? (quick ? 1 : 2) : Math.max(1, positiveInteger(parsed.rounds, '--rounds')),
+    rounds: parsed.rounds === undefined ? (quick ? 1 : DEFAULT_ROUNDS) : Math.max(1, positiveInteger(parsed.rounds, '--rounds')),
     durationMs: seconds(parsed.duration, quick ? 2 : 3, '--duration'),
     warmupMs: seconds(parsed.warmup, quick ? 0.5 : 1, '--warmup'),
     workers: parsed.workers === undefined ? 1 : Math.max(1, positiveInteger(parsed.workers, '--workers')),
@@ -194,7 +197,7 @@ async function reexecWithRaisedLimit(): Promise<number | null> {
 
 function benchOptions(server: ServerProcess, cell: Cell, options: RunnerOptions): BenchOptions {
   return {
-    url: server.url,
+    url: server.urlFor(cell),
     connections: cell.connections,
     sizes: [{ size: cell.size, weight: 1 }],
     messageType: cell.type,
@@ -224,7 +227,7 @@ async function runMatrix(options: RunnerOptions, profileDir: string): Promise<Ce
     for (const spec of options.servers) {
       const cpuProfileDir = options.profile === spec.id ? profileDir : undefined;
       servers.push(await ServerProcess.start(spec, cpuProfileDir === undefined ? { exposeGc: false } : { exposeGc: false, cpuProfileDir }));
-      log(`started ${spec.label} (pid ${servers.at(-1)!.pid}) on ${servers.at(-1)!.url.href}`);
+      log(`started ${spec.label} (pid ${servers.at(-1)!.pid}) on 127.0.0.1:${servers.at(-1)!.port}`);
     }
     const runs = new Map<string, Record<string, RunMeasurement[]>>(options.cells.map((cell) => [cellKey(cell), Object.fromEntries(servers.map((s) => [s.spec.id, []]))]));
     const total = options.rounds * options.cells.length * servers.length;
@@ -252,7 +255,10 @@ async function runMatrix(options: RunnerOptions, profileDir: string): Promise<Ce
         }
       }
     }
-    return options.cells.map((cell) => ({ cell, runs: runs.get(cellKey(cell))! }));
+    return options.cells.map((cell) => {
+      const result = { cell, runs: runs.get(cellKey(cell))! };
+      return { ...result, toFloor: floorRatios(result) };
+    });
   } finally {
     for (const server of servers) await server.stop();
   }
@@ -332,7 +338,7 @@ async function main(): Promise<number> {
   const cpu = cpus();
   const result: E2eResult = {
     tool: 'wasmsocket bench:e2e',
-    version: 1,
+    version: 2,
     startedAt,
     finishedAt: new Date().toISOString(),
     environment: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? 'unknown', platform: `${process.platform} ${process.arch}` },
@@ -349,7 +355,7 @@ async function main(): Promise<number> {
     cells,
     skipped: options.skipped.map((cell) => ({ cell, reason: `${((cell.size * cell.connections * cell.depth) / 2 ** 30).toFixed(0)} GiB in flight, over the 256 MiB budget` })),
     memory,
-    targets: checkTargets(cells, memory, BASELINE_SERVER),
+    targets: checkTargets(cells, memory),
   };
   const base = join(options.outDir, options.name);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
