@@ -3,6 +3,7 @@
  * and server, the ratios against the baseline server, and the targets checked against them.
  * This is the JSON written to bench/results/, and what the Markdown and HTML reports render.
  */
+import { formatSize } from '../../src/cli/bench/report.js';
 import type { BenchResult } from '../../src/cli/bench/run.js';
 import { type Cell, cellKey } from './matrix.js';
 import { FLOOR_SERVER, OURS_SERVER, WS_SERVER } from './servers.js';
@@ -223,13 +224,19 @@ export function checkTargets(cells: readonly CellResult[], memory: readonly Memo
     ratioTarget(cells, 'wasm codec at most 3 % behind the portable codec below 1 KiB', (c) => c.size < KiB, 1.03, 'wasm', 'portable'),
   ];
   const largest = peak.filter((p) => p.server === OURS_SERVER).sort((a, b) => b.size - a.size)[0];
+  const floorPeak = peak.find((p) => p.server === FLOOR_SERVER && p.size === largest?.size);
+  // Node allocates a buffer per socket read and frees it only when the collector runs, so
+  // the floor itself holds about one message of reads at its peak: the target is on what a
+  // library holds beyond the floor's figure.
   checks.push(
-    largest === undefined
-      ? { target: 'peak RSS receiving a 16 MiB message ≤ 16 MiB + one socket read', met: null, detail: 'not measured' }
+    largest === undefined || floorPeak === undefined
+      ? { target: "peak RSS receiving a 16 MiB message ≤ the floor's + one socket read", met: null, detail: 'not measured' }
       : {
-          target: `peak RSS receiving a ${formatMiB(largest.size)} message ≤ ${formatMiB(largest.size)} + one socket read`,
-          met: largest.aboveMessageBytes <= SOCKET_READ_BYTES,
-          detail: `${formatMiB(largest.aboveMessageBytes)} above the message (one read: ${formatMiB(SOCKET_READ_BYTES)})`,
+          target: `peak RSS receiving a ${formatSize(largest.size)} message ≤ the floor's + one socket read`,
+          met: largest.aboveMessageBytes - floorPeak.aboveMessageBytes <= SOCKET_READ_BYTES,
+          detail:
+            `${formatMiB(largest.aboveMessageBytes - floorPeak.aboveMessageBytes)} above the floor's peak (one read: ${formatMiB(SOCKET_READ_BYTES)}); ` +
+            `${formatMiB(largest.aboveMessageBytes)} above the message, the floor ${formatMiB(floorPeak.aboveMessageBytes)}`,
         },
   );
   const ours = memory.find((m) => m.server === OURS_SERVER);

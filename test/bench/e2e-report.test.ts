@@ -3,7 +3,7 @@
  * JSON and HTML writers on a fixture result, and the CPU profile summary.
  */
 import { describe, expect, it } from 'vitest';
-import { bytesInFlight, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_SIZES, FULL_TYPES, QUICK_CELLS, rotate, withinBudget } from '../../bench/e2e/matrix.js';
+import { bytesInFlight, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_SIZES, FULL_TYPES, QUICK_CELLS, rotate, TARGET_CELLS, withinBudget } from '../../bench/e2e/matrix.js';
 import { type CpuProfile, selfTimes } from '../../bench/e2e/profile-summary.js';
 import { escapeHtml, renderHtml } from '../../bench/e2e/report/html.js';
 import { renderMarkdown } from '../../bench/e2e/report/markdown.js';
@@ -79,12 +79,37 @@ function fixture(): E2eResult {
 describe('e2e matrix', () => {
   it('crosses every dimension, keeps the quick cells small, and skips only what exceeds the in-flight budget', () => {
     const all = crossProduct([...FULL_SIZES], [...FULL_CONNECTIONS], FULL_TYPES, [...FULL_DEPTHS]);
-    expect(all).toHaveLength(4 * 3 * 2 * 2);
+    expect(all).toHaveLength(5 * 3 * 2 * 2);
     expect(new Set(all.map(cellKey)).size).toBe(all.length);
     const { run: kept, skipped } = withinBudget(all);
-    expect(skipped.map(cellKey)).toEqual(['1048576B-256c-binary-d16', '1048576B-256c-text-d16']);
-    expect(kept).toHaveLength(all.length - 2);
+    expect(skipped.map(cellKey)).toEqual([
+      '1048576B-256c-binary-d16',
+      '1048576B-256c-text-d16',
+      '16777216B-16c-binary-d16',
+      '16777216B-16c-text-d16',
+      '16777216B-256c-binary-d1',
+      '16777216B-256c-binary-d16',
+      '16777216B-256c-text-d1',
+      '16777216B-256c-text-d16',
+    ]);
+    expect(kept).toHaveLength(all.length - 8);
     expect(QUICK_CELLS.every((cell) => bytesInFlight(cell) <= 16 * 1024 * 1024)).toBe(true);
+    // The target cells: 6 binary and 4 text at 16 connections, 1 MiB and 16 MiB on one; none over the budget.
+    expect(TARGET_CELLS.map(cellKey)).toEqual([
+      '16B-16c-binary-d1',
+      '16B-16c-binary-d16',
+      '1024B-16c-binary-d1',
+      '1024B-16c-binary-d16',
+      '65536B-16c-binary-d1',
+      '65536B-16c-binary-d16',
+      '1024B-16c-text-d1',
+      '1024B-16c-text-d16',
+      '65536B-16c-text-d1',
+      '65536B-16c-text-d16',
+      '1048576B-1c-binary-d1',
+      '16777216B-1c-binary-d1',
+    ]);
+    expect(withinBudget(TARGET_CELLS).skipped).toEqual([]);
   });
 
   it('rotates the server order', () => {
@@ -127,8 +152,11 @@ describe('e2e results', () => {
     expect(byName('wasm codec ahead')).toMatchObject({ met: true });
     // 16 B: 5.5 against 5 → 10 % behind.
     expect(byName('wasm codec at most 3 %').met).toBe(false);
-    // 1 MiB above a 16 MiB message: more than one 64 KiB read.
-    expect(byName('peak RSS receiving a 16.00 MiB message')).toMatchObject({ met: false, detail: '1.00 MiB above the message (one read: 0.06 MiB)' });
+    // 1 MiB above a 16 MiB message, 0.5 MiB above the floor's: more than one 64 KiB read.
+    expect(byName('peak RSS receiving a 16 MiB message')).toMatchObject({
+      met: false,
+      detail: "0.50 MiB above the floor's peak (one read: 0.06 MiB); 1.00 MiB above the message, the floor 0.50 MiB",
+    });
     // 3000 − 2048 = 952 B above the floor.
     expect(byName('idle memory')).toMatchObject({ met: true, detail: "952 B above the floor's 2,048 B (heap 488 B above)" });
     expect(checkTargets([], []).every((t) => t.met === null)).toBe(true);
@@ -153,7 +181,7 @@ describe('e2e report writers', () => {
     expect(markdown).toContain('| cell | wasmsocket (wasm) | wasmsocket (portable) | ws (pure JS) | ws + bufferutil <native> | Node floor |\n');
     expect(markdown).toContain('| wasmsocket (wasm) | 10,000 | 90.0 | 120.0 | 2.93 | 0.50× | 0.93 | 0.98 | 0.48 | 0.50 |');
     expect(markdown).toContain('| Node floor | 10,000 | 60.0 | 80.0 | 2.00 | 0.34× | 0.00 | 0.50 | 0.00 | 0.00 |');
-    expect(markdown).toContain('| wasmsocket (wasm) | 16 MiB | 3 | 100.0 | 117.0 | 1.00 MiB |');
+    expect(markdown).toContain('| wasmsocket (wasm) | 16 MiB | 3 | 100.0 | 117.0 | 1.00 MiB | 0.50 MiB |');
     expect(markdown).toContain('- 1 MiB binary, 256 conn, depth 16: 4 GiB in flight');
   });
 
