@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bytesInFlight, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_SIZES, FULL_TYPES, QUICK_CELLS, rotate, TARGET_CELLS, withinBudget } from '../../bench/e2e/matrix.js';
-import { type CpuProfile, selfTimes } from '../../bench/e2e/profile-summary.js';
+import { type CpuProfile, ownTimes, renderOwnTimes, selfTimes } from '../../bench/e2e/profile-summary.js';
 import { escapeHtml, renderHtml } from '../../bench/e2e/report/html.js';
 import { renderMarkdown } from '../../bench/e2e/report/markdown.js';
 import { checkTargets, type E2eResult, floorRatios, median, type MemoryResult, type PeakResult, type RunMeasurement, summarizeRuns } from '../../bench/e2e/results.js';
@@ -232,5 +232,31 @@ describe('CPU profile summary', () => {
     expect(times[2]).toMatchObject({ location: '(anonymous) (node:net:10)', milliseconds: 0.2 });
     // Waiting is not work: (idle) is left out of the shares.
     expect(times.map((t) => t.location)).not.toContain('(idle)');
+  });
+
+  it("gives the library's own functions their self time and their total time, counting a recursive one once per sample", () => {
+    // (root) → receive (src) → parse (src) → parse (src, recursing) → writeBuffer (native); and (root) → receive → (garbage collector).
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 9] },
+        { id: 2, callFrame: { functionName: 'receive', url: 'file:///repo/src/adapters/driver.ts', lineNumber: 10 }, children: [3, 6] },
+        { id: 3, callFrame: { functionName: 'parse', url: 'file:///repo/src/protocol/parser.ts', lineNumber: 20 }, children: [4] },
+        { id: 4, callFrame: { functionName: 'parse', url: 'file:///repo/src/protocol/parser.ts', lineNumber: 20 }, children: [5] },
+        { id: 5, callFrame: { functionName: 'writeBuffer', url: '', lineNumber: -1 } },
+        { id: 6, callFrame: { functionName: '(garbage collector)', url: '', lineNumber: -1 } },
+        { id: 9, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
+      ],
+      samples: [5, 4, 6, 2, 9],
+      timeDeltas: [400, 300, 200, 100, 9000],
+    };
+    const times = ownTimes(profile);
+    expect(times.map((t) => [t.location, t.milliseconds, t.totalMilliseconds])).toEqual([
+      ['parse (parser.ts:21)', 0.3, 0.7],
+      ['receive (driver.ts:11)', 0.1, 1],
+    ]);
+    expect(times[0]!.percent).toBeCloseTo(30);
+    expect(times[1]!.totalPercent).toBeCloseTo(100);
+    expect(renderOwnTimes(times, 5)).toContain('40.0 % of the busy time in their own code');
+    expect(renderOwnTimes(times, 5)).toContain('| 30.0 % | 70.0 % | `parse (parser.ts:21)` |');
   });
 });
