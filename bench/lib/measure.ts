@@ -100,3 +100,72 @@ export async function measure(cases: readonly BenchCase[], options: MeasureOptio
   }
   return results;
 }
+
+/** How long to run a warm-up, and when its throughput counts as settled. */
+export interface WarmUpOptions {
+  /** Run at least this long (ms), whatever the throughput does. */
+  readonly minMs: number;
+  /** Stop after this long (ms) even if the throughput still improves. */
+  readonly maxMs: number;
+  /** Throughput is measured over windows of this many ms. */
+  readonly windowMs: number;
+  /** Settled once the best window has not been beaten... */
+  readonly windows: number;
+  /** ...by more than this fraction for this many windows. */
+  readonly tolerance: number;
+}
+
+/** What a warm-up did, for the report. */
+export interface WarmUpReport {
+  readonly elapsedMs: number;
+  readonly windows: number;
+  /** Whether the throughput settled (false: it stopped at maxMs). */
+  readonly settled: boolean;
+  /** The best window's rate, in calls of `work` per second. */
+  readonly callsPerSecond: number;
+}
+
+export const DEFAULT_WARM_UP: WarmUpOptions = { minMs: 2000, maxMs: 10_000, windowMs: 100, windows: 10, tolerance: 0.05 };
+
+/**
+ * Call `work` until V8 has tiered it up: for at least `minMs`, then until its throughput
+ * stops improving. V8 first runs wasm with its baseline compiler (Liftoff) and swaps in
+ * optimized code (TurboFan) compiled on a background thread; on a busy machine that can take
+ * seconds, and a case measured before it measures the baseline code. The best window is the
+ * yardstick, not the spread of the last ones: on a shared machine the windows spread widely
+ * whatever the code. Yields to the event loop between windows.
+ */
+export async function warmUpUntilSettled(work: () => void, options: WarmUpOptions = DEFAULT_WARM_UP): Promise<WarmUpReport> {
+  const started = performance.now();
+  let windows = 0;
+  let best = 0;
+  let bestAt = 0;
+  for (;;) {
+    const windowStart = performance.now();
+    let calls = 0;
+    let now = windowStart;
+    do {
+      work();
+      calls++;
+      now = performance.now();
+    } while (now - windowStart < options.windowMs);
+    windows++;
+    const rate = (calls / (now - windowStart)) * 1000;
+    if (rate > best * (1 + options.tolerance)) bestAt = windows;
+    best = Math.max(best, rate);
+    const elapsedMs = now - started;
+    const settled = windows - bestAt >= options.windows;
+    if ((elapsedMs >= options.minMs && settled) || elapsedMs >= options.maxMs) {
+      return { elapsedMs, windows, settled, callsPerSecond: best };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+/** One line for a report: what the warm-up ran. */
+export function describeWarmUp(what: string, report: WarmUpReport, options: WarmUpOptions = DEFAULT_WARM_UP): string {
+  const verdict = report.settled
+    ? `until its best ${options.windowMs} ms window had not been beaten by ${options.tolerance * 100} % for ${options.windows} windows`
+    : `stopped at ${options.maxMs} ms with the throughput still improving`;
+  return `tier-up warm-up of ${what}: ${(report.elapsedMs / 1000).toFixed(1)} s (at least ${options.minMs} ms), ${verdict}`;
+}
