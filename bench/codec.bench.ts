@@ -4,7 +4,7 @@
  * in one run. Also measures the crossover sizes below which the wasm codec runs the portable
  * code (the constants in src/codec/wasm/codec.ts cite this output).
  *
- *   npm run bench:codec [-- --json FILE] [--time MS] [--warmup MS] [--tier-up MS] [--only mask,receive,utf8,parse,crossover]
+ *   npm run bench:codec [-- --json FILE] [--time MS] [--warmup MS] [--rounds N] [--tier-up MS] [--only mask,receive,utf8,parse,crossover]
  *
  * Before any case, the wasm codec's paths run for at least `--tier-up` ms (default 2000) and
  * until their throughput stops improving, so that V8 has replaced its baseline wasm code with the
@@ -29,11 +29,12 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     time: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '100' },
+    rounds: { type: 'string', default: '3' },
     'tier-up': { type: 'string', default: String(DEFAULT_WARM_UP.minMs) },
     only: { type: 'string' },
   },
 });
-const options = { timeMs: Number(args.time), warmupMs: Number(args.warmup) };
+const options = { timeMs: Number(args.time), warmupMs: Number(args.warmup), rounds: Number(args.rounds) };
 const tierUpOptions = { ...DEFAULT_WARM_UP, minMs: Number(args['tier-up']), maxMs: Math.max(DEFAULT_WARM_UP.maxMs, 5 * Number(args['tier-up'])) };
 const sections = new Set((args.only ?? 'mask,receive,utf8,parse,crossover').split(','));
 
@@ -290,7 +291,7 @@ async function section(name: string, build: () => BenchCase[], render: (results:
 
 const byGroup = (results: BenchResult[], group: string) => results.filter((r) => r.group === group);
 process.stdout.write(`wasmsocket codec benchmark — Node ${process.version}, ${process.arch}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
-process.stdout.write(`tinybench, ${options.timeMs} ms per case after ${options.warmupMs} ms warm-up; medians\n`);
+process.stdout.write(`tinybench, ${options.timeMs} ms per case in ${options.rounds} rounds alternating with the row's other cases, after ${options.warmupMs} ms warm-up; medians\n`);
 const tierUp = await warmUpUntilSettled(wasmTierUpWork(), tierUpOptions);
 const tierUpLine = describeWarmUp('the wasm paths (UTF-8 on 64 KiB of chat text, masking 64 KiB, parsing 1,000 text frames)', tierUp, tierUpOptions);
 process.stdout.write(`${tierUpLine}\n`);
