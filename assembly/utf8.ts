@@ -204,6 +204,13 @@ function incompleteAtEnd(input: v128): v128 {
   );
 }
 
+/** Whether the 64 bytes at `p` are all ASCII. */
+// @ts-ignore: decorator
+@inline
+function isAscii64(p: usize): bool {
+  return i8x16.bitmask(v128.or(v128.or(v128.load(p), v128.load(p, 16)), v128.or(v128.load(p, 32), v128.load(p, 48)))) == 0;
+}
+
 /**
  * Once a 64-byte block holds non-ASCII bytes, this many bytes are checked in full before the
  * ASCII test runs again: text that leaves ASCII tends to stay mixed (chat, most scripts but
@@ -226,12 +233,14 @@ function validBlocks(start: usize, end: usize): bool {
   let error = i8x16.splat(0);
   const end32 = start + ((end - start) & ~(<usize>31));
   while (p < end32) {
-    if (end - p >= 64 && i8x16.bitmask(v128.or(v128.or(v128.load(p), v128.load(p, 16)), v128.or(v128.load(p, 32), v128.load(p, 48)))) == 0) {
-      // All ASCII: valid, unless the block before ended inside a sequence.
+    if (end - p >= 64 && isAscii64(p)) {
+      // All ASCII: valid, unless the block before ended inside a sequence. So are the
+      // 64-byte blocks of ASCII after it, skipped in a loop of their own.
       error = v128.or(error, incompleteAtEnd(previous));
       previous = i8x16.splat(0);
       previousClasses = i8x16.splat(ASCII_CLASS);
       p += 64;
+      while (end - p >= 64 && isAscii64(p)) p += 64;
       continue;
     }
     const runEnd = min(p + MIXED_RUN, end32);
