@@ -79,6 +79,48 @@ function connectSession(url: URL, options: Readonly<Record<string, unknown>>): C
   return http2Connect(origin, { ...options, ...tls } as SecureClientSessionOptions);
 }
 
+/** Sessions whose server SETTINGS have arrived, and the dials waiting for them on the others. */
+const settingsKnown = new WeakSet<ClientHttp2Session>();
+const waitingForSettings = new WeakMap<ClientHttp2Session, Array<(error: Error | null) => void>>();
+
+/**
+ * Call `callback` once the server's first SETTINGS frame has arrived on `session`: when it is
+ * reported (`'remoteSettings'`), or when a PING is answered, since the server's SETTINGS come
+ * first in its connection preface (RFC 7540 §3.5) and frames arrive in order. One PING per
+ * session, however many WebSockets wait on it.
+ */
+function whenSettingsKnown(session: ClientHttp2Session, callback: (error: Error | null) => void): void {
+  if (settingsKnown.has(session) || session.remoteSettings.enableConnectProtocol === true) {
+    callback(null);
+    return;
+  }
+  const waiting = waitingForSettings.get(session);
+  if (waiting !== undefined) {
+    waiting.push(callback);
+    return;
+  }
+  const callbacks = [callback];
+  waitingForSettings.set(session, callbacks);
+  const known = (error: Error | null): void => {
+    if (waitingForSettings.get(session) !== callbacks) return;
+    waitingForSettings.delete(session);
+    session.removeListener('remoteSettings', onSettings);
+    if (error === null) settingsKnown.add(session);
+    for (const waiter of callbacks) waiter(error);
+  };
+  const onSettings = (): void => known(null);
+  session.once('remoteSettings', onSettings);
+  const ping = (): void => {
+    try {
+      session.ping((error) => known(error));
+    } catch (error) {
+      known(error as Error);
+    }
+  };
+  if (session.connecting) session.once('connect', ping);
+  else ping();
+}
+
 /**
  * Run the opening handshake of `connection` (made with `http2: true`), which `driver` runs,
  * over an HTTP/2 session. On a 200 the stream is attached to `driver`; on anything else the
@@ -104,6 +146,7 @@ export function dialHttp2(driver: ConnectionDriver, connection: ClientConnection
     if (timer !== null) clearTimeout(timer);
     session.removeListener('error', onSessionError);
     session.removeListener('close', onSessionClose);
+    session.setMaxListeners(Math.max(0, session.getMaxListeners() - 1));
     return true;
   };
   const closeOwned = (): void => {
@@ -119,6 +162,8 @@ export function dialHttp2(driver: ConnectionDriver, connection: ClientConnection
   const onSessionClose = (): void => fail(new WebSocketError('the HTTP/2 session closed before the opening handshake completed', ErrorCode.HANDSHAKE));
   // A session of our own reports its errors here; the application's reports them to the application.
   if (owned) session.on('error', onSessionError);
+  // Every WebSocket opening on a shared session listens for its close meanwhile.
+  session.setMaxListeners(session.getMaxListeners() + 1);
   session.once('close', onSessionClose);
 
   if (options.handshakeTimeout > 0) {
@@ -164,13 +209,7 @@ export function dialHttp2(driver: ConnectionDriver, connection: ClientConnection
       attachStream(driver, opened);
     });
   };
-  // The server's SETTINGS come before its answer to a PING (RFC 7540 §3.5, §6.7).
-  const afterSettings = (): void => {
-    if (session.remoteSettings.enableConnectProtocol === true) open();
-    else session.ping((error) => (error === null ? open() : fail(error)));
-  };
-  if (session.connecting) session.once('connect', afterSettings);
-  else afterSettings();
+  whenSettingsKnown(session, (error) => (error === null ? open() : fail(error)));
 
   return {
     abort(error: Error): void {
