@@ -598,7 +598,7 @@ export class WebSocketServer extends EventEmitter {
     }
     let websocket: WebSocket;
     try {
-      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options });
+      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options, httpVersion: upgrade.httpVersion });
     } catch (error) {
       // The application's subclass threw in its constructor: the connection cannot be served.
       connection.abort();

@@ -280,6 +280,7 @@ export class WebSocket extends EventEmitterTarget {
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0, synchronousEvents }, nodeScheduler);
       // The handshake is done: the terms are known before the application gets the socket.
       face.setTerms(init.connection.protocol, init.connection.extensions);
+      this.#httpVersion = init.httpVersion ?? '1.1';
       return;
     }
     const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, { abortHandshake: () => this.#abortHandshake() })));
@@ -473,7 +474,6 @@ export class WebSocket extends EventEmitterTarget {
     };
     wakeServerSide = (websocket) => websocket.#driver.wake();
     attachServerSideOverStream = (websocket, stream) => {
-      websocket.#httpVersion = '2';
       // The session's socket, as Node hands it out for a stream: its address, never its bytes.
       websocket.#socket = (stream.session?.socket ?? null) as NodeSocket | null;
       attachStream(websocket.#driver, stream);
@@ -628,6 +628,8 @@ export interface ServerSideInit {
   readonly webSocketClass: typeof WebSocket;
   /** The server's options, handed to the constructor as `ws` hands them. */
   readonly options: object;
+  /** Which HTTP carried the handshake; default 1.1. */
+  readonly httpVersion?: '1.1' | '2';
 }
 
 /** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */

@@ -124,6 +124,7 @@ export class PendingStream implements PendingHandshake {
   readonly stream: ServerHttp2Stream;
   readonly request: Http2ServerRequest;
   readonly statusLine = 'HTTP/2 200';
+  readonly httpVersion = '2';
   readonly #options: UpgradeOptions;
   #handshake: ExtendedConnectHandshake<Extension> | null = null;
   #error: WebSocketError | null = null;

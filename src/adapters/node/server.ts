@@ -73,6 +73,8 @@ export interface PendingHandshake {
   readonly settled: boolean;
   /** The status line the `'headers'` event shows first. */
   readonly statusLine: string;
+  /** Which HTTP carries the handshake. */
+  readonly httpVersion: '1.1' | '2';
   /** The header fields of the success response as it stands. */
   responseHeaders(): HeaderField[];
   /** Split fields an application wants to add into those the response may carry and those it may not. */
@@ -136,6 +138,7 @@ function scopedCallbacks(
 export class PendingUpgrade implements PendingHandshake {
   readonly socket: NodeSocket;
   readonly statusLine = 'HTTP/1.1 101 Switching Protocols';
+  readonly httpVersion = '1.1';
   readonly #connection: ServerConnection;
   #timer: NodeJS.Timeout | null = null;
   #settled = false;
