@@ -49,7 +49,7 @@ describe.each(['h2c', 'tls'] as const)('the handshake over HTTP/2 (%s)', (transp
     for (const fixture of fixtures.splice(0)) await fixture.close();
   });
 
-  it('applies verifyClient, allowedOrigins and protocols as over HTTP/1.1, and answers with the same statuses', async () => {
+  it('§5 applies verifyClient, allowedOrigins and protocols as over HTTP/1.1, and answers with the same statuses', async () => {
     const fixture = await start({
       protocols: ['chat'],
       allowedOrigins: ['https://good.example'],
@@ -197,7 +197,7 @@ describe('HTTP/1.1 and HTTP/2 on one TLS port', () => {
     }
   });
 
-  it('a client asking for HTTP/2 opens over HTTP/1.1 when the server does not enable the extended CONNECT', async () => {
+  it('§3 a client asking for HTTP/2 opens over HTTP/1.1 when the server does not enable the extended CONNECT', async () => {
     // An HTTP/2 server whose WebSocketServer takes only HTTP/1.1 upgrades: it never sends the setting.
     const server = createSecureServer({ ...selfSignedCertificate(), allowHTTP1: true });
     const wss = new WebSocketServer({ noServer: true });

@@ -78,7 +78,7 @@ describe.each(['h2c', 'tls'] as const)('Python h2 + wsproto (%s)', (transport) =
     });
     afterAll(() => fixture.close());
 
-    it('three WebSockets on one connection: 200 without Sec-WebSocket-Accept, echoes, pongs, and the closing handshake ending each stream', async () => {
+    it('§3 §5 three WebSockets on one connection, after SETTINGS_ENABLE_CONNECT_PROTOCOL: 200 without Sec-WebSocket-Accept, echoes, pongs, and the closing handshake ending each stream', async () => {
       const events = await runClient(fixture.port, secure, 'echo');
       expect(events.find((event) => event.event === 'settings')).toMatchObject({ enable_connect_protocol: 1, max_concurrent_streams: 100 });
       const responses = events.filter((event) => event.event === 'response');
@@ -99,7 +99,7 @@ describe.each(['h2c', 'tls'] as const)('Python h2 + wsproto (%s)', (transport) =
       }
     });
 
-    it('malformed extended CONNECTs get the RFC answer, one stream each, and the session survives them', async () => {
+    it('§4 §5 malformed extended CONNECTs get the RFC answer, one stream each, and the session survives them', async () => {
       const events = await runClient(fixture.port, secure, 'malformed');
       const cases = Object.fromEntries(events.filter((event) => event.event === 'case').map((event) => [event.name, event]));
       // Ours (RFC 8441 §4, §5 and the RFC 6455 rules they keep): HTTP statuses on the stream.
@@ -137,7 +137,7 @@ describe.each(['h2c', 'tls'] as const)('Python h2 + wsproto (%s)', (transport) =
     });
     const trust = (): object => (secure ? { ca: selfSignedCertificate().cert } : {});
 
-    it('sends a conforming extended CONNECT, exchanges messages, and ends the stream with END_STREAM after the closing handshake', async () => {
+    it('§5 sends a conforming extended CONNECT, exchanges messages, and ends the stream with END_STREAM after the closing handshake', async () => {
       const ws = new WebSocket(`${url}/echo`, ['chat'], { ...trust(), http2: true, perMessageDeflate: false, origin: 'http://www.example.com' });
       const request = python.next('request');
       await opened(ws);
@@ -201,7 +201,7 @@ describe.each(['h2c', 'tls'] as const)('Python h2 + wsproto (%s)', (transport) =
 });
 
 describe('Python h2 against an HTTP/2 server that did not send SETTINGS_ENABLE_CONNECT_PROTOCOL', () => {
-  it('the extended CONNECT is a stream error (RFC 8441 §3, RFC 7540 §8.1.2.6), and the session serves the next request', async () => {
+  it('§3 the extended CONNECT is a stream error (RFC 7540 §8.1.2.6), and the session serves the next request', async () => {
     // The setting is what lets :protocol through (RFC 8441 §3); this server never sent it.
     const server = createH2cServer();
     const connects: string[] = [];

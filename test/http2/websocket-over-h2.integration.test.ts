@@ -105,7 +105,7 @@ describe.each(['h2c', 'tls'] as const)('WebSockets over HTTP/2 (%s)', (transport
     await pushFixture.close();
   });
 
-  it('opens with :status 200 and no Sec-WebSocket-Accept, and the server sees the same connection event as for HTTP/1.1', async () => {
+  it('§5 opens with :status 200 and no Sec-WebSocket-Accept, and the server sees the same connection event as for HTTP/1.1', async () => {
     const connected = new Promise<[WebSocket, IncomingMessage]>((resolve) => fixture.wss.once('connection', (ws, request) => resolve([ws, request])));
     const shared = await session();
     const stream = await rawWebSocketStream(shared, '/chat?room=1');
@@ -190,7 +190,7 @@ describe.each(['h2c', 'tls'] as const)('WebSockets over HTTP/2 (%s)', (transport
     expect(((await serverPong) as [Buffer])[0].toString()).toBe('from the server');
   });
 
-  it('a close from the client ends the stream with END_STREAM both ways, cleanly', async () => {
+  it('§5 a close from the client ends the stream with END_STREAM both ways, cleanly', async () => {
     const stream = nextServerStream(fixture);
     const serverSide = nextConnection(fixture.wss);
     const ws = client('/close', { http2: true });
@@ -206,7 +206,7 @@ describe.each(['h2c', 'tls'] as const)('WebSockets over HTTP/2 (%s)', (transport
     expect(serverStream.rstCode).toBe(constants.NGHTTP2_NO_ERROR);
   });
 
-  it('a close from the server ends the stream the same way', async () => {
+  it('§5 a close from the server ends the stream the same way', async () => {
     const stream = nextServerStream(fixture);
     const serverSide = nextConnection(fixture.wss);
     const ws = client('/close', { http2: true });
@@ -220,7 +220,7 @@ describe.each(['h2c', 'tls'] as const)('WebSockets over HTTP/2 (%s)', (transport
     expect(serverStream.rstCode).toBe(constants.NGHTTP2_NO_ERROR);
   });
 
-  it('a stream reset mid-message is a 1006 closure, and the other WebSockets and the session go on', async () => {
+  it('§5 a stream reset mid-message is a 1006 closure, and the other WebSockets and the session go on', async () => {
     const shared = await session();
     const sibling = client('/sibling', { http2: shared });
     await opened(sibling);
@@ -237,7 +237,7 @@ describe.each(['h2c', 'tls'] as const)('WebSockets over HTTP/2 (%s)', (transport
     expect(shared.destroyed).toBe(false);
   });
 
-  it('a terminated WebSocket resets only its stream, with RST_STREAM CANCEL', async () => {
+  it('§5 a terminated WebSocket resets only its stream, with RST_STREAM CANCEL', async () => {
     const shared = await session();
     const sibling = client('/sibling', { http2: shared });
     await opened(sibling);
