@@ -36,12 +36,20 @@ async function pageServer(): Promise<{ server: Http2SecureServer; port: number; 
   return { server, port: (server.address() as AddressInfo).port, pageSessions };
 }
 
+/** The server's side of `exchangeInPage`: echo, and close with 4000 when asked. */
+function echoUntilAskedToClose(ws: WebSocket): void {
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary && data.toString() === 'close me') ws.close(4000, 'as asked');
+    else ws.send(data, { binary: isBinary });
+  });
+}
+
 /** What the page's WebSocket saw: its echo of a text and a binary message, then its close. */
 function exchangeInPage(page: Page, url: string): Promise<{ text: string; binary: number[]; close: [number, string, boolean] }> {
   return page.evaluate(
     (url) =>
       new Promise((resolve, reject) => {
-        const ws = new WebSocket(url);
+        const ws = new globalThis.WebSocket(url);
         ws.binaryType = 'arraybuffer';
         const received: unknown[] = [];
         ws.onopen = () => {
@@ -89,12 +97,7 @@ describe('Chromium', () => {
       'the WebSocket from the page',
       STEP_MS,
     );
-    wss.on('connection', (ws: WebSocket) =>
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        if (!isBinary && data.toString() === 'close me') ws.close(4000, 'as asked');
-        else ws.send(data, { binary: isBinary });
-      }),
-    );
+    wss.on('connection', echoUntilAskedToClose);
     const page = await context.newPage();
     try {
       await page.goto(`https://localhost:${port}/`);
@@ -120,10 +123,7 @@ describe('Chromium', () => {
     const versions: string[] = [];
     wss.on('connection', (ws: WebSocket) => {
       versions.push(ws.httpVersion);
-      ws.on('message', (data: Buffer, isBinary: boolean) => {
-        if (!isBinary && data.toString() === 'close me') ws.close(4000, 'as asked');
-        else ws.send(data, { binary: isBinary });
-      });
+      echoUntilAskedToClose(ws);
     });
     const page = await context.newPage();
     try {
