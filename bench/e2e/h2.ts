@@ -1,7 +1,8 @@
 /**
  * The HTTP/2 cell of `npm run bench:e2e -- --h2`: 100 WebSockets as streams of one h2c
- * session (RFC 8441) against 100 WebSockets on 100 HTTP/1.1 connections, to one wasmsocket
- * server process (`servers/h2-echo-server.ts`), from wasmsocket clients in this process.
+ * session (RFC 8441) against 100 WebSockets on 100 HTTP/1.1 connections, each to a wasmsocket
+ * server process of its own (`servers/h2-echo-server.ts`), from wasmsocket clients in this
+ * process.
  *
  *   tsx bench/e2e/run.ts --h2 [--duration <s>] [--rounds <n>] [--sizes <list>] [--idle-connections <n>] [--out <dir>]
  *
@@ -26,8 +27,7 @@ import { parseArgs } from 'node:util';
 import { parseByteSize } from '../../src/cli/bench/options.js';
 import { sampleProcess } from '../../src/cli/bench/proc.js';
 import { WebSocket } from '../../src/node.js';
-import type { ServerMemory } from './servers/echo-server.js';
-import type { H2ServerReady } from './servers/h2-echo-server.js';
+import type { ServerMemory, ServerReady } from './servers/control.js';
 
 const SERVER = fileURLToPath(new URL('./servers/h2-echo-server.ts', import.meta.url));
 /** WebSockets per cell, and streams per session. */
@@ -57,32 +57,34 @@ interface MemoryFigures {
   readonly rssBytesPerSocket: number;
 }
 
-/** A server process, its ports, and its "memory" answers. */
+/** A server process for one transport, its port, and its "memory" answers. */
 class H2ServerProcess {
-  readonly ready: H2ServerReady;
+  readonly transport: Transport;
+  readonly ready: ServerReady;
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #lines: Interface;
 
-  private constructor(child: ChildProcessWithoutNullStreams, lines: Interface, ready: H2ServerReady) {
+  private constructor(transport: Transport, child: ChildProcessWithoutNullStreams, lines: Interface, ready: ServerReady) {
+    this.transport = transport;
     this.#child = child;
     this.#lines = lines;
     this.ready = ready;
   }
 
-  static async start(exposeGc: boolean): Promise<H2ServerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...(exposeGc ? ['--expose-gc'] : []), SERVER], { stdio: 'pipe' });
+  static async start(transport: Transport, exposeGc: boolean): Promise<H2ServerProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...(exposeGc ? ['--expose-gc'] : []), SERVER, transport], { stdio: 'pipe' });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const lines = createInterface({ input: child.stdout });
-    const ready = await new Promise<H2ServerReady>((resolveReady, reject) => {
+    const ready = await new Promise<ServerReady>((resolveReady, reject) => {
       const timer = setTimeout(() => reject(new Error(`the h2 echo server did not start: ${stderr}`)), TIMEOUT_MS);
       lines.once('line', (line) => {
         clearTimeout(timer);
-        resolveReady(JSON.parse(line) as H2ServerReady);
+        resolveReady(JSON.parse(line) as ServerReady);
       });
       child.once('exit', () => reject(new Error(`the h2 echo server exited: ${stderr}`)));
     });
-    return new H2ServerProcess(child, lines, ready);
+    return new H2ServerProcess(transport, child, lines, ready);
   }
 
   memory(): Promise<ServerMemory> {
@@ -98,18 +100,19 @@ class H2ServerProcess {
   }
 }
 
-/** `count` open WebSockets to the server over `transport` (h2: sessions of 100 streams), and what closes them. */
-async function openSockets(server: H2ServerProcess, transport: Transport, count: number): Promise<{ sockets: WebSocket[]; close(): Promise<void> }> {
+/** `count` open WebSockets to `server` (h2: sessions of 100 streams), and what closes them. */
+async function openSockets(server: H2ServerProcess, count: number): Promise<{ sockets: WebSocket[]; close(): Promise<void> }> {
+  const { transport } = server;
+  const port = server.ready.port;
   const sessions: ClientHttp2Session[] = [];
   const sockets: WebSocket[] = [];
   for (let opened = 0; opened < count; opened += SOCKETS) {
     const batch = Math.min(SOCKETS, count - opened);
     let session: ClientHttp2Session | undefined;
     if (transport === 'h2') {
-      session = http2Connect(`http://127.0.0.1:${server.ready.h2Port}`);
+      session = http2Connect(`http://127.0.0.1:${port}`);
       sessions.push(session);
     }
-    const port = transport === 'h2' ? server.ready.h2Port : server.ready.h1Port;
     const made = Array.from({ length: batch }, () => new WebSocket(`ws://127.0.0.1:${port}/echo`, { perMessageDeflate: false, ...(session === undefined ? {} : { http2: session }) }));
     await Promise.all(made.map((ws) => once(ws, 'open')));
     sockets.push(...made);
@@ -150,8 +153,8 @@ function echoLoop(sockets: readonly WebSocket[], payload: Buffer, until: number)
   });
 }
 
-async function measureRun(server: H2ServerProcess, transport: Transport, size: number, options: H2Options): Promise<RunFigures> {
-  const { sockets, close } = await openSockets(server, transport, SOCKETS);
+async function measureRun(server: H2ServerProcess, size: number, options: H2Options): Promise<RunFigures> {
+  const { sockets, close } = await openSockets(server, SOCKETS);
   const payload = Buffer.alloc(size, 0x61);
   await echoLoop(sockets, payload, performance.now() + options.warmupMs);
   const serverBefore = sampleProcess(server.ready.pid).cpuSeconds;
@@ -170,10 +173,10 @@ async function measureRun(server: H2ServerProcess, transport: Transport, size: n
 }
 
 async function measureMemory(transport: Transport, count: number): Promise<MemoryFigures> {
-  const server = await H2ServerProcess.start(true);
+  const server = await H2ServerProcess.start(transport, true);
   try {
     const before = await server.memory();
-    const { close } = await openSockets(server, transport, count);
+    const { close } = await openSockets(server, count);
     const after = await server.memory();
     await close();
     return {
@@ -226,7 +229,8 @@ const format = (value: number, digits = 1): string => value.toFixed(digits);
 /** Run the cell (see the module comment); resolves to the exit status. */
 export async function runH2Bench(argv: readonly string[]): Promise<number> {
   const options = parseH2Options(argv);
-  const server = await H2ServerProcess.start(false);
+  const servers = { h2: await H2ServerProcess.start('h2', false), h1: await H2ServerProcess.start('h1', false) };
+  const engine = servers.h2.ready.engine;
   const runs = new Map<string, RunFigures[]>();
   try {
     for (let round = 0; round < options.rounds; round++) {
@@ -234,14 +238,15 @@ export async function runH2Bench(argv: readonly string[]): Promise<number> {
         const order: Transport[] = round % 2 === 0 ? ['h2', 'h1'] : ['h1', 'h2'];
         for (const transport of order) {
           const key = `${transport} ${size}`;
-          const figures = await measureRun(server, transport, size, options);
+          const figures = await measureRun(servers[transport], size, options);
           (runs.get(key) ?? runs.set(key, []).get(key)!).push(figures);
           process.stderr.write(`round ${round + 1}/${options.rounds} ${key} B: ${format(figures.messagesPerSecond, 0)} msg/s, server ${format(figures.serverCpuMicrosPerMessage, 2)} µs/msg\n`);
         }
       }
     }
   } finally {
-    await server.stop();
+    await servers.h2.stop();
+    await servers.h1.stop();
   }
   const memory = { h2: await measureMemory('h2', options.idle), h1: await measureMemory('h1', options.idle) };
   const medians = (key: string, field: keyof RunFigures): number => median(runs.get(key)!.map((run) => run[field]));
@@ -254,7 +259,7 @@ export async function runH2Bench(argv: readonly string[]): Promise<number> {
     };
   });
   const lines = [
-    `## HTTP/2 cell: ${SOCKETS} WebSockets on one h2c session vs ${SOCKETS} HTTP/1.1 connections (wasmsocket ${server.ready.engine}, echo, depth 1)`,
+    `## HTTP/2 cell: ${SOCKETS} WebSockets on one h2c session vs ${SOCKETS} HTTP/1.1 connections (wasmsocket ${engine}, echo, depth 1)`,
     '',
     `Medians of ${options.rounds} rounds of ${options.durationMs / 1000} s; ratios are HTTP/2 ÷ HTTP/1.1.`,
     '',
@@ -269,6 +274,6 @@ export async function runH2Bench(argv: readonly string[]): Promise<number> {
   ];
   process.stdout.write(lines.join('\n'));
   mkdirSync(options.outDir, { recursive: true });
-  writeFileSync(join(options.outDir, 'e2e-h2.json'), `${JSON.stringify({ sockets: SOCKETS, options, rows, memory, node: process.version, engine: server.ready.engine }, null, 2)}\n`);
+  writeFileSync(join(options.outDir, 'e2e-h2.json'), `${JSON.stringify({ sockets: SOCKETS, options, rows, memory, node: process.version, engine }, null, 2)}\n`);
   return 0;
 }
