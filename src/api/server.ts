@@ -17,9 +17,18 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/codec.js';
-import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
+import { Http2ServerRequest, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { createUpgradeServer, type PendingHandshake, PendingUpgrade, refuseSocket, type UpgradeOptions } from '../adapters/node/server.js';
-import { admitStream, type AnyHttp2Server, DEFAULT_MAX_STREAMS_PER_SESSION, isHttp2Server, listenForExtendedConnect, PendingStream, refuseStream } from '../adapters/node/http2-server.js';
+import {
+  admitStream,
+  type AnyHttp2Server,
+  DEFAULT_MAX_STREAMS_PER_SESSION,
+  isHttp2Server,
+  listenForExtendedConnect,
+  PendingStream,
+  refuseStream,
+  requestOfStream,
+} from '../adapters/node/http2-server.js';
 import type { NodeSocket } from '../adapters/node/socket-binding.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
@@ -382,11 +391,13 @@ export class WebSocketServer extends EventEmitter {
    * runs an HTTP/1.1 one: the core validates it (RFC 8441 §4, §5 and the RFC 6455 rules it
    * keeps), then the per-session stream cap, the path, the connection cap, `verifyClient` and
    * the `'headers'` listeners have their say, the stream is answered 200 and `callback` gets
-   * the open socket. For servers attached with `server`, this happens by itself; call it
-   * yourself in `noServer` mode from an HTTP/2 server's `'stream'` event (its server must
-   * send SETTINGS_ENABLE_CONNECT_PROTOCOL: `settings: { enableConnectProtocol: true }`).
+   * the open socket. For servers attached with `server`, this happens by itself; in `noServer`
+   * mode call it from an HTTP/2 server's `'stream'` event with the stream's header object, or
+   * from the compatibility API's `'connect'` event with its request (the server must send
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL: `settings: { enableConnectProtocol: true }`).
    */
-  handleStream(stream: ServerHttp2Stream, request: Http2ServerRequest, callback: (websocket: WebSocket, request: Http2ServerRequest) => void): void {
+  handleStream(stream: ServerHttp2Stream, requestOrHeaders: Http2ServerRequest | IncomingHttpHeaders, callback: (websocket: WebSocket, request: Http2ServerRequest) => void): void {
+    const request = requestOrHeaders instanceof Http2ServerRequest ? requestOrHeaders : requestOfStream(stream, requestOrHeaders);
     if (!admitStream(stream, this.#maxStreamsPerSession)) return;
     if (this.#state !== ServerState.RUNNING) {
       refuseStream(stream, 503, 'the server is closing');

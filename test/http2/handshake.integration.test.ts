@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { type IncomingMessage } from 'node:http';
-import { type ClientHttp2Session, constants, createSecureServer, type IncomingHttpHeaders } from 'node:http2';
+import { type ClientHttp2Session, constants, createSecureServer, createServer as createH2cServer, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from '../../src/node.js';
@@ -165,6 +165,35 @@ describe.each(['h2c', 'tls'] as const)('the handshake over HTTP/2 (%s)', (transp
     const done = closed(ws);
     fixture.wss.close();
     expect((await done)[0]).toBe(1001);
+  });
+});
+
+describe('noServer mode', () => {
+  it("handleStream takes an extended CONNECT from the HTTP/2 server's 'stream' event", async () => {
+    const server = createH2cServer({ settings: { enableConnectProtocol: true } });
+    const wss = new WebSocketServer({ noServer: true });
+    server.on('stream', (stream, headers) => {
+      if (headers[':method'] !== 'CONNECT') return;
+      wss.handleStream(stream, headers, (ws, request) => {
+        expect(request.url).toBe('/by-hand');
+        ws.on('message', (data: Buffer) => ws.send(data));
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/by-hand`, { http2: true });
+      await opened(ws);
+      expect(ws.httpVersion).toBe('2');
+      ws.send('by hand');
+      expect((await nextMessage(ws)).data.toString()).toBe('by hand');
+      const done = closed(ws);
+      ws.close();
+      await done;
+    } finally {
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -313,6 +313,20 @@ const takenStreams = new WeakSet<Http2Stream>();
 const requests = new WeakMap<Http2Stream, Http2ServerRequest>();
 
 /**
+ * The request object of `stream` (Node's compatibility `Http2ServerRequest`, what the hooks
+ * get), made once per stream from the fields of its `'stream'` event; without its raw fields,
+ * from the header object.
+ */
+export function requestOfStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): Http2ServerRequest {
+  let request = requests.get(stream);
+  if (request === undefined) {
+    const raw = rawHeaders ?? Object.entries(headers).flatMap(([name, value]) => (Array.isArray(value) ? value.flatMap((item) => [name, item]) : value === undefined ? [] : [name, String(value)]));
+    requests.set(stream, (request = new Http2ServerRequest(stream, headers, {}, raw)));
+  }
+  return request;
+}
+
+/**
  * Take the extended CONNECT streams of `server` that `wants` (see the module comment) and hand
  * each, with its request, to `onStream`. A stream another listener may want (a
  * `WebSocketServer` for another path, a tunnel proxy) is left to it. The server is told to
@@ -340,11 +354,7 @@ export function listenForExtendedConnect(
     // With the compatibility layer installed (it listens to 'stream' too), a CONNECT arrives
     // as 'connect' as well: what is left here goes there.
     const others = server.listenerCount('stream') - 1 + Math.max(0, server.listenerCount('connect') - 1);
-    take(stream, others, () => {
-      let request = requests.get(stream);
-      if (request === undefined) requests.set(stream, (request = new Http2ServerRequest(stream, headers, {}, rawHeaders)));
-      return request;
-    });
+    take(stream, others, () => requestOfStream(stream, headers, rawHeaders));
   };
   const onConnect = (request: Http2ServerRequest): void => {
     take(request.stream, server.listenerCount('connect') - 1, () => request);
