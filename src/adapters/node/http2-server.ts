@@ -105,6 +105,10 @@ function resetStream(stream: Http2Stream): void {
   if (!stream.destroyed && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
 }
 
+function wakerOf(scope: { wake: (() => void) | null }): () => void {
+  return () => scope.wake?.();
+}
+
 function disposeAll(handshake: ExtendedConnectHandshake<Extension>): void {
   for (const { extension } of handshake.extensions) {
     try {
@@ -122,7 +126,6 @@ function disposeAll(handshake: ExtendedConnectHandshake<Extension>): void {
  */
 export class PendingStream implements PendingHandshake {
   readonly stream: ServerHttp2Stream;
-  readonly request: Http2ServerRequest;
   readonly statusLine = 'HTTP/2 200';
   readonly httpVersion = '2';
   readonly #options: UpgradeOptions;
@@ -131,7 +134,11 @@ export class PendingStream implements PendingHandshake {
   #settled = false;
   #timer: NodeJS.Timeout | null = null;
   #abandoned: (() => void) | null = null;
-  #wake: (() => void) | null = null;
+  /**
+   * Where the core's `onWake` goes. The core keeps its options for the life of the connection,
+   * so its callback holds only this small object, not the handshake (and its request).
+   */
+  readonly #wakeScope: { wake: (() => void) | null } = { wake: null };
   readonly #onClose = (): void => {
     const abandoned = this.#abandoned;
     this.#settle();
@@ -140,7 +147,6 @@ export class PendingStream implements PendingHandshake {
 
   constructor(stream: ServerHttp2Stream, request: Http2ServerRequest, options: UpgradeOptions) {
     this.stream = stream;
-    this.request = request;
     this.#options = options;
     stream.once('close', this.#onClose);
     // A stream error (a reset) ends the handshake; it never reaches the session.
@@ -211,7 +217,7 @@ export class PendingStream implements PendingHandshake {
       limits: options.limits,
       autoPong: options.autoPong,
       streamMessages: options.streamMessages,
-      onWake: () => this.#wake?.(),
+      onWake: wakerOf(this.#wakeScope),
       established: { protocol: handshake.protocol, extensions: handshake.extensions },
     });
     this.#handshake = null;
@@ -228,7 +234,7 @@ export class PendingStream implements PendingHandshake {
   }
 
   setWake(wake: () => void): void {
-    this.#wake = wake;
+    this.#wakeScope.wake = wake;
   }
 
   /**
