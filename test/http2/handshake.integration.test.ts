@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { type IncomingMessage } from 'node:http';
-import { type ClientHttp2Session, constants, createSecureServer, createServer as createH2cServer, type IncomingHttpHeaders } from 'node:http2';
+import { type ClientHttp2Session, connect as http2Connect, constants, createSecureServer, createServer as createH2cServer, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from '../../src/node.js';
@@ -165,6 +165,45 @@ describe.each(['h2c', 'tls'] as const)('the handshake over HTTP/2 (%s)', (transp
     const done = closed(ws);
     fixture.wss.close();
     expect((await done)[0]).toBe(1001);
+  });
+});
+
+describe("beside Node's compatibility API", () => {
+  it("serves WebSockets on a server with a 'request' handler, which keeps its own requests and an unanswered tunnel CONNECT's 400", async () => {
+    const server = createH2cServer((_request, response) => response.end('plain response'));
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws: WebSocket) => ws.on('message', (data: Buffer) => ws.send(data)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const session = http2Connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { http2: session });
+      await opened(ws);
+      ws.send('beside compat');
+      expect((await nextMessage(ws)).data.toString()).toBe('beside compat');
+      const plain = await withTimeout(
+        new Promise<string>((resolve) => {
+          let body = '';
+          session.request({ ':path': '/page' }).setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve(body));
+        }),
+        'the plain response',
+        STEP_MS,
+      );
+      expect(plain).toBe('plain response');
+      const tunnel = await withTimeout(
+        new Promise<number>((resolve) => session.request({ ':method': 'CONNECT', ':authority': 'elsewhere.example:443' }).once('response', (headers) => resolve(Number(headers[':status'])))),
+        'the answer to the tunnel request',
+        STEP_MS,
+      );
+      expect(tunnel).toBe(400);
+      ws.terminate();
+    } finally {
+      session.destroy();
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

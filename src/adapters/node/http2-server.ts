@@ -347,11 +347,12 @@ export function listenForExtendedConnect(
   onStream: (stream: ServerHttp2Stream, request: Http2ServerRequest) => void,
 ): () => void {
   server.updateSettings({ enableConnectProtocol: true, maxConcurrentStreams: maxStreams });
-  const take = (stream: ServerHttp2Stream, others: number, requestOf: () => Http2ServerRequest): void => {
+  const take = (stream: ServerHttp2Stream, tunnel: boolean, others: number, requestOf: () => Http2ServerRequest): void => {
     if (takenStreams.has(stream) || stream.destroyed) return;
-    const request = requestOf();
     // A plain CONNECT (a tunnel), or another path's WebSocket, is another listener's if there is one.
-    if ((request.headers[':protocol'] === undefined || !wants(request)) && others > 0) return;
+    if (tunnel && others > 0) return;
+    const request = requestOf();
+    if (!wants(request) && others > 0) return;
     takenStreams.add(stream);
     onStream(stream, request);
   };
@@ -360,10 +361,10 @@ export function listenForExtendedConnect(
     // With the compatibility layer installed (it listens to 'stream' too), a CONNECT arrives
     // as 'connect' as well: what is left here goes there.
     const others = server.listenerCount('stream') - 1 + Math.max(0, server.listenerCount('connect') - 1);
-    take(stream, others, () => requestOfStream(stream, headers, rawHeaders));
+    take(stream, headers[':protocol'] === undefined, others, () => requestOfStream(stream, headers, rawHeaders));
   };
   const onConnect = (request: Http2ServerRequest): void => {
-    take(request.stream, server.listenerCount('connect') - 1, () => request);
+    take(request.stream, request.headers[':protocol'] === undefined, server.listenerCount('connect') - 1, () => request);
   };
   server.on('stream', onRawStream);
   server.on('connect', onConnect as (...args: unknown[]) => void);
