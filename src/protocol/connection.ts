@@ -167,6 +167,20 @@ export abstract class Connection {
       this.#connection = connection;
     }
     // The parser's callbacks: limits checked as frames are parsed, then processing or the queue.
+    onFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): boolean {
+      const connection = this.#connection;
+      const violation = connection.#assembler.admit(opcode, payload.length);
+      if (violation !== null) return connection.#reject(violation);
+      const inbound = connection.#inbound;
+      if (inbound.pending) {
+        inbound.start(opcode, fin, rsv, payload.length);
+        if (payload.length > 0) inbound.payload(payload);
+        if (!inbound.end()) return false;
+      } else {
+        connection.#assembler.frame(opcode, fin, rsv, payload);
+      }
+      return !connection.#inputClosed;
+    }
     onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean {
       const connection = this.#connection;
       const violation = connection.#assembler.admit(opcode, length);

@@ -150,6 +150,26 @@ export class MessageAssembler {
     return null;
   }
 
+  /**
+   * A frame that arrived whole, with its payload: what `frameStart`, `framePayload` and
+   * `frameEnd` do for it together. A whole message in one untransformed frame (most
+   * messages) and a control frame are reported at once, touching nothing else.
+   */
+  frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): void {
+    if (fin && rsv === 0 && !this.#streamMessages && (opcode === Opcode.BINARY || opcode === Opcode.TEXT)) {
+      // §5.6, §6.2: an unfragmented message is its frame's payload, the view itself.
+      this.#port.emit({ type: 'message', binary: opcode === Opcode.BINARY, data: payload });
+      return;
+    }
+    if (opcode >= Opcode.CLOSE) {
+      this.#port.control(opcode, payload);
+      return;
+    }
+    this.frameStart(opcode, fin, rsv, payload.length);
+    if (payload.length > 0) this.framePayload(payload);
+    this.frameEnd();
+  }
+
   /** A frame starts (its header was parsed). */
   frameStart(opcode: number, fin: boolean, rsv: number, length: number): void {
     this.#frameOpcode = opcode;

@@ -23,6 +23,9 @@
  * it unmasked are copied back over the chunk before anything else runs, so every view handed
  * out stays valid: the connection owns the chunks given to `receiveData`.
  *
+ * A frame that arrived whole costs the handler one call (`onFrame`) and one view of the
+ * chunk: the receive path for many small messages is this loop.
+ *
  * Rules: nothing is thrown; a violation is reported once through `onFrameError` and the parser
  * stops. A handler that returns false also stops it (a close frame arrived or the connection
  * failed): everything after is discarded.
@@ -47,9 +50,16 @@ import {
 import { CloseCode, Opcode } from '../shared/constants.js';
 import { ErrorCode, ProtocolError } from '../shared/errors.js';
 
-/** Receives the frames a `FrameParser` finds, in order. Return false to stop parsing. */
+/**
+ * Receives the frames a `FrameParser` finds, in order. Return false to stop parsing.
+ *
+ * A frame that arrived whole within one chunk is reported by one `onFrame` call; a frame whose
+ * payload spans chunks by `onFrameStart`, its pieces (`onFramePayload`) and `onFrameEnd`.
+ */
 export interface FrameHandler {
-  /** A frame begins. `length` is its whole payload length, `rsv` its RSV bits. */
+  /** A whole frame; `payload` is its unmasked payload (empty when it has none). */
+  onFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): boolean;
+  /** A frame begins whose payload follows in pieces. `length` is its whole payload length, `rsv` its RSV bits. */
   onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean;
   /** The next piece of the current frame's payload, unmasked (never empty). */
   onFramePayload(data: Uint8Array): boolean;
@@ -73,6 +83,9 @@ export interface FrameParserOptions {
 
 /** The longest frame header: 2 + 8 bytes of length + 4 of mask key (RFC 6455 §5.2). */
 const MAX_HEADER_LENGTH = 14;
+
+/** The payload of a frame that has none. */
+const EMPTY = new Uint8Array(0);
 
 /** Header length from its second byte (§5.2: 7-bit length, 126 → +2, 127 → +8; MASK → +4). */
 function headerLengthFromSecondByte(b1: number): number {
@@ -208,21 +221,28 @@ export class FrameParser {
     return -1;
   }
 
-  /** Hand every complete frame of the last codec pass to the handler. */
+  /** Hand every complete frame of the last codec pass to the handler, one call each. */
   #dispatch(view: Uint8Array): boolean {
     const table = this.#table;
     const rows = table.rows;
     const count = table.count;
     const dataOffset = table.dataOffset;
     const handler = this.#handler;
+    // Views of a plain Uint8Array are made by its constructor, which costs less than
+    // `subarray`; a subclass's (Node's Buffer) keep its class, which is what its caller wants.
+    const plain = view.constructor === Uint8Array;
+    const buffer = view.buffer;
+    const byteOffset = view.byteOffset - dataOffset;
     for (let row = 0; row < count; row++) {
       const base = row * FRAME_ROW_FIELDS;
       const info = rows[base + FRAME_INFO]!;
       const length = rows[base + FRAME_PAYLOAD_LENGTH]!;
-      const start = rows[base + FRAME_HEADER_OFFSET]! - dataOffset + rows[base + FRAME_HEADER_LENGTH]!;
-      if (!handler.onFrameStart(info & 0xf, (info & 0x80) !== 0, (info >> 4) & 0x7, length)) return this.#halt();
-      if (length > 0 && !handler.onFramePayload(view.subarray(start, start + length))) return this.#halt();
-      if (!handler.onFrameEnd()) return this.#halt();
+      const start = rows[base + FRAME_HEADER_OFFSET]! + rows[base + FRAME_HEADER_LENGTH]!;
+      const payload =
+        length === 0 ? EMPTY
+        : plain ? new Uint8Array(buffer, byteOffset + start, length)
+        : view.subarray(start - dataOffset, start - dataOffset + length);
+      if (!handler.onFrame(info & 0xf, (info & 0x80) !== 0, (info >> 4) & 0x7, payload)) return this.#halt();
     }
     return true;
   }
