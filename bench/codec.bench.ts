@@ -12,8 +12,8 @@ import { isUtf8 } from 'node:buffer';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { portableCodec } from '../src/codec/portable/index.js';
-import { type Codec, FrameTable, type FragmentState, type ParseOptions, ParseStatus } from '../src/codec/types.js';
+import { createPortableCodec, portableCodec } from '../src/codec/portable/index.js';
+import { FrameTable, type FragmentState, type ParseOptions, ParseStatus } from '../src/codec/types.js';
 import { createWasmCodec, DEFAULT_WASM_THRESHOLDS, type WasmCodec } from '../src/codec/wasm/index.js';
 import { ServerConnection } from '../src/protocol/server-connection.js';
 import { maskedFrame, maskedFrameChunk, seededBytes, TEXT_KINDS, textOfSize, type TextKind } from './fixtures.js';
@@ -217,8 +217,9 @@ function parseCases(): BenchCase[] {
 
 // --- the core's receive path: the same chunk through a ServerConnection ---------------------------
 
-/** The wasm codec as a Node server runs it (default thresholds, `buffer.isUtf8` beside it). */
+/** The codecs as a Node server runs them (default thresholds, `buffer.isUtf8` beside them). */
 const serverWasm = await createWasmCodec({ platformIsUtf8: isUtf8 });
+const serverPortable = createPortableCodec(isUtf8);
 
 /**
  * One chunk of 1,000 masked frames fed to a `ServerConnection` past its handshake, its
@@ -240,12 +241,12 @@ function coreCases(): BenchCase[] {
     cases.push({ ...base, subject: 'ws Receiver', run: () => receiver.write(work), beforeEach: restore });
     const subjects = [
       ['ServerConnection, wasm', serverWasm, work, restore],
-      ['ServerConnection, portable', portableCodec, work, restore],
+      ['ServerConnection, portable', serverPortable, work, restore],
       ['ServerConnection, wasm, Uint8Array chunk', serverWasm, plainWork, restorePlain],
-      ['ServerConnection, portable, Uint8Array chunk', portableCodec, plainWork, restorePlain],
+      ['ServerConnection, portable, Uint8Array chunk', serverPortable, plainWork, restorePlain],
     ] as const;
     for (const [subject, codec, bytes, refill] of subjects) {
-      const connection = new ServerConnection({ codec: codec as Codec, established: {} });
+      const connection = new ServerConnection({ codec, established: {} });
       connection.nextEvent(); // open
       const feed = () => {
         connection.receiveData(bytes);
