@@ -89,7 +89,7 @@ export class MessageAssembler {
   #decodedUtf8 = UTF8_ACCEPT;
   /** The message's first piece, and the pieces after it (kept apart so a one-piece message touches no array). */
   #firstPart: Uint8Array | null = null;
-  readonly #parts: Uint8Array[] = [];
+  #parts: Uint8Array[] | null = null;
   #partsLength = 0;
   /** Stream mode: the piece held back until the next one shows whether it is the last. */
   #streamHeld: Uint8Array | null = null;
@@ -148,26 +148,6 @@ export class MessageAssembler {
       this.#wireFragments = 1;
     }
     return null;
-  }
-
-  /**
-   * A frame that arrived whole, with its payload: what `frameStart`, `framePayload` and
-   * `frameEnd` do for it together. A whole message in one untransformed frame (most
-   * messages) and a control frame are reported at once, touching nothing else.
-   */
-  frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): void {
-    if (fin && rsv === 0 && !this.#streamMessages && (opcode === Opcode.BINARY || opcode === Opcode.TEXT)) {
-      // §5.6, §6.2: an unfragmented message is its frame's payload, the view itself.
-      this.#port.emit({ type: 'message', binary: opcode === Opcode.BINARY, data: payload });
-      return;
-    }
-    if (opcode >= Opcode.CLOSE) {
-      this.#port.control(opcode, payload);
-      return;
-    }
-    this.frameStart(opcode, fin, rsv, payload.length);
-    if (payload.length > 0) this.framePayload(payload);
-    this.frameEnd();
   }
 
   /** A frame starts (its header was parsed). */
@@ -235,7 +215,7 @@ export class MessageAssembler {
   /** Forget the message in progress (input ended inside it). */
   drop(): void {
     this.#firstPart = null;
-    this.#parts.length = 0;
+    this.#parts = null;
     this.#partsLength = 0;
     this.#streamHeld = null;
     this.#decoders = null;
@@ -303,7 +283,7 @@ export class MessageAssembler {
       this.#streamHeld = data;
     } else {
       if (this.#firstPart === null) this.#firstPart = data;
-      else this.#parts.push(compactPiece(data));
+      else (this.#parts ??= []).push(compactPiece(data));
       this.#partsLength += data.length;
     }
   }
@@ -341,7 +321,7 @@ export class MessageAssembler {
     let data: Uint8Array;
     if (first === null) {
       data = EMPTY;
-    } else if (parts.length === 0) {
+    } else if (parts === null) {
       // The message arrived in one piece: hand out the view itself, no copy.
       data = first;
     } else {
@@ -352,7 +332,7 @@ export class MessageAssembler {
         data.set(part, offset);
         offset += part.length;
       }
-      parts.length = 0;
+      this.#parts = null;
     }
     this.#firstPart = null;
     this.#partsLength = 0;

@@ -103,6 +103,29 @@ const SHARED_TABLE_CAPACITY = 1024;
 let sharedTable: FrameTable | null = null;
 let sharedTableBusy = false;
 
+/**
+ * The mask key of a streamed frame, for `Codec.mask`: each parser keeps its key as a number
+ * and writes it here before each call, so that a connection holds no 4-byte array of its own
+ * (a typed array costs far more memory than its bytes).
+ */
+const streamKey = new Uint8Array(4);
+
+/** The codec options of the last parser made, shared by the parsers configured alike. */
+let lastOptions: ParseOptions | null = null;
+
+function parseOptionsFor(options: FrameParserOptions): ParseOptions {
+  const last = lastOptions;
+  if (last !== null && last.expectMasked === options.expectMasked && last.allowedRsv === options.allowedRsv && last.maxPayload === options.maxPayload) {
+    return last;
+  }
+  return (lastOptions = Object.freeze({
+    expectMasked: options.expectMasked,
+    allowedRsv: options.allowedRsv,
+    maxPayload: options.maxPayload,
+    validateUtf8: true,
+  }));
+}
+
 /** Incremental RFC 6455 frame parser over an injected codec. */
 export class FrameParser {
   readonly #codec: Codec;
@@ -115,8 +138,8 @@ export class FrameParser {
   readonly #fragments: FragmentState = { fragment: Fragment.NONE, utf8: UTF8_ACCEPT };
   #stopped = false;
 
-  // A header split across chunks.
-  readonly #header = new Uint8Array(MAX_HEADER_LENGTH);
+  /** A header split across chunks; made for the first one. */
+  #header: Uint8Array | null = null;
   #headerHeld = 0;
 
   // A frame whose payload is being streamed (its header is complete and checked).
@@ -124,7 +147,8 @@ export class FrameParser {
   #opcode = 0;
   #fin = false;
   #masked = false;
-  readonly #key = new Uint8Array(4);
+  /** The mask key as a little-endian word (key byte `i` is `#keyWord >>> 8 * i`). */
+  #keyWord = 0;
   #phase = 0;
   /** Whether the streamed payload is validated text, and its UTF-8 state. */
   #validating = false;
@@ -135,12 +159,7 @@ export class FrameParser {
     this.#handler = handler;
     this.#ownTable = options.tableCapacity === undefined ? null : new FrameTable(options.tableCapacity);
     this.#table = this.#ownTable ?? (sharedTable ??= new FrameTable(SHARED_TABLE_CAPACITY));
-    this.#options = {
-      expectMasked: options.expectMasked,
-      allowedRsv: options.allowedRsv,
-      maxPayload: options.maxPayload,
-      validateUtf8: true,
-    };
+    this.#options = parseOptionsFor(options);
   }
 
   /** Whether the parser has stopped (error, or its handler said so): input is discarded. */
@@ -263,7 +282,11 @@ export class FrameParser {
     this.#fin = fin;
     this.#remaining = table.partialPayloadLength;
     this.#masked = (info & 0x100) !== 0;
-    if (this.#masked) this.#key.set(table.maskKeys.subarray(row * 4, row * 4 + 4));
+    if (this.#masked) {
+      const keys = table.maskKeys;
+      const k = row * 4;
+      this.#keyWord = (keys[k]! | (keys[k + 1]! << 8) | (keys[k + 2]! << 16) | (keys[k + 3]! << 24)) >>> 0;
+    }
     this.#phase = 0;
     // The same rule the codec applies to complete frames: text without RSV bits (a
     // transformed payload is validated after decoding), and continuations of such text.
@@ -286,7 +309,14 @@ export class FrameParser {
     const take = available < this.#remaining ? available : this.#remaining;
     if (take > 0) {
       const piece = offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
-      if (this.#masked) this.#phase = this.#codec.mask(piece, this.#key, this.#phase);
+      if (this.#masked) {
+        const word = this.#keyWord;
+        streamKey[0] = word;
+        streamKey[1] = word >>> 8;
+        streamKey[2] = word >>> 16;
+        streamKey[3] = word >>> 24;
+        this.#phase = this.#codec.mask(piece, streamKey, this.#phase);
+      }
       this.#remaining -= take;
       if (this.#validating) {
         const utf8 = this.#codec.utf8Step(piece, this.#utf8);
@@ -345,7 +375,7 @@ export class FrameParser {
       );
       return;
     }
-    this.#header.set(view.subarray(from), 0);
+    (this.#header ??= new Uint8Array(MAX_HEADER_LENGTH)).set(view.subarray(from), 0);
     this.#headerHeld = rest;
   }
 
@@ -354,7 +384,7 @@ export class FrameParser {
    * of `chunk` used.
    */
   #completeHeader(chunk: Uint8Array): number {
-    const header = this.#header;
+    const header = this.#header!;
     let held = this.#headerHeld;
     let taken = 0;
     for (;;) {
