@@ -33,7 +33,7 @@ const message = maskedFrameChunk(1, 16, 16, 2);
 
 function openConnection(): ServerConnection {
   const connection = new ServerConnection({ codec });
-  connection.receiveRequest({ method: 'GET', target: '/', version: '1.1', headers: new HttpHeaders(REQUEST) });
+  connection.receiveRequest({ method: 'GET', target: '/', version: { major: 1, minor: 1 }, headers: new HttpHeaders(REQUEST) });
   connection.dataToSend();
   connection.receiveData(message.slice());
   let messages = 0;

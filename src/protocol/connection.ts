@@ -208,6 +208,11 @@ export abstract class Connection {
       return !connection.#inputClosed;
     }
     // The frame's start made the assembler.
+    payloadDestination(): Uint8Array | null {
+      const connection = this.#connection;
+      const inbound = connection.#inbound;
+      return inbound !== null && inbound.pending ? null : connection.#assembler!.payloadDestination();
+    }
     onFramePayload(data: Uint8Array): boolean {
       const connection = this.#connection;
       const inbound = connection.#inbound;

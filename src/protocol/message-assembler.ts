@@ -91,6 +91,12 @@ export class MessageAssembler {
   #firstPart: Uint8Array | null = null;
   #parts: Uint8Array[] | null = null;
   #partsLength = 0;
+  /**
+   * An unfragmented message whose payload spans reads: its length is its frame's, known from
+   * the header, so it is made once and each piece is copied into place as it arrives — no
+   * received chunk is kept, and there is no join at the end (`#partsLength` counts the bytes in).
+   */
+  #whole: Uint8Array | null = null;
   /** Stream mode: the piece held back until the next one shows whether it is the last. */
   #streamHeld: Uint8Array | null = null;
   #streamFirst = true;
@@ -187,8 +193,34 @@ export class MessageAssembler {
       this.#decode(data, endsMessage);
       return;
     }
+    // A piece of an unfragmented message that spans reads goes into its one buffer (the
+    // parser may have unmasked it there already: `payloadDestination`).
+    const whole = this.#whole ?? (remaining > 0 && this.#keepsWhole() ? (this.#whole = new Uint8Array(data.length + remaining)) : null);
+    if (whole !== null) {
+      const at = this.#partsLength;
+      if (data.buffer !== whole.buffer || data.byteOffset !== whole.byteOffset + at) whole.set(data, at);
+      this.#partsLength = at + data.length;
+      return;
+    }
     this.#deliverPiece(data);
     if (!endsMessage) this.#flushPieces(false);
+  }
+
+  /**
+   * Where the payload of the frame just started goes, if it is an unfragmented message that
+   * is kept whole (not streamed, not transformed): its one buffer, of the frame's payload
+   * length, for the parser to unmask the pieces into as they arrive. Else null.
+   */
+  payloadDestination(): Uint8Array | null {
+    if (this.#whole !== null || this.#frameRemaining === 0 || !this.#keepsWhole()) return null;
+    this.#partsLength = 0;
+    return (this.#whole = new Uint8Array(this.#frameRemaining));
+  }
+
+  /** Whether the current frame is a whole message, assembled untransformed (see `#whole`). */
+  #keepsWhole(): boolean {
+    const opcode = this.#frameOpcode;
+    return this.#frameFin && (opcode === Opcode.TEXT || opcode === Opcode.BINARY) && this.#decoders === null && !this.#streamMessages;
   }
 
   /** The frame ended. */
@@ -217,6 +249,7 @@ export class MessageAssembler {
     this.#firstPart = null;
     this.#parts = null;
     this.#partsLength = 0;
+    this.#whole = null;
     this.#streamHeld = null;
     this.#decoders = null;
   }
@@ -319,7 +352,10 @@ export class MessageAssembler {
     const first = this.#firstPart;
     const parts = this.#parts;
     let data: Uint8Array;
-    if (first === null) {
+    if (this.#whole !== null) {
+      data = this.#whole;
+      this.#whole = null;
+    } else if (first === null) {
       data = EMPTY;
     } else if (parts === null) {
       // The message arrived in one piece: hand out the view itself, no copy.

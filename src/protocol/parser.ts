@@ -61,6 +61,13 @@ export interface FrameHandler {
   onFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): boolean;
   /** A frame begins whose payload follows in pieces. `length` is its whole payload length, `rsv` its RSV bits. */
   onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean;
+  /**
+   * Optional, asked right after `onFrameStart` returned true: a buffer of the frame's payload
+   * length that is to hold the whole payload (an unfragmented message arriving in several
+   * reads), or null. Given one, the parser unmasks each piece straight into it, in order, and
+   * `onFramePayload` gets the views of it that it filled — no received chunk is kept.
+   */
+  payloadDestination?(): Uint8Array | null;
   /** The next piece of the current frame's payload, unmasked (never empty). */
   onFramePayload(data: Uint8Array): boolean;
   /** The current frame is complete. */
@@ -150,6 +157,9 @@ export class FrameParser {
   /** The mask key as a little-endian word (key byte `i` is `#keyWord >>> 8 * i`). */
   #keyWord = 0;
   #phase = 0;
+  /** Where the streamed payload goes (`FrameHandler.payloadDestination`), and how much of it is in. */
+  #destination: Uint8Array | null = null;
+  #filled = 0;
   /** Whether the streamed payload is validated text, and its UTF-8 state. */
   #validating = false;
   #utf8 = UTF8_ACCEPT;
@@ -175,6 +185,7 @@ export class FrameParser {
   /** Stop parsing; everything received afterwards is discarded. */
   stop(): void {
     this.#stopped = true;
+    this.#destination = null;
   }
 
   /**
@@ -214,7 +225,10 @@ export class FrameParser {
    */
   #parse(view: Uint8Array): number {
     const table = this.#table;
-    this.#codec.parseFrames(view, table, this.#options, this.#fragments);
+    // A chunk whose first frame is longer than the chunk holds nothing else: the codec gets
+    // only that frame's header (a wasm pass would copy in the whole chunk only to leave the
+    // payload to the streaming below), and the payload is streamed from `view`.
+    this.#codec.parseFrames(startOfLongFrame(view) ?? view, table, this.#options, this.#fragments);
     const consumed = table.consumed;
     // The wasm codec unmasked a copy in its own memory: bring the bytes home before any other
     // codec call can overwrite them, so every view handed out points into `view`.
@@ -300,6 +314,9 @@ export class FrameParser {
       this.#validating = false;
     }
     if (!this.#handler.onFrameStart(opcode, fin, rsv, this.#remaining)) return this.#halt();
+    const destination = this.#handler.payloadDestination?.() ?? null;
+    this.#destination = destination !== null && destination.length === this.#remaining ? destination : null;
+    this.#filled = 0;
     return true;
   }
 
@@ -308,14 +325,18 @@ export class FrameParser {
     const available = chunk.length - offset;
     const take = available < this.#remaining ? available : this.#remaining;
     if (take > 0) {
-      const piece = offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
-      if (this.#masked) {
-        const word = this.#keyWord;
-        streamKey[0] = word;
-        streamKey[1] = word >>> 8;
-        streamKey[2] = word >>> 16;
-        streamKey[3] = word >>> 24;
-        this.#phase = this.#codec.mask(piece, streamKey, this.#phase);
+      const source = offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
+      const destination = this.#destination;
+      let piece = source;
+      if (destination === null) {
+        if (this.#masked) this.#phase = this.#codec.mask(piece, this.#streamKey(), this.#phase);
+      } else {
+        // Unmasked straight into place: one pass, and the chunk is not kept.
+        const at = this.#filled;
+        this.#filled = at + take;
+        piece = destination.subarray(at, at + take);
+        if (this.#masked) this.#phase = this.#codec.maskInto(source, this.#streamKey(), destination, at, this.#phase);
+        else piece.set(source);
       }
       this.#remaining -= take;
       if (this.#validating) {
@@ -335,6 +356,7 @@ export class FrameParser {
       }
     }
     if (this.#remaining === 0) {
+      this.#destination = null;
       this.#endStreamedFrame();
       if (!this.#handler.onFrameEnd()) {
         this.#halt();
@@ -342,6 +364,16 @@ export class FrameParser {
       }
     }
     return offset + take;
+  }
+
+  /** The streamed frame's mask key, in `streamKey`. */
+  #streamKey(): Uint8Array {
+    const word = this.#keyWord;
+    streamKey[0] = word;
+    streamKey[1] = word >>> 8;
+    streamKey[2] = word >>> 16;
+    streamKey[3] = word >>> 24;
+    return streamKey;
   }
 
   /** Update the fragmentation state for a streamed frame, as the codec does for whole ones. */
@@ -472,6 +504,16 @@ const OPCODE_NAMES: Readonly<Record<number, string>> = {
 
 function opcodeName(opcode: number): string {
   return OPCODE_NAMES[opcode] ?? `an 0x${opcode.toString(16)}`;
+}
+
+/** `view`'s first frame header, if that frame does not end within `view`; else null. */
+function startOfLongFrame(view: Uint8Array): Uint8Array | null {
+  if (view.length < 2) return null;
+  const b1 = view[1]!;
+  const headerLength = headerLengthFromSecondByte(b1);
+  if (view.length <= headerLength) return null;
+  const length = declaredLength(view, 0, b1);
+  return length !== null && length > view.length - headerLength ? view.subarray(0, headerLength) : null;
 }
 
 /** The payload length a header declares, if its bytes are present. */

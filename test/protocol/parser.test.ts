@@ -402,6 +402,32 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       ]);
     });
 
+    it('a streamed frame is unmasked straight into the handler\'s payload destination, one of the wrong length is not used', () => {
+      const payload = payloadOf(3000);
+      const bytes = frame(Opcode.BINARY, payload, { mask: true });
+      for (const extra of [0, 1]) {
+        const destination = new Uint8Array(payload.length + extra);
+        const pieces: Uint8Array[] = [];
+        const parser = new FrameParser(codec, SERVER, {
+          onFrame: () => expect.fail('the frame is split'),
+          onFrameStart: () => true,
+          payloadDestination: () => destination,
+          onFramePayload: (data) => (pieces.push(data), true),
+          onFrameEnd: () => true,
+          onFrameError: (error) => expect.fail(error.message),
+        });
+        for (const chunk of splitAt(bytes, [10, 1500, 1501])) parser.receive(chunk);
+        expect(bytesOf(...pieces.map((p) => p.slice()))).toEqual(payload);
+        if (extra === 0) {
+          pieces.forEach((piece) => expect(piece.buffer).toBe(destination.buffer));
+          expect(destination).toEqual(payload);
+        } else {
+          pieces.forEach((piece) => expect(piece.buffer).not.toBe(destination.buffer));
+          expect(destination.every((b) => b === 0)).toBe(true);
+        }
+      }
+    });
+
     it('a chunk with more frames than the table has rows is parsed in several passes', () => {
       const frames = Array.from({ length: 50 }, (_, i) => frame(Opcode.BINARY, payloadOf(i), { mask: true }));
       for (const chunks of [[bytesOf(frames)], randomChunks(bytesOf(frames), 3, 40)]) {
