@@ -197,7 +197,7 @@ describe('e2e report writers', () => {
     expect(html).not.toMatch(/(src|href)="https?:/);
     // Per (type, depth) present a chart over the floor and one against the baseline, and the memory chart.
     expect(html.match(/<svg /g)).toHaveLength(5);
-    expect(html).toContain('Server CPU per message over the Node floor — binary, depth 1');
+    expect(html).toContain('CPU per message over the Node floor — binary, depth 1');
     expect(html).toContain('ws + bufferutil &lt;native&gt;');
     expect(html).not.toContain('<native>');
     // Every element opened is closed, in order.
