@@ -1,12 +1,13 @@
 /**
  * The end-to-end results as one self-contained HTML page: the Markdown report's tables, and
  * charts drawn as inline SVG (nothing is fetched): per message type and depth, the server CPU
- * per message of every server relative to the baseline, cell by cell; and the idle memory per
- * connection.
+ * per message of ours and of ws + bufferutil over the Node floor's, and of every server
+ * relative to the baseline, cell by cell; and the idle memory per connection.
  */
 import type { MessageType } from '../../../src/cli/bench/options.js';
 import { formatSize } from '../../../src/cli/bench/report.js';
-import { type CellResult, type E2eResult, cpuRatio, summarizeRuns } from '../results.js';
+import { type CellResult, type E2eResult, cpuRatio, floorRatios, summarizeRuns } from '../results.js';
+import { FLOOR_SERVER, OURS_SERVER, WS_SERVER } from '../servers.js';
 import { describeCell, describeRun, formatFigure } from './markdown.js';
 
 /** Colours of the servers' bars, in column order. */
@@ -28,7 +29,14 @@ interface Bar {
  * A grouped bar chart: one group per label, one bar per series, a y axis from 0 to the
  * largest value (and to `reference`, drawn as a dashed line, if given).
  */
-export function barChart(title: string, groups: readonly { readonly label: string; readonly bars: readonly Bar[] }[], seriesLabels: readonly string[], unit: string, reference?: number): string {
+export function barChart(
+  title: string,
+  groups: readonly { readonly label: string; readonly bars: readonly Bar[] }[],
+  seriesLabels: readonly string[],
+  unit: string,
+  reference?: number,
+  colours: readonly string[] = PALETTE,
+): string {
   const barWidth = 12;
   const groupGap = 18;
   const left = 56;
@@ -62,7 +70,7 @@ export function barChart(title: string, groups: readonly { readonly label: strin
       const x = x0 + bar.series * barWidth;
       const h = Math.max(0, top + plotHeight - y(bar.value));
       parts.push(
-        `<rect x="${x}" y="${y(bar.value).toFixed(1)}" width="${barWidth - 2}" height="${h.toFixed(1)}" fill="${PALETTE[bar.series % PALETTE.length]}"><title>${escapeHtml(bar.title)}</title></rect>`,
+        `<rect x="${x}" y="${y(bar.value).toFixed(1)}" width="${barWidth - 2}" height="${h.toFixed(1)}" fill="${colours[bar.series % colours.length]}"><title>${escapeHtml(bar.title)}</title></rect>`,
       );
     }
     const cx = x0 + (seriesLabels.length * barWidth) / 2;
@@ -74,23 +82,50 @@ export function barChart(title: string, groups: readonly { readonly label: strin
   seriesLabels.forEach((label, s) => {
     const x = left + (s % 4) * 180;
     const ly = height - legendRows * 16 + 4 + Math.floor(s / 4) * 16;
-    parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${PALETTE[s % PALETTE.length]}"/>`, `<text x="${x + 14}" y="${ly}" font-size="11">${escapeHtml(label)}</text>`);
+    parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${colours[s % colours.length]}"/>`, `<text x="${x + 14}" y="${ly}" font-size="11">${escapeHtml(label)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
 }
 
-/** The CPU ratio charts: one per message type and depth. */
-function cpuCharts(result: E2eResult): string[] {
-  const charts: string[] = [];
-  const baseline = result.servers.find((s) => s.id === result.baseline)?.label ?? result.baseline;
+/** The cells of each message type and depth present, in report order. */
+function cellGroups(result: E2eResult): { readonly type: MessageType; readonly depth: number; readonly cells: CellResult[] }[] {
   const types = [...new Set(result.cells.map((c) => c.cell.type))] as MessageType[];
   const depths = [...new Set(result.cells.map((c) => c.cell.depth))];
-  for (const type of types) {
-    for (const depth of depths) {
-      const cells = result.cells.filter((c: CellResult) => c.cell.type === type && c.cell.depth === depth);
-      if (cells.length === 0) continue;
-      const groups = cells.map((c) => ({
+  return types.flatMap((type) =>
+    depths.map((depth) => ({ type, depth, cells: result.cells.filter((c) => c.cell.type === type && c.cell.depth === depth) })).filter((group) => group.cells.length > 0),
+  );
+}
+
+/** The charts of ours and ws + bufferutil over the Node floor: one per message type and depth. */
+function floorCharts(result: E2eResult): string[] {
+  if (!result.servers.some((s) => s.id === FLOOR_SERVER)) return [];
+  const series = ['wasmsocket (wasm) / floor', 'ws + bufferutil / floor'];
+  // Each bar in the colour its server has in the other charts.
+  const colours = [OURS_SERVER, WS_SERVER].map((id) => PALETTE[Math.max(0, result.servers.findIndex((s) => s.id === id)) % PALETTE.length]!);
+  return cellGroups(result).map(({ type, depth, cells }) =>
+    barChart(
+      `CPU per message over the Node floor — ${type}, depth ${depth} (lower is better)`,
+      cells.map((c) => {
+        const { ours, ws } = floorRatios(c);
+        const bars = [ours, ws].flatMap((ratio, i) => (ratio === null ? [] : [{ series: i, value: ratio, title: `${series[i]}, ${describeCell(c.cell)}: ${ratio.toFixed(2)}×` }]));
+        return { label: `${formatSize(c.cell.size)} × ${c.cell.connections}`, bars };
+      }),
+      series,
+      '× floor',
+      1,
+      colours,
+    ),
+  );
+}
+
+/** The CPU ratio charts: one per message type and depth. */
+function cpuCharts(result: E2eResult): string[] {
+  const baseline = result.servers.find((s) => s.id === result.baseline)?.label ?? result.baseline;
+  return cellGroups(result).map(({ type, depth, cells }) =>
+    barChart(
+      `Server CPU per message relative to ${baseline} — ${type}, depth ${depth} (lower is better)`,
+      cells.map((c) => ({
         label: `${formatSize(c.cell.size)} × ${c.cell.connections}`,
         bars: result.servers.flatMap(({ id, label }, series) => {
           const ratio = cpuRatio(c, id, result.baseline);
@@ -99,19 +134,12 @@ function cpuCharts(result: E2eResult): string[] {
             ? []
             : [{ series, value: ratio, title: `${label}, ${describeCell(c.cell)}: ${formatFigure(summary.serverCpuMicrosPerMessage)} µs/message (${ratio.toFixed(2)}×)` }];
         }),
-      }));
-      charts.push(
-        barChart(
-          `Server CPU per message relative to ${baseline} — ${type}, depth ${depth} (lower is better)`,
-          groups,
-          result.servers.map((s) => s.label),
-          `× ${baseline}`,
-          1,
-        ),
-      );
-    }
-  }
-  return charts;
+      })),
+      result.servers.map((s) => s.label),
+      `× ${baseline}`,
+      1,
+    ),
+  );
 }
 
 function memoryChart(result: E2eResult): string {
@@ -162,7 +190,7 @@ export function markdownToHtml(markdown: string): string {
 
 /** The whole page. `markdown` is the Markdown report of the same result. */
 export function renderHtml(result: E2eResult, markdown: string): string {
-  const charts = [...cpuCharts(result), ...(result.memory.length > 0 ? [memoryChart(result)] : [])];
+  const charts = [...floorCharts(result), ...cpuCharts(result), ...(result.memory.length > 0 ? [memoryChart(result)] : [])];
   return `<!doctype html>
 <html lang="en">
 <head>
