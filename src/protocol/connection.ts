@@ -127,6 +127,7 @@ export abstract class Connection {
   readonly #autoPong: boolean;
   readonly #onWake: (() => void) | undefined;
   readonly #streamMessages: boolean;
+  readonly #allocate: ((length: number) => Uint8Array) | undefined;
   /**
    * Made for the first frame that is not a whole, untransformed message or control frame (a
    * fragment, a compressed message, a frame split across reads): connections that receive
@@ -273,6 +274,7 @@ export abstract class Connection {
     this.#onWake = options.onWake;
     this.#port = new Connection.#Port(this);
     this.#streamMessages = options.streamMessages ?? false;
+    this.#allocate = options.allocate;
     this.#outbound = new OutboundPipeline(options.codec, maskKeys, this.#port);
   }
 
@@ -668,7 +670,7 @@ export abstract class Connection {
   #messageAssembler(): MessageAssembler {
     let assembler = this.#assembler;
     if (assembler === null) {
-      assembler = this.#assembler = new MessageAssembler(this.limits, this.#codec, this.#streamMessages, this.#port);
+      assembler = this.#assembler = new MessageAssembler(this.limits, this.#codec, this.#streamMessages, this.#port, this.#allocate);
       assembler.useExtensions(this.#extensions);
     }
     return assembler;

@@ -36,6 +36,8 @@ import type { ConnectionLimits } from './limits.js';
 
 const EMPTY = new Uint8Array(0);
 
+const allocateZeroed = (length: number): Uint8Array => new Uint8Array(length);
+
 /** What the assembler reports to its connection. */
 export interface AssemblyPort {
   /** A message, or with `streamMessages` a piece of one. */
@@ -66,6 +68,7 @@ export class MessageAssembler {
   readonly #codec: Codec;
   readonly #streamMessages: boolean;
   readonly #port: AssemblyPort;
+  readonly #allocate: (length: number) => Uint8Array;
   #extensions: readonly NegotiatedExtension<Extension>[] = [];
 
   // Wire-level accounting, as frames are parsed (ahead of processing when a decode is pending).
@@ -118,11 +121,13 @@ export class MessageAssembler {
     }
   };
 
-  constructor(limits: ConnectionLimits, codec: Codec, streamMessages: boolean, port: AssemblyPort) {
+  /** @param allocate memory for an assembled message (see `ConnectionOptions.allocate`). */
+  constructor(limits: ConnectionLimits, codec: Codec, streamMessages: boolean, port: AssemblyPort, allocate: (length: number) => Uint8Array = allocateZeroed) {
     this.#limits = limits;
     this.#codec = codec;
     this.#streamMessages = streamMessages;
     this.#port = port;
+    this.#allocate = allocate;
   }
 
   /** The extensions the opening handshake agreed, in the order of the server's response. */
@@ -195,7 +200,7 @@ export class MessageAssembler {
     }
     // A piece of an unfragmented message that spans reads goes into its one buffer (the
     // parser may have unmasked it there already: `payloadDestination`).
-    const whole = this.#whole ?? (remaining > 0 && this.#keepsWhole() ? (this.#whole = new Uint8Array(data.length + remaining)) : null);
+    const whole = this.#whole ?? (remaining > 0 && this.#keepsWhole() ? (this.#whole = this.#allocate(data.length + remaining)) : null);
     if (whole !== null) {
       const at = this.#partsLength;
       if (data.buffer !== whole.buffer || data.byteOffset !== whole.byteOffset + at) whole.set(data, at);
@@ -214,7 +219,7 @@ export class MessageAssembler {
   payloadDestination(): Uint8Array | null {
     if (this.#whole !== null || this.#frameRemaining === 0 || !this.#keepsWhole()) return null;
     this.#partsLength = 0;
-    return (this.#whole = new Uint8Array(this.#frameRemaining));
+    return (this.#whole = this.#allocate(this.#frameRemaining));
   }
 
   /** Whether the current frame is a whole message, assembled untransformed (see `#whole`). */
@@ -361,7 +366,7 @@ export class MessageAssembler {
       // The message arrived in one piece: hand out the view itself, no copy.
       data = first;
     } else {
-      data = new Uint8Array(this.#partsLength);
+      data = this.#allocate(this.#partsLength);
       data.set(first, 0);
       let offset = first.length;
       for (const part of parts) {

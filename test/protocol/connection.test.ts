@@ -103,6 +103,24 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
         }
       });
 
+      it('the messages it assembles are in memory from the allocate option, filled before they are handed out', () => {
+        const given: Uint8Array[] = [];
+        const allocate = (length: number): Uint8Array => {
+          const memory = new Uint8Array(length).fill(0xee);
+          given.push(memory);
+          return memory;
+        };
+        const connection = open({ allocate });
+        const spanning = peerFrame(Opcode.BINARY, bytesFrom(3000));
+        const fragmented = bytesOf(peerFrame(Opcode.TEXT, 'frag', { fin: false }), peerFrame(Opcode.CONTINUATION, 'ments'));
+        for (const read of [...splitAt(spanning, [100, 2000]), fragmented, peerFrame(Opcode.BINARY, 'whole')]) connection.receiveData(read);
+        const messages = ofType(connection.eventsReceived(), 'message');
+        expect(messages.map((m) => m.data)).toEqual([bytesFrom(3000), utf8Encode('fragments'), utf8Encode('whole')]);
+        expect(given).toHaveLength(2);
+        expect(messages[0]!.data).toBe(given[0]);
+        expect(messages[1]!.data).toBe(given[1]);
+      });
+
       it('a message spread thinly over large reads is assembled intact', () => {
         const reads = [bytesOf(peerFrame(Opcode.BINARY, 'a', { fin: false }), peerFrame(Opcode.PING, bytesFrom(125)))];
         for (let i = 0; i < 20; i++) reads.push(bytesOf(peerFrame(Opcode.CONTINUATION, 'b', { fin: false }), peerFrame(Opcode.PING, bytesFrom(125))));

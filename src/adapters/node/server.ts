@@ -133,6 +133,7 @@ export class PendingUpgrade {
       autoAccept: false,
       autoPong: options.autoPong,
       streamMessages: options.streamMessages,
+      allocate: Buffer.allocUnsafe,
       sha1: nodeSha1,
       extensions: options.extensions,
       handleProtocols: callbacks.handleProtocols,
