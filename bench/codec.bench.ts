@@ -4,7 +4,7 @@
  * in one run. Also measures the crossover sizes below which the wasm codec runs the portable
  * code (the constants in src/codec/wasm/codec.ts cite this output).
  *
- *   npm run bench:codec [-- --json FILE] [--time MS] [--warmup MS] [--rounds N] [--tier-up MS] [--only mask,receive,utf8,parse,crossover]
+ *   npm run bench:codec [-- --json FILE] [--time MS] [--warmup MS] [--rounds N] [--tier-up MS] [--only mask,receive,utf8,parse,core,crossover]
  *
  * Before any case, the wasm codec's paths run for at least `--tier-up` ms (default 2000) and
  * until their throughput stops improving, so that V8 has replaced its baseline wasm code with the
@@ -16,9 +16,10 @@ import { isUtf8 } from 'node:buffer';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { portableCodec } from '../src/codec/portable/index.js';
+import { createPortableCodec, portableCodec } from '../src/codec/portable/index.js';
 import { FrameTable, type FragmentState, type ParseOptions, ParseStatus } from '../src/codec/types.js';
 import { createWasmCodec, DEFAULT_WASM_THRESHOLDS, type WasmCodec } from '../src/codec/wasm/index.js';
+import { ServerConnection } from '../src/protocol/server-connection.js';
 import { maskedFrame, maskedFrameChunk, seededBytes, TEXT_KINDS, textOfSize, type TextKind } from './fixtures.js';
 import { type BenchCase, type BenchResult, batchFor, DEFAULT_WARM_UP, describeWarmUp, measure, warmUpUntilSettled } from './lib/measure.js';
 import { loadBufferUtil, loadUtf8Validate, loadWsReceiver, wsUnmaskLoop } from './lib/natives.js';
@@ -36,7 +37,7 @@ const { values: args } = parseArgs({
 });
 const options = { timeMs: Number(args.time), warmupMs: Number(args.warmup), rounds: Number(args.rounds) };
 const tierUpOptions = { ...DEFAULT_WARM_UP, minMs: Number(args['tier-up']), maxMs: Math.max(DEFAULT_WARM_UP.maxMs, 5 * Number(args['tier-up'])) };
-const sections = new Set((args.only ?? 'mask,receive,utf8,parse,crossover').split(','));
+const sections = new Set((args.only ?? 'mask,receive,utf8,parse,core,crossover').split(','));
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -188,25 +189,36 @@ function utf8Cases(): BenchCase[] {
 
 const FRAMES_PER_CHUNK = 1000;
 
+/** The chunks of the parse and core sections: 1,000 masked frames each. */
+const smallFrameChunks = () => [
+  { row: 'text 2–125 B', chunk: maskedFrameChunk(FRAMES_PER_CHUNK, 2, 125, 1) },
+  { row: 'binary 16–125 B', chunk: maskedFrameChunk(FRAMES_PER_CHUNK, 16, 125, 2) },
+];
+
+/** A ws Receiver (the server's), checked to emit a message for every frame of `work` once `restore` refilled it. */
+function checkedWsReceiver(row: string, work: Buffer, restore: () => void) {
+  let messages = 0;
+  const receiver = new WsReceiver({ isServer: true, maxPayload: 100 * MiB, allowSynchronousEvents: true });
+  receiver.on('message', () => messages++);
+  receiver.on('error', (error) => {
+    throw error;
+  });
+  restore();
+  receiver.write(work);
+  check(messages === FRAMES_PER_CHUNK, `ws Receiver emits ${FRAMES_PER_CHUNK} messages for ${row}`);
+  return receiver;
+}
+
 function parseCases(): BenchCase[] {
   const cases: BenchCase[] = [];
-  const variants = [
-    { row: 'text 2–125 B', chunk: maskedFrameChunk(FRAMES_PER_CHUNK, 2, 125, 1) },
-    { row: 'binary 16–125 B', chunk: maskedFrameChunk(FRAMES_PER_CHUNK, 16, 125, 2) },
-  ];
-  for (const { row, chunk } of variants) {
+  for (const { row, chunk } of smallFrameChunks()) {
     const table = new FrameTable(FRAMES_PER_CHUNK + 24);
     const state = fresh();
     const work = Buffer.from(chunk);
     const restore = () => work.set(chunk);
     const wasmView = wasm.acquireInput(chunk.length);
     const restoreWasm = () => wasmView.set(chunk);
-    let messages = 0;
-    const receiver = new WsReceiver({ isServer: true, maxPayload: 100 * MiB, allowSynchronousEvents: true });
-    receiver.on('message', () => messages++);
-    receiver.on('error', (error) => {
-      throw error;
-    });
+    const receiver = checkedWsReceiver(row, work, restore);
     // Self-checks: every implementation sees 1,000 valid frames.
     for (const [name, parse] of [
       ['portable', () => portableCodec.parseFrames(work, table, SERVER, state)],
@@ -218,9 +230,6 @@ function parseCases(): BenchCase[] {
       parse();
       check(table.status === ParseStatus.OK && table.count === FRAMES_PER_CHUNK && table.consumed === chunk.length, `${name} parses ${row}`);
     }
-    restore();
-    receiver.write(work);
-    check(messages === FRAMES_PER_CHUNK, `ws Receiver emits ${FRAMES_PER_CHUNK} messages for ${row}`);
     const base = { group: 'parse', row, bytesPerOp: chunk.length, opsPerIteration: 1, itemsPerOp: FRAMES_PER_CHUNK };
     cases.push(
       { ...base, subject: 'ws Receiver', run: () => receiver.write(work), beforeEach: restore },
@@ -228,6 +237,53 @@ function parseCases(): BenchCase[] {
       { ...base, subject: 'wasm, JS chunk', run: () => wasm.parseFrames(chunk, table, SERVER, state) },
       { ...base, subject: 'wasm, acquireInput', run: () => wasm.parseFrames(wasmView, table, SERVER, state), beforeEach: restoreWasm },
     );
+  }
+  return cases;
+}
+
+// --- the core's receive path: the same chunk through a ServerConnection ---------------------------
+
+/** The codecs as a Node server runs them (default thresholds, `buffer.isUtf8` beside them). */
+const serverWasm = await createWasmCodec({ platformIsUtf8: isUtf8 });
+const serverPortable = createPortableCodec(isUtf8);
+
+/**
+ * One chunk of 1,000 masked frames fed to a `ServerConnection` past its handshake, its
+ * `message` events taken one by one as the driver takes them (`nextEvent()`), against ws's
+ * `Receiver` (with bufferutil) emitting its 'message' events for the same bytes.
+ */
+function coreCases(): BenchCase[] {
+  const cases: BenchCase[] = [];
+  for (const { row, chunk } of smallFrameChunks()) {
+    // The connection unmasks in place and owns what it is given: the bytes are restored
+    // before each iteration. A Node socket delivers a Buffer (and the views of a Buffer are
+    // Buffers, which cost more to make); a WHATWG stream delivers a plain Uint8Array.
+    const work = Buffer.from(chunk);
+    const plainWork = new Uint8Array(chunk);
+    const restore = () => work.set(chunk);
+    const restorePlain = () => plainWork.set(chunk);
+    const receiver = checkedWsReceiver(row, work, restore);
+    const base = { group: 'core', row, bytesPerOp: chunk.length, opsPerIteration: 1, itemsPerOp: FRAMES_PER_CHUNK };
+    cases.push({ ...base, subject: 'ws Receiver', run: () => receiver.write(work), beforeEach: restore });
+    const subjects = [
+      ['ServerConnection, wasm', serverWasm, work, restore],
+      ['ServerConnection, portable', serverPortable, work, restore],
+      ['ServerConnection, wasm, Uint8Array chunk', serverWasm, plainWork, restorePlain],
+      ['ServerConnection, portable, Uint8Array chunk', serverPortable, plainWork, restorePlain],
+    ] as const;
+    for (const [subject, codec, bytes, refill] of subjects) {
+      const connection = new ServerConnection({ codec, established: {} });
+      connection.nextEvent(); // open
+      const feed = () => {
+        connection.receiveData(bytes);
+        let count = 0;
+        for (let event = connection.nextEvent(); event !== undefined; event = connection.nextEvent()) if (event.type === 'message') count++;
+        return count;
+      };
+      refill();
+      check(feed() === FRAMES_PER_CHUNK, `${subject} reports ${FRAMES_PER_CHUNK} messages for ${row}`);
+      cases.push({ ...base, subject, run: feed, beforeEach: refill });
+    }
   }
   return cases;
 }
@@ -308,6 +364,9 @@ await section('parse', parseCases, (r) => [
   renderTable(`Frame parsing: a chunk of ${FRAMES_PER_CHUNK} masked frames`, r, 'Mframes/s', 'ws Receiver'),
   renderTable(`Frame parsing: a chunk of ${FRAMES_PER_CHUNK} masked frames`, r, 'ns/frame', 'ws Receiver'),
 ]);
+await section('core', coreCases, (r) => [
+  renderTable(`The core's receive path: a chunk of ${FRAMES_PER_CHUNK} masked frames to a ServerConnection, messages taken`, r, 'Mframes/s', 'ws Receiver'),
+]);
 await section('crossover', crossoverCases, (r) => {
   const groups = ['crossover mask', 'crossover maskInto', 'crossover utf8 ascii', 'crossover utf8 mixed', 'crossover parseFrames'];
   return [
@@ -345,6 +404,15 @@ function targetLines(results: readonly BenchResult[]): string[] {
     const ws = find('parse', 'text 2–125 B', 'ws Receiver')!.itemsPerSecond;
     const ratios = ['wasm, JS chunk', 'wasm, acquireInput'].map((subject) => find('parse', 'text 2–125 B', subject)!.itemsPerSecond / ws);
     lines.push(`parse ${FRAMES_PER_CHUNK} masked 2–125 B text frames ≥ 5× ws Receiver frames/s: ${ratios.map((x) => `${x.toFixed(1)}×`).join(' / ')} — ${verdict(ratios.every((x) => x >= 5))}`);
+  }
+  if (sections.has('core')) {
+    for (const [codec, goal] of [['wasm', 8], ['portable', 3]] as const) {
+      for (const chunk of ['', ', Uint8Array chunk']) {
+        const subject = `ServerConnection, ${codec}${chunk}`;
+        const ratios = ['text 2–125 B', 'binary 16–125 B'].map((row) => find('core', row, subject)!.itemsPerSecond / find('core', row, 'ws Receiver')!.itemsPerSecond);
+        lines.push(`${subject}: ${FRAMES_PER_CHUNK} masked 2–125 B frames to message events ≥ ${goal}× ws Receiver (text / binary): ${ratios.map((x) => `${x.toFixed(1)}×`).join(' / ')} — ${verdict(ratios.every((x) => x >= goal))}`);
+      }
+    }
   }
   if (sections.has('utf8')) {
     for (const [kind, goal] of [['ascii', 15_000], ['mixed', 4_000]] as const) {

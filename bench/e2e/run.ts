@@ -53,7 +53,8 @@ const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full | --targets] [optio
   --connections <list>    e.g. 1,16,256
   --types <list>          binary,text
   --depths <list>         e.g. 1,16
-  --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (${REQUIRED_SERVERS.join(' and ')}, the references of the ratios, always run)
+  --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (${REQUIRED_SERVERS.join(' and ')}, the references of the ratios, always run;
+                          ${SERVERS.filter((s) => s.optional === true).map((s) => s.id).join(', ')} only when named: the floor with a write per reply)
   --rounds <n>            rounds over the matrix (quick 1, otherwise ${DEFAULT_ROUNDS}); figures are medians
   --duration <s>          measured seconds per run (quick 2, full 3)
   --warmup <s>            warm-up seconds per run (quick 0.5, full 1)
@@ -168,7 +169,7 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
       ? [...QUICK_CELLS]
       : crossProduct(sizes ?? (quick ? [16, 1024, 64 * 1024] : [...FULL_SIZES]), connections ?? (quick ? [16] : [...FULL_CONNECTIONS]), types ?? (quick ? ['binary'] : FULL_TYPES), depths ?? (quick ? [1] : [...FULL_DEPTHS]));
   const { run, skipped } = withinBudget(all);
-  const serverIds = parsed.servers === undefined ? SERVERS.map((s) => s.id) : [...new Set([...parsed.servers.split(',').map((s) => s.trim()), ...REQUIRED_SERVERS])];
+  const serverIds = parsed.servers === undefined ? SERVERS.filter((s) => s.optional !== true).map((s) => s.id) : [...new Set([...parsed.servers.split(',').map((s) => s.trim()), ...REQUIRED_SERVERS])];
   const servers = serverIds.map((id) => SERVERS.find((s) => s.id === id) ?? fail(`unknown server "${id}" (known: ${SERVERS.map((s) => s.id).join(', ')})`));
   servers.sort((a, b) => SERVERS.indexOf(a) - SERVERS.indexOf(b));
   const mask = parsed.mask ?? MaskMode.FRESH;

@@ -19,6 +19,8 @@ export interface ServerSpec {
   readonly env: Readonly<Record<string, string>>;
   /** The engine the server must report (checked at start). */
   readonly engine: string;
+  /** Run only when --servers names it. */
+  readonly optional?: true;
 }
 
 /** Every server, in the report's column order. */
@@ -28,6 +30,7 @@ export const SERVERS: readonly ServerSpec[] = [
   { id: 'ws', label: 'ws (pure JS)', script: 'echo-server.ts', args: ['ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, engine: 'js' },
   { id: 'ws-bufferutil', label: 'ws + bufferutil', script: 'echo-server.ts', args: ['ws', '--require-bufferutil'], env: {}, engine: 'bufferutil' },
   { id: 'floor', label: 'Node floor', script: 'floor-server.ts', args: [], env: {}, engine: 'floor' },
+  { id: 'floor-frames', label: 'Node floor, a write per frame', script: 'floor-server.ts', args: ['--write-per-frame'], env: {}, engine: 'floor', optional: true },
 ];
 
 /** The id of the server the ratios in parentheses compare against. */

@@ -110,6 +110,14 @@ function traceParser(codec: Codec, settings: Settings, chunks: readonly Uint8Arr
     codec,
     { expectMasked: settings.options.expectMasked, allowedRsv: settings.options.allowedRsv, maxPayload: settings.options.maxPayload, tableCapacity: settings.capacity },
     {
+      onFrame(opcode, fin, rsv, payload) {
+        trace.exact.push(`frame ${opcode} ${fin} ${rsv} ${hex(payload)}`);
+        if (current !== null) throw new OracleViolation('contract', 'onFrame was called inside a streamed frame');
+        const copy = payload.slice();
+        trace.frames.push({ opcode, fin, rsv, length: copy.length, payload: copy });
+        trace.normalized.push(`frame ${opcode} ${fin} ${rsv} ${copy.length} ${hex(copy)}`);
+        return true;
+      },
       onFrameStart(opcode, fin, rsv, length) {
         trace.exact.push(`start ${opcode} ${fin} ${rsv} ${length}`);
         current = { opcode, fin, rsv, length, pieces: [] };

@@ -2,7 +2,7 @@
  * Choosing a codec: the wasm one where WebAssembly with SIMD runs, else the portable one,
  * with a switch that forces the portable one (as `ws` has `WS_NO_BUFFER_UTIL`).
  */
-import { portableCodec } from './portable/index.js';
+import { createPortableCodec, portableCodec } from './portable/index.js';
 import type { Codec, CodecImplementation } from './types.js';
 import { createWasmCodec, createWasmCodecSync, isWasmSimdSupported, type WasmCodecOptions } from './wasm/index.js';
 
@@ -19,11 +19,13 @@ export interface CreateCodecOptions {
   readonly implementation?: CodecChoice;
   /**
    * A platform validator of complete UTF-8 for the wasm codec's `validateUtf8` and
-   * `utf8Step` (see `WasmCodecOptions.platformIsUtf8`). In Node, pass `buffer.isUtf8`
-   * (simdutf): it beats the wasm validator at every size, as `npm run bench:codec -- --only
-   * utf8` measures (figures in bench/results/codec.md). Not given, everything stays in wasm
-   * (browsers have no such function). The codec layer imports nothing from `node:*`, so the
-   * adapter supplies it.
+   * `utf8Step` (see `WasmCodecOptions.platformIsUtf8`), and for the portable codec's text
+   * payloads of 48 bytes or more, frames included (`createPortableCodec`). In Node, pass
+   * `buffer.isUtf8` (simdutf): it beats the wasm validator at every size, as `npm run
+   * bench:codec -- --only utf8` measures (figures in bench/results/codec.md), and the
+   * portable one from about 48 bytes. Not given, everything stays in the codec (browsers
+   * have no such function). The codec layer imports nothing from `node:*`, so the adapter
+   * supplies it.
    */
   readonly platformIsUtf8?: (data: Uint8Array) => boolean;
 }
@@ -57,6 +59,10 @@ function wasmOptions(options: CreateCodecOptions): WasmCodecOptions {
   return options.platformIsUtf8 === undefined ? {} : { platformIsUtf8: options.platformIsUtf8 };
 }
 
+function portable(options: CreateCodecOptions): Codec {
+  return options.platformIsUtf8 === undefined ? portableCodec : createPortableCodec(options.platformIsUtf8);
+}
+
 function unsupported(): Error {
   return new Error('the wasm codec needs WebAssembly with SIMD, which this runtime does not provide');
 }
@@ -67,7 +73,7 @@ function unsupported(): Error {
  * @throws if `implementation` is `wasm` and WebAssembly SIMD is unavailable.
  */
 export async function createCodec(options: CreateCodecOptions = {}): Promise<Codec> {
-  if (choose(options.implementation ?? 'auto') === 'portable') return portableCodec;
+  if (choose(options.implementation ?? 'auto') === 'portable') return portable(options);
   if (!isWasmSimdSupported()) throw unsupported();
   return createWasmCodec(wasmOptions(options));
 }
@@ -78,7 +84,7 @@ export async function createCodec(options: CreateCodecOptions = {}): Promise<Cod
  * @throws if `implementation` is `wasm` and WebAssembly SIMD is unavailable.
  */
 export function createCodecSync(options: CreateCodecOptions = {}): Codec {
-  if (choose(options.implementation ?? 'auto') === 'portable') return portableCodec;
+  if (choose(options.implementation ?? 'auto') === 'portable') return portable(options);
   if (!isWasmSimdSupported()) throw unsupported();
   return createWasmCodecSync(wasmOptions(options));
 }

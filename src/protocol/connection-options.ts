@@ -43,6 +43,14 @@ export interface ConnectionOptions {
    * extensions.
    */
   readonly onWake?: () => void;
+  /**
+   * Memory for the messages the connection assembles (one that arrived in several reads or
+   * fragments; a message that arrived whole is a view of the bytes received): `length`
+   * bytes, which the connection fills completely before it hands them out, so they need not
+   * be zeroed. Default `new Uint8Array(length)`. Node's adapter passes `Buffer.allocUnsafe`:
+   * no zeroing, and those messages are Buffers like the views of Node's reads.
+   */
+  readonly allocate?: (length: number) => Uint8Array;
   /** Start OPEN, with these terms, because the opening handshake happened elsewhere. */
   readonly established?: EstablishedTerms;
 }

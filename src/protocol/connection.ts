@@ -111,6 +111,8 @@ const TRANSITIONS: Readonly<Record<ReadyState, readonly ReadyState[]>> = Object.
 const EMPTY = new Uint8Array(0);
 // Returned when there is nothing: shared, so frozen (a caller that pushes onto one learns at once).
 const NO_EVENTS = Object.freeze([]) as unknown as ConnectionEvent[];
+/** The extensions of every connection that negotiated none (one array, not one each). */
+const NO_EXTENSIONS: readonly NegotiatedExtension<Extension>[] = Object.freeze([]);
 
 /**
  * The connection after (and, through `ServerConnection` and `ClientConnection`, during) the
@@ -125,19 +127,28 @@ export abstract class Connection {
   readonly #codec: Codec;
   readonly #autoPong: boolean;
   readonly #onWake: (() => void) | undefined;
-  readonly #assembler: MessageAssembler;
-  readonly #inbound: InboundQueue;
+  readonly #streamMessages: boolean;
+  readonly #allocate: ((length: number) => Uint8Array) | undefined;
+  /**
+   * Made for the first frame that is not a whole, untransformed message or control frame (a
+   * fragment, a compressed message, a frame split across reads): connections that receive
+   * only small messages never need one.
+   */
+  #assembler: MessageAssembler | null = null;
+  /** Made when input must wait (a pending decode, bytes before the handshake completed). */
+  #inbound: InboundQueue | null = null;
   readonly #outbound: OutboundPipeline;
 
   #state: ReadyState = ReadyState.CONNECTING;
-  #events: ConnectionEvent[] = [];
+  /** The events not yet taken; the shared empty array when there are none. */
+  #events: ConnectionEvent[] = NO_EVENTS;
   /** The next event `nextEvent()` hands out. */
   #eventHead = 0;
   /** Events before this index had their effects applied before they were taken (the transport ended first). */
   #eventsSettled = 0;
   #parser: FrameParser | null = null;
   #protocol: string | null = null;
-  #extensions: readonly NegotiatedExtension<Extension>[] = [];
+  #extensions: readonly NegotiatedExtension<Extension>[] = NO_EXTENSIONS;
 
   /** No more input is processed: a close frame arrived, the connection failed, or the handshake did. */
   #inputClosed = false;
@@ -168,24 +179,54 @@ export abstract class Connection {
       this.#connection = connection;
     }
     // The parser's callbacks: limits checked as frames are parsed, then processing or the queue.
+    onFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): boolean {
+      const connection = this.#connection;
+      const inbound = connection.#inbound;
+      if (inbound !== null && inbound.pending) return connection.#queueFrame(inbound, opcode, fin, rsv, payload);
+      if (fin && rsv === 0 && (opcode === Opcode.BINARY || opcode === Opcode.TEXT) && !connection.#streamMessages) {
+        // §5.6, §6.2: an unfragmented, untransformed message is its frame's payload (the
+        // codec has checked the limits and the UTF-8 of text): reported as it is, a view.
+        connection.#pushEvent({ type: 'message', binary: opcode === Opcode.BINARY, data: payload });
+      } else if (opcode >= Opcode.CLOSE) {
+        connection.#receiveControl(opcode, payload);
+      } else {
+        const assembler = connection.#messageAssembler();
+        const violation = assembler.admit(opcode, payload.length);
+        if (violation !== null) return connection.#reject(violation);
+        assembler.frameStart(opcode, fin, rsv, payload.length);
+        if (payload.length > 0) assembler.framePayload(payload);
+        assembler.frameEnd();
+      }
+      return !connection.#inputClosed;
+    }
     onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean {
       const connection = this.#connection;
-      const violation = connection.#assembler.admit(opcode, length);
+      const assembler = connection.#messageAssembler();
+      const violation = assembler.admit(opcode, length);
       if (violation !== null) return connection.#reject(violation);
-      if (connection.#inbound.pending) connection.#inbound.start(opcode, fin, rsv, length);
-      else connection.#assembler.frameStart(opcode, fin, rsv, length);
+      const inbound = connection.#inbound;
+      if (inbound !== null && inbound.pending) inbound.start(opcode, fin, rsv, length);
+      else assembler.frameStart(opcode, fin, rsv, length);
       return !connection.#inputClosed;
+    }
+    // The frame's start made the assembler.
+    payloadDestination(): Uint8Array | null {
+      const connection = this.#connection;
+      const inbound = connection.#inbound;
+      return inbound !== null && inbound.pending ? null : connection.#assembler!.payloadDestination();
     }
     onFramePayload(data: Uint8Array): boolean {
       const connection = this.#connection;
-      if (connection.#inbound.pending) connection.#inbound.payload(data);
-      else connection.#assembler.framePayload(data);
+      const inbound = connection.#inbound;
+      if (inbound !== null && inbound.pending) inbound.payload(data);
+      else connection.#assembler!.framePayload(data);
       return !connection.#inputClosed;
     }
     onFrameEnd(): boolean {
       const connection = this.#connection;
-      if (!connection.#inbound.pending) connection.#assembler.frameEnd();
-      else if (!connection.#inbound.end()) return false;
+      const inbound = connection.#inbound;
+      if (inbound === null || !inbound.pending) connection.#assembler!.frameEnd();
+      else if (!inbound.end()) return false;
       return !connection.#inputClosed;
     }
     onFrameError(error: ProtocolError): false {
@@ -193,7 +234,7 @@ export abstract class Connection {
     }
     // The parts' ports.
     emit(event: ConnectionEvent): void {
-      this.#connection.#events.push(event);
+      this.#connection.#pushEvent(event);
     }
     control(opcode: number, payload: Uint8Array): void {
       this.#connection.#receiveControl(opcode, payload);
@@ -205,7 +246,7 @@ export abstract class Connection {
       return this.#connection.#inputClosed;
     }
     decodePending(decoding: PromiseLike<void>, fin: boolean): void {
-      this.#connection.#inbound.wait(decoding, fin);
+      this.#connection.#inboundQueue().wait(decoding, fin);
     }
     end(): void {
       this.#connection.#close();
@@ -233,8 +274,8 @@ export abstract class Connection {
     this.#autoPong = options.autoPong ?? true;
     this.#onWake = options.onWake;
     this.#port = new Connection.#Port(this);
-    this.#assembler = new MessageAssembler(this.limits, options.codec, options.streamMessages ?? false, this.#port);
-    this.#inbound = new InboundQueue(this.limits.maxReceiveBacklog, this.#assembler, this.#port);
+    this.#streamMessages = options.streamMessages ?? false;
+    this.#allocate = options.allocate;
     this.#outbound = new OutboundPipeline(options.codec, maskKeys, this.#port);
   }
 
@@ -306,7 +347,8 @@ export abstract class Connection {
    * `limits.receiveHighWaterMark`.
    */
   shouldPauseReading(): boolean {
-    return this.#inbound.holding() && this.#inbound.backlog >= this.limits.receiveHighWaterMark;
+    const inbound = this.#inbound;
+    return inbound !== null && inbound.holding() && inbound.backlog >= this.limits.receiveHighWaterMark;
   }
 
   /**
@@ -326,7 +368,7 @@ export abstract class Connection {
     const event = events[head]!;
     const settled = head < this.#eventsSettled;
     if (head + 1 === events.length) {
-      this.#events = [];
+      this.#events = NO_EVENTS;
       this.#eventHead = 0;
       this.#eventsSettled = 0;
     } else {
@@ -383,7 +425,8 @@ export abstract class Connection {
    */
   receiveEof(): void {
     if (this.#state === ReadyState.CLOSED) return;
-    if (this.#inbound.pending) this.#inbound.eof();
+    const inbound = this.#inbound;
+    if (inbound !== null && inbound.pending) inbound.eof();
     else this.#close();
   }
 
@@ -553,7 +596,7 @@ export abstract class Connection {
 
   /** Report an event from the handshake. */
   protected emit(event: ConnectionEvent): void {
-    this.#events.push(event);
+    this.#pushEvent(event);
   }
 
   /** Whether the handshake failed (input is discarded, the transport is to be closed). */
@@ -568,7 +611,7 @@ export abstract class Connection {
    * @returns false when the backlog limit was exceeded (the caller fails the handshake).
    */
   protected deferData(data: Uint8Array): boolean {
-    return data.length === 0 || this.#inbound.defer(data);
+    return data.length === 0 || this.#inboundQueue().defer(data);
   }
 
   /**
@@ -577,16 +620,17 @@ export abstract class Connection {
    */
   protected completeHandshake(
     protocol: string | null,
-    extensions: readonly NegotiatedExtension<Extension>[],
+    negotiated: readonly NegotiatedExtension<Extension>[],
     head: OpenEvent['head'],
     rest: Uint8Array | null,
   ): void {
     this.#transition(ReadyState.OPEN);
+    const extensions = negotiated.length === 0 ? NO_EXTENSIONS : negotiated;
     let rsvBits = 0;
     for (const extension of extensions) rsvBits |= extension.rsvBits;
     this.#protocol = protocol;
     this.#extensions = extensions;
-    this.#assembler.useExtensions(extensions);
+    this.#assembler?.useExtensions(extensions);
     this.#outbound.useExtensions(extensions);
     this.#parser = new FrameParser(
       this.#codec,
@@ -600,8 +644,9 @@ export abstract class Connection {
       },
       this.#port,
     );
-    this.#events.push({ type: 'open', protocol, extensions, head });
-    for (let chunk = this.#inbound.nextDeferred(); chunk !== undefined; chunk = this.#inbound.nextDeferred()) this.receiveData(chunk);
+    this.#pushEvent({ type: 'open', protocol, extensions, head });
+    const inbound = this.#inbound;
+    if (inbound !== null) for (let chunk = inbound.nextDeferred(); chunk !== undefined; chunk = inbound.nextDeferred()) this.receiveData(chunk);
     if (rest !== null && rest.length > 0) this.receiveData(rest);
   }
 
@@ -610,11 +655,11 @@ export abstract class Connection {
    * transport to be closed once `response` (a server's error response, if any) is written.
    */
   protected failHandshake(error: WebSocketError | null, response: Uint8Array | null): void {
-    if (error !== null) this.#events.push({ type: 'error', error });
+    if (error !== null) this.#pushEvent({ type: 'error', error });
     if (response !== null) this.#outbound.writeRaw(response);
     this.#handshakeFailed = true;
     this.#inputClosed = true;
-    this.#inbound.discard();
+    this.#inbound?.discard();
     this.#transportCloseRequested = true;
   }
 
@@ -630,9 +675,41 @@ export abstract class Connection {
   // Frames taking effect, in order
   // -------------------------------------------------------------------------------------------
 
+  /** Queue an event (an idle connection holds no array of its own). */
+  #pushEvent(event: ConnectionEvent): void {
+    const events = this.#events;
+    if (events === NO_EVENTS) this.#events = [event];
+    else events.push(event);
+  }
+
+  /** The queue of input that must wait, made on first use. */
+  #inboundQueue(): InboundQueue {
+    return (this.#inbound ??= new InboundQueue(this.limits.maxReceiveBacklog, this.#messageAssembler(), this.#port));
+  }
+
+  /** The message assembler, made on first use (see `#assembler`). */
+  #messageAssembler(): MessageAssembler {
+    let assembler = this.#assembler;
+    if (assembler === null) {
+      assembler = this.#assembler = new MessageAssembler(this.limits, this.#codec, this.#streamMessages, this.#port, this.#allocate);
+      assembler.useExtensions(this.#extensions);
+    }
+    return assembler;
+  }
+
+  /** A whole frame parsed while a decode is pending: checked against the limits now, processed in turn. */
+  #queueFrame(inbound: InboundQueue, opcode: number, fin: boolean, rsv: number, payload: Uint8Array): boolean {
+    const violation = this.#messageAssembler().admit(opcode, payload.length);
+    if (violation !== null) return this.#reject(violation);
+    inbound.start(opcode, fin, rsv, payload.length);
+    if (payload.length > 0) inbound.payload(payload);
+    return inbound.end() && !this.#inputClosed;
+  }
+
   /** A violation found while parsing: fail now, or in order behind pending work. Returns false. */
   #reject(error: ProtocolError): false {
-    if (this.#inbound.pending) this.#inbound.error(error);
+    const inbound = this.#inbound;
+    if (inbound !== null && inbound.pending) inbound.error(error);
     else this.#fail(error);
     return false;
   }
@@ -641,8 +718,8 @@ export abstract class Connection {
   #receiveControl(opcode: number, payload: Uint8Array): void {
     // Pings are answered, and close frames take effect, when their events are taken
     // (`#takeEffect`): in order with the application's replies to what came before them.
-    if (opcode === Opcode.PING) this.#events.push({ type: 'ping', data: payload });
-    else if (opcode === Opcode.PONG) this.#events.push({ type: 'pong', data: payload });
+    if (opcode === Opcode.PING) this.#pushEvent({ type: 'ping', data: payload });
+    else if (opcode === Opcode.PONG) this.#pushEvent({ type: 'pong', data: payload });
     else this.#receiveClose(payload);
   }
 
@@ -658,7 +735,7 @@ export abstract class Connection {
     // §1.4: "after receiving a control frame indicating the connection should be closed, a
     // peer discards any further data received." A message in progress is dropped with it.
     this.#closeInput();
-    this.#events.push({ type: 'close-received', code: status.code, reason: status.reason });
+    this.#pushEvent({ type: 'close-received', code: status.code, reason: status.reason });
   }
 
   /** Whether taking `event` makes its frame take effect (see `#takeEffect`). */
@@ -708,7 +785,7 @@ export abstract class Connection {
 
   /** Forget the events not yet taken (the connection is being failed or aborted locally). */
   #dropUntakenEvents(): void {
-    this.#events = [];
+    this.#events = NO_EVENTS;
     this.#eventHead = 0;
     this.#eventsSettled = 0;
     this.#failurePending = false;
@@ -723,12 +800,12 @@ export abstract class Connection {
   #closeInput(): void {
     this.#inputClosed = true;
     this.#parser?.stop();
-    this.#assembler.drop();
+    this.#assembler?.drop();
   }
 
   /** Drop queued input (closing now if the end of the transport was queued) and ignore pending decodes. */
   #discardPendingInput(): void {
-    const eofQueued = this.#inbound.discard();
+    const eofQueued = this.#inbound?.discard() ?? false;
     this.#closeInput();
     if (eofQueued) this.#close();
   }
@@ -744,7 +821,7 @@ export abstract class Connection {
     // The close frame waits until the `error` event is taken (`#takeEffect`), after the
     // events read before the violation and the application's replies to them.
     this.#failurePending = true;
-    this.#events.push({ type: 'error', error });
+    this.#pushEvent({ type: 'error', error });
     // Last: an end of the transport queued behind a pending decode closes the connection here,
     // and `close` is the last event.
     this.#discardPendingInput();
@@ -797,10 +874,10 @@ export abstract class Connection {
     this.#transition(ReadyState.CLOSED);
     this.#outbound.stop();
     this.#closeInput();
-    this.#inbound.discard();
+    this.#inbound?.discard();
     if (wasConnecting) this.releaseHandshake();
     if (wasConnecting && this.side === 'client' && !this.#handshakeFailed) {
-      this.#events.push({
+      this.#pushEvent({
         type: 'error',
         error: new HandshakeError('the connection closed before the opening handshake completed', 0),
       });
@@ -809,7 +886,7 @@ export abstract class Connection {
     const received = this.#closeReceived ?? this.#closeRead;
     // §7.1.4: closed cleanly if the closing handshake completed; §7.1.5: 1006 when no close
     // frame was received ("such as could occur if the underlying transport connection is lost").
-    this.#events.push({
+    this.#pushEvent({
       type: 'close',
       code: received?.code ?? CloseCode.ABNORMAL_CLOSURE,
       reason: received?.reason ?? '',

@@ -50,7 +50,8 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
  *
  * @throws InvalidArgumentError if a limit is not an integer in its range.
  */
-export function resolveLimits(limits: Partial<ConnectionLimits> = {}): ConnectionLimits {
+export function resolveLimits(limits?: Partial<ConnectionLimits>): ConnectionLimits {
+  if (limits === undefined) return DEFAULT_CONNECTION_LIMITS;
   const resolved: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...stripUndefined(limits) };
   checkRange('maxMessageSize', resolved.maxMessageSize, 0, MAX_SAFE_PAYLOAD);
   // A frame must be able to carry any control payload (RFC 6455 §5.5).
@@ -58,8 +59,22 @@ export function resolveLimits(limits: Partial<ConnectionLimits> = {}): Connectio
   checkRange('maxFragments', resolved.maxFragments, 1, MAX_SAFE_PAYLOAD);
   checkRange('maxReceiveBacklog', resolved.maxReceiveBacklog, 0, MAX_SAFE_PAYLOAD);
   checkRange('receiveHighWaterMark', resolved.receiveHighWaterMark, 0, resolved.maxReceiveBacklog);
-  return Object.freeze(resolved);
+  // The connections of one server are configured alike: they share one frozen object.
+  const last = lastResolved;
+  if (
+    last.maxMessageSize === resolved.maxMessageSize &&
+    last.maxFrameSize === resolved.maxFrameSize &&
+    last.maxFragments === resolved.maxFragments &&
+    last.maxReceiveBacklog === resolved.maxReceiveBacklog &&
+    last.receiveHighWaterMark === resolved.receiveHighWaterMark
+  ) {
+    return last;
+  }
+  return (lastResolved = Object.freeze(resolved));
 }
+
+/** The limits `resolveLimits` returned last (see there). */
+let lastResolved: ConnectionLimits = DEFAULT_CONNECTION_LIMITS;
 
 function stripUndefined(limits: Partial<ConnectionLimits>): Partial<ConnectionLimits> {
   const out: Record<string, number> = {};

@@ -36,6 +36,8 @@ import type { ConnectionLimits } from './limits.js';
 
 const EMPTY = new Uint8Array(0);
 
+const allocateZeroed = (length: number): Uint8Array => new Uint8Array(length);
+
 /** What the assembler reports to its connection. */
 export interface AssemblyPort {
   /** A message, or with `streamMessages` a piece of one. */
@@ -66,6 +68,7 @@ export class MessageAssembler {
   readonly #codec: Codec;
   readonly #streamMessages: boolean;
   readonly #port: AssemblyPort;
+  readonly #allocate: (length: number) => Uint8Array;
   #extensions: readonly NegotiatedExtension<Extension>[] = [];
 
   // Wire-level accounting, as frames are parsed (ahead of processing when a decode is pending).
@@ -89,8 +92,14 @@ export class MessageAssembler {
   #decodedUtf8 = UTF8_ACCEPT;
   /** The message's first piece, and the pieces after it (kept apart so a one-piece message touches no array). */
   #firstPart: Uint8Array | null = null;
-  readonly #parts: Uint8Array[] = [];
+  #parts: Uint8Array[] | null = null;
   #partsLength = 0;
+  /**
+   * An unfragmented message whose payload spans reads: its length is its frame's, known from
+   * the header, so it is made once and each piece is copied into place as it arrives — no
+   * received chunk is kept, and there is no join at the end (`#partsLength` counts the bytes in).
+   */
+  #whole: Uint8Array | null = null;
   /** Stream mode: the piece held back until the next one shows whether it is the last. */
   #streamHeld: Uint8Array | null = null;
   #streamFirst = true;
@@ -112,11 +121,13 @@ export class MessageAssembler {
     }
   };
 
-  constructor(limits: ConnectionLimits, codec: Codec, streamMessages: boolean, port: AssemblyPort) {
+  /** @param allocate memory for an assembled message (see `ConnectionOptions.allocate`). */
+  constructor(limits: ConnectionLimits, codec: Codec, streamMessages: boolean, port: AssemblyPort, allocate: (length: number) => Uint8Array = allocateZeroed) {
     this.#limits = limits;
     this.#codec = codec;
     this.#streamMessages = streamMessages;
     this.#port = port;
+    this.#allocate = allocate;
   }
 
   /** The extensions the opening handshake agreed, in the order of the server's response. */
@@ -187,8 +198,34 @@ export class MessageAssembler {
       this.#decode(data, endsMessage);
       return;
     }
+    // A piece of an unfragmented message that spans reads goes into its one buffer (the
+    // parser may have unmasked it there already: `payloadDestination`).
+    const whole = this.#whole ?? (remaining > 0 && this.#keepsWhole() ? (this.#whole = this.#allocate(data.length + remaining)) : null);
+    if (whole !== null) {
+      const at = this.#partsLength;
+      if (data.buffer !== whole.buffer || data.byteOffset !== whole.byteOffset + at) whole.set(data, at);
+      this.#partsLength = at + data.length;
+      return;
+    }
     this.#deliverPiece(data);
     if (!endsMessage) this.#flushPieces(false);
+  }
+
+  /**
+   * Where the payload of the frame just started goes, if it is an unfragmented message that
+   * is kept whole (not streamed, not transformed): its one buffer, of the frame's payload
+   * length, for the parser to unmask the pieces into as they arrive. Else null.
+   */
+  payloadDestination(): Uint8Array | null {
+    if (this.#whole !== null || this.#frameRemaining === 0 || !this.#keepsWhole()) return null;
+    this.#partsLength = 0;
+    return (this.#whole = this.#allocate(this.#frameRemaining));
+  }
+
+  /** Whether the current frame is a whole message, assembled untransformed (see `#whole`). */
+  #keepsWhole(): boolean {
+    const opcode = this.#frameOpcode;
+    return this.#frameFin && (opcode === Opcode.TEXT || opcode === Opcode.BINARY) && this.#decoders === null && !this.#streamMessages;
   }
 
   /** The frame ended. */
@@ -215,8 +252,9 @@ export class MessageAssembler {
   /** Forget the message in progress (input ended inside it). */
   drop(): void {
     this.#firstPart = null;
-    this.#parts.length = 0;
+    this.#parts = null;
     this.#partsLength = 0;
+    this.#whole = null;
     this.#streamHeld = null;
     this.#decoders = null;
   }
@@ -283,7 +321,7 @@ export class MessageAssembler {
       this.#streamHeld = data;
     } else {
       if (this.#firstPart === null) this.#firstPart = data;
-      else this.#parts.push(compactPiece(data));
+      else (this.#parts ??= []).push(compactPiece(data));
       this.#partsLength += data.length;
     }
   }
@@ -319,20 +357,23 @@ export class MessageAssembler {
     const first = this.#firstPart;
     const parts = this.#parts;
     let data: Uint8Array;
-    if (first === null) {
+    if (this.#whole !== null) {
+      data = this.#whole;
+      this.#whole = null;
+    } else if (first === null) {
       data = EMPTY;
-    } else if (parts.length === 0) {
+    } else if (parts === null) {
       // The message arrived in one piece: hand out the view itself, no copy.
       data = first;
     } else {
-      data = new Uint8Array(this.#partsLength);
+      data = this.#allocate(this.#partsLength);
       data.set(first, 0);
       let offset = first.length;
       for (const part of parts) {
         data.set(part, offset);
         offset += part.length;
       }
-      parts.length = 0;
+      this.#parts = null;
     }
     this.#firstPart = null;
     this.#partsLength = 0;

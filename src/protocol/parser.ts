@@ -23,6 +23,9 @@
  * it unmasked are copied back over the chunk before anything else runs, so every view handed
  * out stays valid: the connection owns the chunks given to `receiveData`.
  *
+ * A frame that arrived whole costs the handler one call (`onFrame`) and one view of the
+ * chunk: the receive path for many small messages is this loop.
+ *
  * Rules: nothing is thrown; a violation is reported once through `onFrameError` and the parser
  * stops. A handler that returns false also stops it (a close frame arrived or the connection
  * failed): everything after is discarded.
@@ -47,10 +50,24 @@ import {
 import { CloseCode, Opcode } from '../shared/constants.js';
 import { ErrorCode, ProtocolError } from '../shared/errors.js';
 
-/** Receives the frames a `FrameParser` finds, in order. Return false to stop parsing. */
+/**
+ * Receives the frames a `FrameParser` finds, in order. Return false to stop parsing.
+ *
+ * A frame that arrived whole within one chunk is reported by one `onFrame` call; a frame whose
+ * payload spans chunks by `onFrameStart`, its pieces (`onFramePayload`) and `onFrameEnd`.
+ */
 export interface FrameHandler {
-  /** A frame begins. `length` is its whole payload length, `rsv` its RSV bits. */
+  /** A whole frame; `payload` is its unmasked payload (empty when it has none). */
+  onFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): boolean;
+  /** A frame begins whose payload follows in pieces. `length` is its whole payload length, `rsv` its RSV bits. */
   onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean;
+  /**
+   * Optional, asked right after `onFrameStart` returned true: a buffer of the frame's payload
+   * length that is to hold the whole payload (an unfragmented message arriving in several
+   * reads), or null. Given one, the parser unmasks each piece straight into it, in order, and
+   * `onFramePayload` gets the views of it that it filled — no received chunk is kept.
+   */
+  payloadDestination?(): Uint8Array | null;
   /** The next piece of the current frame's payload, unmasked (never empty). */
   onFramePayload(data: Uint8Array): boolean;
   /** The current frame is complete. */
@@ -74,6 +91,9 @@ export interface FrameParserOptions {
 /** The longest frame header: 2 + 8 bytes of length + 4 of mask key (RFC 6455 §5.2). */
 const MAX_HEADER_LENGTH = 14;
 
+/** The payload of a frame that has none. */
+const EMPTY = new Uint8Array(0);
+
 /** Header length from its second byte (§5.2: 7-bit length, 126 → +2, 127 → +8; MASK → +4). */
 function headerLengthFromSecondByte(b1: number): number {
   const length7 = b1 & 0x7f;
@@ -90,6 +110,29 @@ const SHARED_TABLE_CAPACITY = 1024;
 let sharedTable: FrameTable | null = null;
 let sharedTableBusy = false;
 
+/**
+ * The mask key of a streamed frame, for `Codec.mask`: each parser keeps its key as a number
+ * and writes it here before each call, so that a connection holds no 4-byte array of its own
+ * (a typed array costs far more memory than its bytes).
+ */
+const streamKey = new Uint8Array(4);
+
+/** The codec options of the last parser made, shared by the parsers configured alike. */
+let lastOptions: ParseOptions | null = null;
+
+function parseOptionsFor(options: FrameParserOptions): ParseOptions {
+  const last = lastOptions;
+  if (last !== null && last.expectMasked === options.expectMasked && last.allowedRsv === options.allowedRsv && last.maxPayload === options.maxPayload) {
+    return last;
+  }
+  return (lastOptions = Object.freeze({
+    expectMasked: options.expectMasked,
+    allowedRsv: options.allowedRsv,
+    maxPayload: options.maxPayload,
+    validateUtf8: true,
+  }));
+}
+
 /** Incremental RFC 6455 frame parser over an injected codec. */
 export class FrameParser {
   readonly #codec: Codec;
@@ -102,8 +145,8 @@ export class FrameParser {
   readonly #fragments: FragmentState = { fragment: Fragment.NONE, utf8: UTF8_ACCEPT };
   #stopped = false;
 
-  // A header split across chunks.
-  readonly #header = new Uint8Array(MAX_HEADER_LENGTH);
+  /** A header split across chunks; made for the first one. */
+  #header: Uint8Array | null = null;
   #headerHeld = 0;
 
   // A frame whose payload is being streamed (its header is complete and checked).
@@ -111,8 +154,12 @@ export class FrameParser {
   #opcode = 0;
   #fin = false;
   #masked = false;
-  readonly #key = new Uint8Array(4);
+  /** The mask key as a little-endian word (key byte `i` is `#keyWord >>> 8 * i`). */
+  #keyWord = 0;
   #phase = 0;
+  /** Where the streamed payload goes (`FrameHandler.payloadDestination`), and how much of it is in. */
+  #destination: Uint8Array | null = null;
+  #filled = 0;
   /** Whether the streamed payload is validated text, and its UTF-8 state. */
   #validating = false;
   #utf8 = UTF8_ACCEPT;
@@ -122,12 +169,7 @@ export class FrameParser {
     this.#handler = handler;
     this.#ownTable = options.tableCapacity === undefined ? null : new FrameTable(options.tableCapacity);
     this.#table = this.#ownTable ?? (sharedTable ??= new FrameTable(SHARED_TABLE_CAPACITY));
-    this.#options = {
-      expectMasked: options.expectMasked,
-      allowedRsv: options.allowedRsv,
-      maxPayload: options.maxPayload,
-      validateUtf8: true,
-    };
+    this.#options = parseOptionsFor(options);
   }
 
   /** Whether the parser has stopped (error, or its handler said so): input is discarded. */
@@ -143,6 +185,7 @@ export class FrameParser {
   /** Stop parsing; everything received afterwards is discarded. */
   stop(): void {
     this.#stopped = true;
+    this.#destination = null;
   }
 
   /**
@@ -182,7 +225,10 @@ export class FrameParser {
    */
   #parse(view: Uint8Array): number {
     const table = this.#table;
-    this.#codec.parseFrames(view, table, this.#options, this.#fragments);
+    // A chunk whose first frame is longer than the chunk holds nothing else: the codec gets
+    // only that frame's header (a wasm pass would copy in the whole chunk only to leave the
+    // payload to the streaming below), and the payload is streamed from `view`.
+    this.#codec.parseFrames(startOfLongFrame(view) ?? view, table, this.#options, this.#fragments);
     const consumed = table.consumed;
     // The wasm codec unmasked a copy in its own memory: bring the bytes home before any other
     // codec call can overwrite them, so every view handed out points into `view`.
@@ -208,21 +254,28 @@ export class FrameParser {
     return -1;
   }
 
-  /** Hand every complete frame of the last codec pass to the handler. */
+  /** Hand every complete frame of the last codec pass to the handler, one call each. */
   #dispatch(view: Uint8Array): boolean {
     const table = this.#table;
     const rows = table.rows;
     const count = table.count;
     const dataOffset = table.dataOffset;
     const handler = this.#handler;
+    // Views of a plain Uint8Array are made by its constructor, which costs less than
+    // `subarray`; a subclass's (Node's Buffer) keep its class, which is what its caller wants.
+    const plain = view.constructor === Uint8Array;
+    const buffer = view.buffer;
+    const byteOffset = view.byteOffset - dataOffset;
     for (let row = 0; row < count; row++) {
       const base = row * FRAME_ROW_FIELDS;
       const info = rows[base + FRAME_INFO]!;
       const length = rows[base + FRAME_PAYLOAD_LENGTH]!;
-      const start = rows[base + FRAME_HEADER_OFFSET]! - dataOffset + rows[base + FRAME_HEADER_LENGTH]!;
-      if (!handler.onFrameStart(info & 0xf, (info & 0x80) !== 0, (info >> 4) & 0x7, length)) return this.#halt();
-      if (length > 0 && !handler.onFramePayload(view.subarray(start, start + length))) return this.#halt();
-      if (!handler.onFrameEnd()) return this.#halt();
+      const start = rows[base + FRAME_HEADER_OFFSET]! + rows[base + FRAME_HEADER_LENGTH]!;
+      const payload =
+        length === 0 ? EMPTY
+        : plain ? new Uint8Array(buffer, byteOffset + start, length)
+        : view.subarray(start - dataOffset, start - dataOffset + length);
+      if (!handler.onFrame(info & 0xf, (info & 0x80) !== 0, (info >> 4) & 0x7, payload)) return this.#halt();
     }
     return true;
   }
@@ -243,7 +296,11 @@ export class FrameParser {
     this.#fin = fin;
     this.#remaining = table.partialPayloadLength;
     this.#masked = (info & 0x100) !== 0;
-    if (this.#masked) this.#key.set(table.maskKeys.subarray(row * 4, row * 4 + 4));
+    if (this.#masked) {
+      const keys = table.maskKeys;
+      const k = row * 4;
+      this.#keyWord = (keys[k]! | (keys[k + 1]! << 8) | (keys[k + 2]! << 16) | (keys[k + 3]! << 24)) >>> 0;
+    }
     this.#phase = 0;
     // The same rule the codec applies to complete frames: text without RSV bits (a
     // transformed payload is validated after decoding), and continuations of such text.
@@ -257,6 +314,9 @@ export class FrameParser {
       this.#validating = false;
     }
     if (!this.#handler.onFrameStart(opcode, fin, rsv, this.#remaining)) return this.#halt();
+    const destination = this.#handler.payloadDestination?.() ?? null;
+    this.#destination = destination !== null && destination.length === this.#remaining ? destination : null;
+    this.#filled = 0;
     return true;
   }
 
@@ -265,8 +325,19 @@ export class FrameParser {
     const available = chunk.length - offset;
     const take = available < this.#remaining ? available : this.#remaining;
     if (take > 0) {
-      const piece = offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
-      if (this.#masked) this.#phase = this.#codec.mask(piece, this.#key, this.#phase);
+      const source = offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take);
+      const destination = this.#destination;
+      let piece = source;
+      if (destination === null) {
+        if (this.#masked) this.#phase = this.#codec.mask(piece, this.#streamKey(), this.#phase);
+      } else {
+        // Unmasked straight into place: one pass, and the chunk is not kept.
+        const at = this.#filled;
+        this.#filled = at + take;
+        piece = destination.subarray(at, at + take);
+        if (this.#masked) this.#phase = this.#codec.maskInto(source, this.#streamKey(), destination, at, this.#phase);
+        else piece.set(source);
+      }
       this.#remaining -= take;
       if (this.#validating) {
         const utf8 = this.#codec.utf8Step(piece, this.#utf8);
@@ -285,6 +356,7 @@ export class FrameParser {
       }
     }
     if (this.#remaining === 0) {
+      this.#destination = null;
       this.#endStreamedFrame();
       if (!this.#handler.onFrameEnd()) {
         this.#halt();
@@ -292,6 +364,16 @@ export class FrameParser {
       }
     }
     return offset + take;
+  }
+
+  /** The streamed frame's mask key, in `streamKey`. */
+  #streamKey(): Uint8Array {
+    const word = this.#keyWord;
+    streamKey[0] = word;
+    streamKey[1] = word >>> 8;
+    streamKey[2] = word >>> 16;
+    streamKey[3] = word >>> 24;
+    return streamKey;
   }
 
   /** Update the fragmentation state for a streamed frame, as the codec does for whole ones. */
@@ -325,7 +407,7 @@ export class FrameParser {
       );
       return;
     }
-    this.#header.set(view.subarray(from), 0);
+    (this.#header ??= new Uint8Array(MAX_HEADER_LENGTH)).set(view.subarray(from), 0);
     this.#headerHeld = rest;
   }
 
@@ -334,7 +416,7 @@ export class FrameParser {
    * of `chunk` used.
    */
   #completeHeader(chunk: Uint8Array): number {
-    const header = this.#header;
+    const header = this.#header!;
     let held = this.#headerHeld;
     let taken = 0;
     for (;;) {
@@ -422,6 +504,16 @@ const OPCODE_NAMES: Readonly<Record<number, string>> = {
 
 function opcodeName(opcode: number): string {
   return OPCODE_NAMES[opcode] ?? `an 0x${opcode.toString(16)}`;
+}
+
+/** `view`'s first frame header, if that frame does not end within `view`; else null. */
+function startOfLongFrame(view: Uint8Array): Uint8Array | null {
+  if (view.length < 2) return null;
+  const b1 = view[1]!;
+  const headerLength = headerLengthFromSecondByte(b1);
+  if (view.length <= headerLength) return null;
+  const length = declaredLength(view, 0, b1);
+  return length !== null && length > view.length - headerLength ? view.subarray(0, headerLength) : null;
 }
 
 /** The payload length a header declares, if its bytes are present. */

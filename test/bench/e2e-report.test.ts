@@ -38,8 +38,9 @@ const MEMORY: MemoryResult[] = [
 ];
 
 const PEAK: PeakResult[] = [
-  { server: 'wasm', size: 16 * 2 ** 20, messages: 3, baselineRssBytes: 100 * 2 ** 20, peakRssBytes: 117 * 2 ** 20, aboveMessageBytes: 2 ** 20 },
-  { server: 'floor', size: 16 * 2 ** 20, messages: 3, baselineRssBytes: 80 * 2 ** 20, peakRssBytes: 96.5 * 2 ** 20, aboveMessageBytes: 2 ** 19 },
+  // 50 MiB above the baseline: 16 MiB of message, 33 MiB as the floor's, 1 MiB of its own.
+  { server: 'wasm', size: 16 * 2 ** 20, messages: 3, baselineRssBytes: 100 * 2 ** 20, peakRssBytes: 150 * 2 ** 20, aboveMessageBytes: 34 * 2 ** 20 },
+  { server: 'floor', size: 16 * 2 ** 20, messages: 3, baselineRssBytes: 80 * 2 ** 20, peakRssBytes: 113 * 2 ** 20, aboveMessageBytes: 17 * 2 ** 20 },
 ];
 
 function fixture(): E2eResult {
@@ -152,10 +153,10 @@ describe('e2e results', () => {
     expect(byName('wasm codec ahead')).toMatchObject({ met: true });
     // 16 B: 5.5 against 5 → 10 % behind.
     expect(byName('wasm codec at most 3 %').met).toBe(false);
-    // 1 MiB above a 16 MiB message, 0.5 MiB above the floor's: more than one 64 KiB read.
+    // 1 MiB beyond the message and the floor's peak: more than one 64 KiB read.
     expect(byName('peak RSS receiving a 16 MiB message')).toMatchObject({
       met: false,
-      detail: "0.50 MiB above the floor's peak (one read: 0.06 MiB); 1.00 MiB above the message, the floor 0.50 MiB",
+      detail: "1.00 MiB beyond the message and the floor's peak (one read: 0.06 MiB); peak − before 50.00 MiB, the floor's 33.00 MiB",
     });
     // 3000 − 2048 = 952 B above the floor.
     expect(byName('idle memory')).toMatchObject({ met: true, detail: "952 B above the floor's 2,048 B (heap 488 B above)" });
@@ -181,7 +182,8 @@ describe('e2e report writers', () => {
     expect(markdown).toContain('| cell | wasmsocket (wasm) | wasmsocket (portable) | ws (pure JS) | ws + bufferutil <native> | Node floor |\n');
     expect(markdown).toContain('| wasmsocket (wasm) | 10,000 | 90.0 | 120.0 | 2.93 | 0.50× | 0.93 | 0.98 | 0.48 | 0.50 |');
     expect(markdown).toContain('| Node floor | 10,000 | 60.0 | 80.0 | 2.00 | 0.34× | 0.00 | 0.50 | 0.00 | 0.00 |');
-    expect(markdown).toContain('| wasmsocket (wasm) | 16 MiB | 3 | 100.0 | 117.0 | 1.00 MiB | 0.50 MiB |');
+    expect(markdown).toContain('| wasmsocket (wasm) | 16 MiB | 3 | 100.0 | 150.0 | 50.00 MiB | 1.00 MiB |');
+    expect(markdown).toContain('| Node floor | 16 MiB | 3 | 80.0 | 113.0 | 33.00 MiB | – |');
     expect(markdown).toContain('- 1 MiB binary, 256 conn, depth 16: 4 GiB in flight');
   });
 
@@ -197,7 +199,7 @@ describe('e2e report writers', () => {
     expect(html).not.toMatch(/(src|href)="https?:/);
     // Per (type, depth) present a chart over the floor and one against the baseline, and the memory chart.
     expect(html.match(/<svg /g)).toHaveLength(5);
-    expect(html).toContain('Server CPU per message over the Node floor — binary, depth 1');
+    expect(html).toContain('CPU per message over the Node floor — binary, depth 1');
     expect(html).toContain('ws + bufferutil &lt;native&gt;');
     expect(html).not.toContain('<native>');
     // Every element opened is closed, in order.

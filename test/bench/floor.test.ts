@@ -105,6 +105,36 @@ describe('the Node floor', () => {
     expect(stats.frames).toBe(2);
   });
 
+  it('answers frames that arrive in one read with as many replies when it writes each reply on its own', async () => {
+    const perFrame = createFloorServer({ size: 16, type: 'binary' }, stats, 'frame');
+    perFrame.listen(0, '127.0.0.1');
+    await once(perFrame, 'listening');
+    try {
+      const socket = connect({ port: (perFrame.address() as AddressInfo).port, host: '127.0.0.1' });
+      await once(socket, 'connect');
+      socket.write(request('/'));
+      const [head] = (await once(socket, 'data')) as [Buffer];
+      expect(head.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+      const frame = maskedFrame(2, new Uint8Array(16), MASK);
+      const replies: Buffer[] = [];
+      let length = head.length - headLength(head);
+      const all = new Promise<void>((resolve) =>
+        socket.on('data', (chunk: Buffer) => {
+          replies.push(chunk);
+          if ((length += chunk.length) === 3 * 18) resolve();
+        }),
+      );
+      socket.write(Buffer.concat([frame, frame, frame]));
+      await all;
+      const body = Buffer.concat([head.subarray(headLength(head)), ...replies]);
+      for (let i = 0; i < 3; i++) expect([...body.subarray(i * 18, i * 18 + 2)]).toEqual([0x82, 16]);
+      expect(stats.frames).toBe(3);
+      socket.destroy();
+    } finally {
+      perFrame.close();
+    }
+  });
+
   it('closes with 1002 on a frame it does not serve (a ping) rather than miscount', async () => {
     const frames = [maskedFrame(0x9, new Uint8Array(0), MASK)];
     const { received, ended } = await rawExchange(request('/?size=16&type=binary'), frames, Infinity);

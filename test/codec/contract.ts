@@ -294,6 +294,24 @@ export function defineCodecContract(name: string, makeCodec: () => Codec | Promi
         expect(r.frames[4]!.payload).toBe('03e8');
       });
 
+      it('§5.3 unmasks every payload of a chunk of many small frames at every alignment, touching no byte outside the chunk', async () => {
+        const c = await get();
+        const payloads = Array.from({ length: 90 }, (_, i) => pseudoRandomBytes(i, 100 + i));
+        const keys = payloads.map((_, i) => pseudoRandomBytes(4, 7 + i));
+        const bytes = concat(...payloads.map((payload, i) => buildFrame({ opcode: Opcode.BINARY, payload, maskKey: keys[i]! })));
+        for (let offset = 0; offset < 4; offset++) {
+          const backing = new Uint8Array(offset + bytes.length + 3).fill(0xa5);
+          backing.set(bytes, offset);
+          const table = new FrameTable(128);
+          c.parseFrames(backing.subarray(offset, offset + bytes.length), table, SERVER, freshState());
+          expect(table.status).toBe(ParseStatus.OK);
+          expect(table.count).toBe(payloads.length);
+          expect(Array.from({ length: table.count }, (_, row) => toHex(table.payload(row)))).toEqual(payloads.map((p) => toHex(p)));
+          expect(Array.from(backing.subarray(0, offset)).every((b) => b === 0xa5)).toBe(true);
+          expect(Array.from(backing.subarray(offset + bytes.length)).every((b) => b === 0xa5)).toBe(true);
+        }
+      });
+
       it('reports NEED_MORE with the exact bytes needed at every split of a chunk', async () => {
         const c = await get();
         const frames = [

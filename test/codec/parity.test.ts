@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { toHex, utf8Encode } from '../../src/shared/bytes.js';
-import { portableCodec } from '../../src/codec/portable/index.js';
+import { createPortableCodec, portableCodec } from '../../src/codec/portable/index.js';
 import {
   type Codec,
   Fragment,
@@ -29,7 +29,12 @@ const release = wasmBuilds.find(([name]) => name === 'release')![1];
 const wasm = await createWasmCodecFromBytes(release, { thresholds: ALL_WASM });
 const crossover = await createWasmCodecFromBytes(release);
 const withIsUtf8 = await createWasmCodecFromBytes(release, { platformIsUtf8: isUtf8 });
-const candidates: Array<[string, Codec]> = [['wasm', wasm], ['wasm with crossovers', crossover], ['wasm with buffer.isUtf8', withIsUtf8]];
+const candidates: Array<[string, Codec]> = [
+  ['wasm', wasm],
+  ['wasm with crossovers', crossover],
+  ['wasm with buffer.isUtf8', withIsUtf8],
+  ['portable with buffer.isUtf8', createPortableCodec(isUtf8)],
+];
 
 /** Sizes at the edges of the SIMD blocks and of the length encodings (§5.2). */
 const EDGE_SIZES = [0, 1, 2, 3, 4, 15, 16, 17, 31, 32, 33, 63, 64, 65, 125, 126, 127, 255, 256, 1023, 1024];

@@ -1,10 +1,12 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { createMaskKeyPool, portableCodec } from '../../src/codec/portable/index.js';
+import { createMaskKeyPool, createPortableCodec, portableCodec } from '../../src/codec/portable/index.js';
 import { defineCodecContract } from './contract.js';
 import { utf8Cases } from '../vectors/utf8.js';
 
 defineCodecContract('portable', () => portableCodec);
+// The same contract with Node's validator behind the longer UTF-8 inputs.
+defineCodecContract('portable with buffer.isUtf8', () => createPortableCodec(isUtf8));
 
 describe('portable codec', () => {
   it('agrees with Node\'s buffer.isUtf8 on the whole corpus', () => {

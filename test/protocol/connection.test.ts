@@ -11,6 +11,7 @@ import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode, ReadyState } from '../../src/shared/constants.js';
 import { ErrorCode, InvalidArgumentError, InvalidStateError } from '../../src/shared/errors.js';
 import { bytesOf, readClose, readFrames, text } from '../helpers/frames.js';
+import { splitAt } from '../helpers/chunkings.js';
 import { protocolCodecs } from './codecs.js';
 import { codecWith, ofType, openConnection, outcomeOf, peer, runEveryWay, type Side, type SideOptions, sentFrames } from './drive.js';
 
@@ -78,6 +79,46 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
         const messages = ofType(connection.eventsReceived(), 'message');
         expect(messages.map((m) => m.data.buffer)).toEqual([chunk.buffer, chunk.buffer]);
         expect(messages[0]!.data).toEqual(bytesFrom(1000));
+      });
+
+      it('§5.2 a one-frame message that spans reads is unmasked into one buffer of its declared length, keeping none of the reads', () => {
+        for (const [opcode, payload] of [
+          [Opcode.BINARY, bytesFrom(5000)],
+          [Opcode.TEXT, utf8Encode('é€𝄞'.repeat(600))],
+        ] as const) {
+          const connection = open();
+          const bytes = bytesOf(peerFrame(Opcode.PING, 'p'), peerFrame(opcode, payload), peerFrame(Opcode.TEXT, 'after'));
+          const reads = splitAt(bytes, [40, 1001, 1002, 3000]);
+          const sent = reads.map((read) => read.slice());
+          for (const read of reads) connection.receiveData(read);
+          // The reads that hold nothing but the message's payload were only read: unmasked
+          // into the message's buffer, not in place (one pass).
+          for (const i of [1, 2, 3]) expect(reads[i]).toEqual(sent[i]);
+          const messages = ofType(connection.eventsReceived(), 'message');
+          expect(messages.map((m) => m.data.length)).toEqual([payload.length, 5]);
+          const whole = messages[0]!.data;
+          expect(whole).toEqual(payload);
+          expect(whole.byteLength).toBe(whole.buffer.byteLength);
+          for (const read of reads) expect(whole.buffer).not.toBe(read.buffer);
+        }
+      });
+
+      it('the messages it assembles are in memory from the allocate option, filled before they are handed out', () => {
+        const given: Uint8Array[] = [];
+        const allocate = (length: number): Uint8Array => {
+          const memory = new Uint8Array(length).fill(0xee);
+          given.push(memory);
+          return memory;
+        };
+        const connection = open({ allocate });
+        const spanning = peerFrame(Opcode.BINARY, bytesFrom(3000));
+        const fragmented = bytesOf(peerFrame(Opcode.TEXT, 'frag', { fin: false }), peerFrame(Opcode.CONTINUATION, 'ments'));
+        for (const read of [...splitAt(spanning, [100, 2000]), fragmented, peerFrame(Opcode.BINARY, 'whole')]) connection.receiveData(read);
+        const messages = ofType(connection.eventsReceived(), 'message');
+        expect(messages.map((m) => m.data)).toEqual([bytesFrom(3000), utf8Encode('fragments'), utf8Encode('whole')]);
+        expect(given).toHaveLength(2);
+        expect(messages[0]!.data).toBe(given[0]);
+        expect(messages[1]!.data).toBe(given[1]);
       });
 
       it('a message spread thinly over large reads is assembled intact', () => {

@@ -8,6 +8,15 @@ import { DefaultLimits } from '../../src/shared/constants.js';
 import { InvalidArgumentError } from '../../src/shared/errors.js';
 
 describe('resolveLimits', () => {
+  it('gives connections configured alike one shared, frozen object (no copy per connection)', () => {
+    expect(resolveLimits()).toBe(DEFAULT_CONNECTION_LIMITS);
+    expect(resolveLimits({})).toBe(DEFAULT_CONNECTION_LIMITS);
+    const limits = resolveLimits({ maxMessageSize: 1234 });
+    expect(resolveLimits({ maxMessageSize: 1234 })).toBe(limits);
+    expect(Object.isFrozen(limits)).toBe(true);
+    expect(resolveLimits({ maxMessageSize: 1235 }).maxMessageSize).toBe(1235);
+  });
+
   it('defaults to the shared message, frame and fragment limits and the documented backlog limits', () => {
     expect(resolveLimits()).toEqual({
       maxMessageSize: DefaultLimits.maxMessageSize,

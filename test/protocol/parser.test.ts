@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { portableCodec } from '../../src/codec/portable/index.js';
 import { type Codec, ParseStatus } from '../../src/codec/types.js';
-import { type FrameParserOptions, FrameParser } from '../../src/protocol/parser.js';
+import { type FrameHandler, type FrameParserOptions, FrameParser } from '../../src/protocol/parser.js';
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode } from '../../src/shared/constants.js';
 import { ErrorCode, type ProtocolError } from '../../src/shared/errors.js';
@@ -34,12 +34,30 @@ interface ParseResult {
 const SERVER: FrameParserOptions = { expectMasked: true, allowedRsv: 0, maxPayload: 1 << 20 };
 const CLIENT: FrameParserOptions = { expectMasked: false, allowedRsv: 0, maxPayload: 1 << 20 };
 
+/** A handler that sees every frame as a start, its pieces and an end, whether it arrived whole or not. */
+type PieceHandler = Omit<FrameHandler, 'onFrame'>;
+
+/**
+ * A parser whose whole frames (one `onFrame` call each) reach `handler` as a start, the
+ * payload as one piece (none when empty) and an end, stopping where a callback says so.
+ */
+function parserOf(codec: Codec, options: FrameParserOptions, handler: PieceHandler): FrameParser {
+  return new FrameParser(codec, options, {
+    onFrame: (opcode, fin, rsv, payload) =>
+      handler.onFrameStart(opcode, fin, rsv, payload.length) && (payload.length === 0 || handler.onFramePayload(payload)) && handler.onFrameEnd(),
+    onFrameStart: (opcode, fin, rsv, length) => handler.onFrameStart(opcode, fin, rsv, length),
+    onFramePayload: (data) => handler.onFramePayload(data),
+    onFrameEnd: () => handler.onFrameEnd(),
+    onFrameError: (error) => handler.onFrameError(error),
+  });
+}
+
 /** Run `chunks` through a parser and record everything its handler saw. */
 function parse(codec: Codec, chunks: readonly Uint8Array[], options: FrameParserOptions, stopAfter?: number): ParseResult {
   const result: ParseResult = { frames: [], error: null, framesAtError: -1, errorChunk: -1 };
   let current: ParsedFrame | null = null;
   let chunkIndex = 0;
-  const parser = new FrameParser(codec, options, {
+  const parser = parserOf(codec, options, {
     onFrameStart(opcode, fin, rsv, length) {
       expect(current).toBeNull();
       current = { opcode, fin, rsv, length, payload: new Uint8Array(0), pieces: [] };
@@ -359,6 +377,57 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       expect(result.frames[1]!.payload).toEqual(payloadOf(60));
     });
 
+    it('a frame that arrives whole is one handler call with its payload; one split across chunks is a start, pieces and an end', () => {
+      const whole = frame(Opcode.BINARY, payloadOf(40));
+      const split = frame(Opcode.TEXT, 'streamed text');
+      const empty = frame(Opcode.PING);
+      const chunk = bytesOf(whole, empty, split.subarray(0, 5));
+      const seen: unknown[] = [];
+      const parser = new FrameParser(codec, CLIENT, {
+        onFrame: (opcode, fin, rsv, payload) => (seen.push(['frame', opcode, fin, rsv, Array.from(payload)]), true),
+        onFrameStart: (opcode, fin, rsv, length) => (seen.push(['start', opcode, fin, rsv, length]), true),
+        onFramePayload: (data) => (seen.push(['payload', new TextDecoder().decode(data)]), true),
+        onFrameEnd: () => (seen.push(['end']), true),
+        onFrameError: (error) => expect.fail(error.message),
+      });
+      parser.receive(chunk.slice());
+      parser.receive(split.slice(5));
+      expect(seen).toEqual([
+        ['frame', Opcode.BINARY, true, 0, Array.from(payloadOf(40))],
+        ['frame', Opcode.PING, true, 0, []],
+        ['start', Opcode.TEXT, true, 0, 13],
+        ['payload', 'str'],
+        ['payload', 'eamed text'],
+        ['end'],
+      ]);
+    });
+
+    it('a streamed frame is unmasked straight into the handler\'s payload destination, one of the wrong length is not used', () => {
+      const payload = payloadOf(3000);
+      const bytes = frame(Opcode.BINARY, payload, { mask: true });
+      for (const extra of [0, 1]) {
+        const destination = new Uint8Array(payload.length + extra);
+        const pieces: Uint8Array[] = [];
+        const parser = new FrameParser(codec, SERVER, {
+          onFrame: () => expect.fail('the frame is split'),
+          onFrameStart: () => true,
+          payloadDestination: () => destination,
+          onFramePayload: (data) => (pieces.push(data), true),
+          onFrameEnd: () => true,
+          onFrameError: (error) => expect.fail(error.message),
+        });
+        for (const chunk of splitAt(bytes, [10, 1500, 1501])) parser.receive(chunk);
+        expect(bytesOf(...pieces.map((p) => p.slice()))).toEqual(payload);
+        if (extra === 0) {
+          pieces.forEach((piece) => expect(piece.buffer).toBe(destination.buffer));
+          expect(destination).toEqual(payload);
+        } else {
+          pieces.forEach((piece) => expect(piece.buffer).not.toBe(destination.buffer));
+          expect(destination.every((b) => b === 0)).toBe(true);
+        }
+      }
+    });
+
     it('a chunk with more frames than the table has rows is parsed in several passes', () => {
       const frames = Array.from({ length: 50 }, (_, i) => frame(Opcode.BINARY, payloadOf(i), { mask: true }));
       for (const chunks of [[bytesOf(frames)], randomChunks(bytesOf(frames), 3, 40)]) {
@@ -376,7 +445,7 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
     });
 
     it('atFrameBoundary is true only between frames: not with part of a header or a payload held', () => {
-      const parser = new FrameParser(codec, CLIENT, { onFrameStart: () => true, onFramePayload: () => true, onFrameEnd: () => true, onFrameError: () => {} });
+      const parser = parserOf(codec, CLIENT, { onFrameStart: () => true, onFramePayload: () => true, onFrameEnd: () => true, onFrameError: () => {} });
       const bytes = frame(Opcode.BINARY, payloadOf(200));
       expect(parser.atFrameBoundary).toBe(true);
       parser.receive(bytes.slice(0, 1));
@@ -406,7 +475,7 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
             seen.push(event);
             return !(event === callback && frames === 1);
           };
-          const parser = new FrameParser(codec, CLIENT, {
+          const parser = parserOf(codec, CLIENT, {
             onFrameStart: () => stopHere('start'),
             onFramePayload: () => stopHere('payload'),
             onFrameEnd: () => {
@@ -430,7 +499,7 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       const bytes = bytesOf(frame(Opcode.TEXT, 'ok'), frame(Opcode.TEXT, Uint8Array.of(0x61, 0xff)));
       for (const { name, chunks } of chunkings(bytes, { randomCount: 2 })) {
         const seen: string[] = [];
-        const parser = new FrameParser(codec, CLIENT, {
+        const parser = parserOf(codec, CLIENT, {
           onFrameStart: () => (seen.push('start'), seen.length === 1),
           onFramePayload: () => (seen.push('payload'), true),
           onFrameEnd: () => (seen.push('end'), true),
@@ -445,13 +514,13 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
     it('a parse nested in a handler gets a table of its own and leaves the outer parse intact', () => {
       const inner: number[][] = [];
       const outer: number[][] = [];
-      const innerParser = new FrameParser(codec, CLIENT, {
+      const innerParser = parserOf(codec, CLIENT, {
         onFrameStart: () => true,
         onFramePayload: (data) => (inner.push(Array.from(data)), true),
         onFrameEnd: () => true,
         onFrameError: (error) => expect.fail(error.message),
       });
-      const outerParser = new FrameParser(codec, CLIENT, {
+      const outerParser = parserOf(codec, CLIENT, {
         onFrameStart: () => true,
         onFramePayload: (data) => (outer.push(Array.from(data)), true),
         onFrameEnd: () => {
@@ -467,7 +536,7 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
 
     it('stop() discards everything received after it, even the rest of a frame in progress', () => {
       const seen: string[] = [];
-      const parser = new FrameParser(codec, CLIENT, {
+      const parser = parserOf(codec, CLIENT, {
         onFrameStart: () => (seen.push('start'), true),
         onFramePayload: () => (seen.push('payload'), true),
         onFrameEnd: () => (seen.push('end'), true),

@@ -7,7 +7,7 @@
 import type { MessageType } from '../../../src/cli/bench/options.js';
 import { formatSize } from '../../../src/cli/bench/report.js';
 import { type CellResult, type E2eResult, cpuRatio, floorRatios, summarizeRuns } from '../results.js';
-import { FLOOR_SERVER } from '../servers.js';
+import { FLOOR_SERVER, OURS_SERVER, WS_SERVER } from '../servers.js';
 import { describeCell, describeRun, formatFigure } from './markdown.js';
 
 /** Colours of the servers' bars, in column order. */
@@ -29,7 +29,14 @@ interface Bar {
  * A grouped bar chart: one group per label, one bar per series, a y axis from 0 to the
  * largest value (and to `reference`, drawn as a dashed line, if given).
  */
-export function barChart(title: string, groups: readonly { readonly label: string; readonly bars: readonly Bar[] }[], seriesLabels: readonly string[], unit: string, reference?: number): string {
+export function barChart(
+  title: string,
+  groups: readonly { readonly label: string; readonly bars: readonly Bar[] }[],
+  seriesLabels: readonly string[],
+  unit: string,
+  reference?: number,
+  colours: readonly string[] = PALETTE,
+): string {
   const barWidth = 12;
   const groupGap = 18;
   const left = 56;
@@ -63,7 +70,7 @@ export function barChart(title: string, groups: readonly { readonly label: strin
       const x = x0 + bar.series * barWidth;
       const h = Math.max(0, top + plotHeight - y(bar.value));
       parts.push(
-        `<rect x="${x}" y="${y(bar.value).toFixed(1)}" width="${barWidth - 2}" height="${h.toFixed(1)}" fill="${PALETTE[bar.series % PALETTE.length]}"><title>${escapeHtml(bar.title)}</title></rect>`,
+        `<rect x="${x}" y="${y(bar.value).toFixed(1)}" width="${barWidth - 2}" height="${h.toFixed(1)}" fill="${colours[bar.series % colours.length]}"><title>${escapeHtml(bar.title)}</title></rect>`,
       );
     }
     const cx = x0 + (seriesLabels.length * barWidth) / 2;
@@ -75,7 +82,7 @@ export function barChart(title: string, groups: readonly { readonly label: strin
   seriesLabels.forEach((label, s) => {
     const x = left + (s % 4) * 180;
     const ly = height - legendRows * 16 + 4 + Math.floor(s / 4) * 16;
-    parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${PALETTE[s % PALETTE.length]}"/>`, `<text x="${x + 14}" y="${ly}" font-size="11">${escapeHtml(label)}</text>`);
+    parts.push(`<rect x="${x}" y="${ly - 9}" width="10" height="10" fill="${colours[s % colours.length]}"/>`, `<text x="${x + 14}" y="${ly}" font-size="11">${escapeHtml(label)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('');
@@ -94,9 +101,11 @@ function cellGroups(result: E2eResult): { readonly type: MessageType; readonly d
 function floorCharts(result: E2eResult): string[] {
   if (!result.servers.some((s) => s.id === FLOOR_SERVER)) return [];
   const series = ['wasmsocket (wasm) / floor', 'ws + bufferutil / floor'];
+  // Each bar in the colour its server has in the other charts.
+  const colours = [OURS_SERVER, WS_SERVER].map((id) => PALETTE[Math.max(0, result.servers.findIndex((s) => s.id === id)) % PALETTE.length]!);
   return cellGroups(result).map(({ type, depth, cells }) =>
     barChart(
-      `Server CPU per message over the Node floor — ${type}, depth ${depth} (lower is better; 1 is the floor)`,
+      `CPU per message over the Node floor — ${type}, depth ${depth} (lower is better)`,
       cells.map((c) => {
         const { ours, ws } = floorRatios(c);
         const bars = [ours, ws].flatMap((ratio, i) => (ratio === null ? [] : [{ series: i, value: ratio, title: `${series[i]}, ${describeCell(c.cell)}: ${ratio.toFixed(2)}×` }]));
@@ -105,6 +114,7 @@ function floorCharts(result: E2eResult): string[] {
       series,
       '× floor',
       1,
+      colours,
     ),
   );
 }

@@ -5,7 +5,7 @@
  */
 import { formatSize } from '../../../src/cli/bench/report.js';
 import type { Cell } from '../matrix.js';
-import { type CellResult, type CellSummary, type E2eResult, floorRatios, formatMiB, type MemoryResult, type PeakResult, summarizeRuns } from '../results.js';
+import { type CellResult, type CellSummary, type E2eResult, floorRatios, formatMiB, type MemoryResult, type PeakResult, heldBeyondFloor, summarizeRuns } from '../results.js';
 import { FLOOR_SERVER } from '../servers.js';
 
 /** A cell in words: `1 KiB binary, 16 conn, depth 1`. */
@@ -176,23 +176,23 @@ export function renderMarkdown(result: E2eResult): string {
       '## Peak memory receiving large messages',
       '',
       table(
-        ['server', 'message', 'messages', 'RSS before (MiB)', 'peak RSS (MiB)', 'above the message', "above the floor's"],
+        ['server', 'message', 'messages', 'RSS before (MiB)', 'peak RSS (MiB)', 'peak − before', "beyond the message and the floor's"],
         result.peak.map((p) => [
           result.servers.find((s) => s.id === p.server)?.label ?? p.server,
           formatSize(p.size),
           String(p.messages),
           (p.baselineRssBytes / 2 ** 20).toFixed(1),
           (p.peakRssBytes / 2 ** 20).toFixed(1),
-          formatMiB(p.aboveMessageBytes),
-          ((floor) => (floor === undefined ? '–' : formatMiB(p.aboveMessageBytes - floor.aboveMessageBytes)))(floorPeak(p.size)),
+          formatMiB(p.peakRssBytes - p.baselineRssBytes),
+          ((floor) => (floor === undefined || p.server === FLOOR_SERVER ? '–' : formatMiB(heldBeyondFloor(p, floor))))(floorPeak(p.size)),
         ]),
         1,
       ),
       '',
       'A fresh server process per row and one connection: RSS measured after a full collection with the connection open, the high-water mark (VmHWM) reset ' +
-        'then, and read again after the messages, each sent once the reply to the previous one had arrived. Above the message: peak − before − message size; ' +
-        "the reply is included, since every server answers before the next message comes. Above the floor's: less the floor's figure — Node allocates a buffer " +
-        'per socket read and frees it only when the collector runs, so the floor too holds about a message of reads at its peak.',
+        'then, and read again after the messages, each sent once the reply to the previous one had arrived; every server answers (the floor with a reply built ' +
+        "before the baseline) before the next message comes. Beyond the message and the floor's: peak − before, less the message, less the floor's peak − before — " +
+        'Node allocates a buffer per socket read and frees it only when the collector runs, so the floor, which keeps no message, still peaks about a message of reads above its baseline.',
     );
   }
   const errors = result.cells.flatMap((c) =>

@@ -3,7 +3,9 @@
  * end-to-end benchmark: every request says the size and type of the frames it will send
  * (`?size=N&type=binary|text`).
  *
- *   tsx bench/e2e/servers/floor-server.ts
+ *   tsx bench/e2e/servers/floor-server.ts [--write-per-frame]
+ *
+ * `--write-per-frame`: a write per reply rather than one per read (`FloorWrites`).
  *
  * It talks to the runner as the echo servers do (`control.ts`).
  */
@@ -13,7 +15,8 @@ import { createFloorServer } from './floor.js';
 
 async function main(): Promise<void> {
   // Requests from the runner always carry their size and type; these only answer one that does not.
-  const server = createFloorServer({ size: 16, type: 'binary' });
+  const writes = process.argv.includes('--write-per-frame') ? 'frame' : 'batch';
+  const server = createFloorServer({ size: 16, type: 'binary' }, { connections: 0, frames: 0 }, writes);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);

@@ -29,6 +29,9 @@ export interface FloorOptions {
   readonly type: 'binary' | 'text';
 }
 
+/** One write per read carrying every reply the read asked for, or one write per reply. */
+export type FloorWrites = 'batch' | 'frame';
+
 /** Open WebSocket connections and frames replied to, for the memory benchmark's checks. */
 export interface FloorStats {
   connections: number;
@@ -106,8 +109,13 @@ class ReplyFrames {
     }
   }
 
-  /** Write `count` server frames: one write while they fit in the batch. */
-  write(socket: Socket, count: number): void {
+  /** Write `count` server frames: one write while they fit in the batch, or one per frame. */
+  write(socket: Socket, count: number, writes: FloorWrites): void {
+    if (writes === 'frame') {
+      const frame = this.#views[1] ?? this.#view(1);
+      for (let i = 0; i < count; i++) socket.write(frame);
+      return;
+    }
     while (count > 0) {
       const k = Math.min(count, this.#batchFrames);
       socket.write(this.#views[k] ?? this.#view(k));
@@ -127,14 +135,24 @@ class FloorConnection {
   readonly #socket: Socket;
   readonly #frames: ReplyFrames;
   readonly #stats: FloorStats;
+  readonly #writes: FloorWrites;
   /** Bytes of the current client frame already read (0: the next byte starts a frame). */
   #into = 0;
   #done = false;
 
-  constructor(socket: Socket, frames: ReplyFrames, stats: FloorStats) {
+  constructor(socket: Socket, frames: ReplyFrames, stats: FloorStats, writes: FloorWrites) {
     this.#socket = socket;
     this.#frames = frames;
     this.#stats = stats;
+    this.#writes = writes;
+  }
+
+  opened(): void {
+    this.#stats.connections++;
+  }
+
+  closed(): void {
+    this.#stats.connections--;
   }
 
   receive(chunk: Buffer): void {
@@ -168,7 +186,7 @@ class FloorConnection {
       complete++;
     }
     if (complete > 0) {
-      this.#frames.write(this.#socket, complete);
+      this.#frames.write(this.#socket, complete, this.#writes);
       this.#stats.frames += complete;
     }
     if (ending !== null) {
@@ -210,7 +228,7 @@ function refuse(socket: Socket, status: string): void {
 }
 
 /** A floor server (not listening yet); `stats` counts what it serves. */
-export function createFloorServer(defaults: FloorOptions, stats: FloorStats = { connections: 0, frames: 0 }): Server {
+export function createFloorServer(defaults: FloorOptions, stats: FloorStats = { connections: 0, frames: 0 }, writes: FloorWrites = 'batch'): Server {
   const framesByKind = new Map<string, ReplyFrames>();
   const framesOf = (reply: FloorOptions): ReplyFrames => {
     const kind = `${reply.type}:${reply.size}`;
@@ -236,7 +254,7 @@ export function createFloorServer(defaults: FloorOptions, stats: FloorStats = { 
       const text = request.subarray(0, end).toString('latin1');
       const reply = validRequest(text, defaults);
       if (reply === null) refuse(socket, '400 Bad Request');
-      else open(socket, reply.accept, framesOf(reply), stats, request.subarray(end + 4));
+      else open(socket, reply.accept, new FloorConnection(socket, framesOf(reply), stats, writes), request.subarray(end + 4));
     };
     socket.on('data', onHead);
   });
@@ -266,12 +284,11 @@ function validRequest(head: string, defaults: FloorOptions): (FloorOptions & { r
 }
 
 /** Accept the connection and serve it; `rest` is what arrived after the request head. */
-function open(socket: Socket, accept: string, frames: ReplyFrames, stats: FloorStats, rest: Buffer): void {
+function open(socket: Socket, accept: string, connection: FloorConnection, rest: Buffer): void {
   socket.setNoDelay(true);
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-  const connection = new FloorConnection(socket, frames, stats);
-  stats.connections++;
-  socket.once('close', () => stats.connections--);
+  connection.opened();
+  socket.once('close', () => connection.closed());
   socket.on('data', (chunk: Buffer) => connection.receive(chunk));
   if (rest.length > 0) connection.receive(rest);
 }

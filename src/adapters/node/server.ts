@@ -168,6 +168,7 @@ export class PendingUpgrade implements PendingHandshake {
       autoAccept: false,
       autoPong: options.autoPong,
       streamMessages: options.streamMessages,
+      allocate: Buffer.allocUnsafe,
       sha1: nodeSha1,
       extensions: options.extensions,
       handleProtocols: callbacks.handleProtocols,

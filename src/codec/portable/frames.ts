@@ -19,7 +19,8 @@ import {
   type FrameTable,
   type ParseOptions,
 } from '../types.js';
-import { maskKeyWord, maskRange } from './mask.js';
+import { maskKeyWord, maskRange, SHARED_WORDS_MIN_LENGTH, wordsOf } from './mask.js';
+import { type IsUtf8, PLATFORM_UTF8_MIN_BYTES, platformUtf8Step } from '../platform-utf8.js';
 import { utf8StepRange } from './utf8.js';
 
 /** 2^32, to assemble 64-bit lengths from two 32-bit halves. */
@@ -34,12 +35,17 @@ function copyMaskKey(chunk: Uint8Array, at: number, keys: Uint8Array, row: numbe
   keys[k + 3] = chunk[at + 3]!;
 }
 
-/** See `Codec.parseFrames`. */
+/**
+ * See `Codec.parseFrames`. With `isUtf8`, a platform validator of complete UTF-8, the text
+ * payloads that start a message and are long enough go to it (`platformUtf8Step`); the
+ * verdicts and carried states are the same.
+ */
 export function parseFrames(
   chunk: Uint8Array,
   table: FrameTable,
   options: ParseOptions,
   state: FragmentState,
+  isUtf8: IsUtf8 | null = null,
 ): void {
   const { rows, maskKeys, capacity } = table;
   const { expectMasked, allowedRsv, maxPayload, validateUtf8 } = options;
@@ -52,6 +58,8 @@ export function parseFrames(
   let needed = 0;
   let partialHeader = false;
   let partialPayloadLength = 0;
+  /** The chunk's words for unmasking, made for the first payload that uses them. */
+  let words: Uint32Array | null = null;
 
   for (;;) {
     const available = length - pos;
@@ -177,14 +185,20 @@ export function parseFrames(
     }
 
     const payloadEnd = payloadStart + payloadLength;
-    if (masked === 1) maskRange(chunk, payloadStart, payloadEnd, maskKeyWord(chunk, payloadStart - 4), 0);
+    if (masked === 1 && payloadLength > 0) {
+      if (words === null && payloadLength >= SHARED_WORDS_MIN_LENGTH) words = wordsOf(chunk);
+      maskRange(chunk, payloadStart, payloadEnd, maskKeyWord(chunk, payloadStart - 4), 0, words);
+    }
 
     // §8.1: text payloads must be valid UTF-8; checked per frame so an invalid byte fails
     // the connection as soon as its frame arrives, with the state carried across fragments.
     let nextUtf8 = utf8;
     const validatedText = validateUtf8 && opcode === 0x1 && rsv === 0;
     if (validatedText || (opcode === 0x0 && fragment === Fragment.TEXT)) {
-      nextUtf8 = utf8StepRange(chunk, payloadStart, payloadEnd, validatedText ? UTF8_ACCEPT : utf8);
+      nextUtf8 =
+        validatedText && isUtf8 !== null && payloadLength >= PLATFORM_UTF8_MIN_BYTES
+          ? platformUtf8Step(new Uint8Array(chunk.buffer, chunk.byteOffset + payloadStart, payloadLength), isUtf8)
+          : utf8StepRange(chunk, payloadStart, payloadEnd, validatedText ? UTF8_ACCEPT : utf8);
       if (nextUtf8 === UTF8_INVALID || (fin === 1 && nextUtf8 !== UTF8_ACCEPT)) {
         status = FrameError.INVALID_UTF8;
         break;

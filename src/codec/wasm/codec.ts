@@ -24,6 +24,7 @@
  * - No method allocates on its hot path: the views of the INPUT region, the rows and the
  *   keys it copies out are cached by length (a direct-mapped cache for INPUT views).
  */
+import { platformUtf8Step } from '../platform-utf8.js';
 import { maskKeyWord } from '../portable/mask.js';
 import { portableCodec } from '../portable/index.js';
 import {
@@ -295,7 +296,7 @@ export class WasmCodecImpl implements WasmCodec {
   utf8Step(data: Uint8Array, state: number): number {
     const length = data.length;
     if (length < this.#utf8MinBytes) return portableCodec.utf8Step(data, state);
-    if (this.#platformIsUtf8 !== undefined && state === UTF8_ACCEPT) return this.#platformStep(data, this.#platformIsUtf8);
+    if (this.#platformIsUtf8 !== undefined && state === UTF8_ACCEPT) return platformUtf8Step(data, this.#platformIsUtf8);
     if (this.#inInput(data)) return this.#wasmUtf8Step(data.byteOffset, length, state);
     const capacity = this.#inputCapacity;
     const input = this.#inputPtr;
@@ -311,23 +312,6 @@ export class WasmCodecImpl implements WasmCodec {
   validateUtf8(data: Uint8Array): boolean {
     if (this.#platformIsUtf8 !== undefined) return this.#platformIsUtf8(data);
     return this.utf8Step(data, UTF8_ACCEPT) === UTF8_ACCEPT;
-  }
-
-  /**
-   * `utf8Step` from the accepting state with a validator of complete UTF-8: it judges the
-   * bytes up to the last sequence, which may be cut off at the end; the DFA takes that
-   * sequence (at most 3 bytes) and gives the exact state to carry.
-   */
-  #platformStep(data: Uint8Array, isUtf8: (data: Uint8Array) => boolean): number {
-    const length = data.length;
-    // A sequence cut off at the end has at most 2 continuation bytes after its lead.
-    let lead = length - 1;
-    while (lead > 0 && lead > length - 3 && (data[lead]! & 0xc0) === 0x80) lead--;
-    const byte = data[lead]!;
-    const sequenceLength = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    if (lead + sequenceLength <= length) return isUtf8(data) ? UTF8_ACCEPT : UTF8_INVALID;
-    if (!isUtf8(data.subarray(0, lead))) return UTF8_INVALID;
-    return portableCodec.utf8Step(data.subarray(lead), UTF8_ACCEPT);
   }
 
   parseFrames(chunk: Uint8Array, table: FrameTable, options: ParseOptions, state: FragmentState): void {
