@@ -30,6 +30,7 @@ import { describeCell, renderMarkdown } from './report/markdown.js';
 import { measurePeak } from './peak.js';
 import { type CellResult, checkTargets, type E2eResult, floorRatios, formatMiB, measurementOf, type MemoryResult, type PeakResult, type RunMeasurement } from './results.js';
 import { BASELINE_SERVER, REQUIRED_SERVERS, SERVERS, ServerProcess, type ServerSpec } from './servers.js';
+import { runH2Bench } from './h2.js';
 
 /** The file-descriptor limit wanted: 10,000 idle connections need as many on each end. */
 const WANTED_FD_LIMIT = 65536;
@@ -68,6 +69,9 @@ const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full | --targets] [optio
   --profile <server>      run that server under node --cpu-prof and summarise the profile
   --out <dir>             where results go (default bench/results)
   --render <file.json>    only write the Markdown and HTML reports of a saved result again
+  --h2                    only the HTTP/2 cell (bench/e2e/h2.ts): 100 WebSockets on one h2c
+                          session vs 100 HTTP/1.1 connections; takes --duration, --warmup,
+                          --rounds, --sizes, --idle-connections, --out
   -h, --help
 `;
 
@@ -359,6 +363,7 @@ function writeReports(base: string, result: E2eResult): string {
 async function main(): Promise<number> {
   const reexecuted = await reexecWithRaisedLimit();
   if (reexecuted !== null) return reexecuted;
+  if (process.argv.includes('--h2')) return runH2Bench(process.argv.slice(2));
   const options = parseOptions(process.argv.slice(2));
   const limit = fileDescriptorLimit();
   if (options.idleConnections > 0 && limit < options.idleConnections + 1024) {

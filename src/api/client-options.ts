@@ -166,6 +166,7 @@ export function maskingRandom(generateMask: (mask: Buffer) => void): { random: R
 
 /** Options of the client that are its own, not `http.request`'s. */
 const OWN_OPTIONS = new Set([
+  'http2',
   'headers',
   'origin',
   'handshakeTimeout',

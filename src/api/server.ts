@@ -17,7 +17,18 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { defaultCodec } from '../adapters/node/codec.js';
-import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
+import { Http2ServerRequest, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { createUpgradeServer, type PendingHandshake, PendingUpgrade, refuseSocket, type UpgradeOptions } from '../adapters/node/server.js';
+import {
+  admitStream,
+  type AnyHttp2Server,
+  DEFAULT_MAX_STREAMS_PER_SESSION,
+  isHttp2Server,
+  listenForExtendedConnect,
+  PendingStream,
+  refuseStream,
+  requestOfStream,
+} from '../adapters/node/http2-server.js';
 import type { NodeSocket } from '../adapters/node/socket-binding.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
@@ -27,6 +38,7 @@ import { isToken } from '../handshake/chars.js';
 import { type HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import { reportListenerError } from './events.js';
 import {
+  attachServerSideStream,
   attachServerSideWebSocket,
   checkWsBehaviourOptions,
   createServerSideWebSocket,
@@ -81,8 +93,19 @@ export interface ServerOptions extends SocketOptions {
   readonly host?: string;
   /** `listen` backlog (standalone). */
   readonly backlog?: number;
-  /** Take the upgrade requests of this HTTP or HTTPS server. */
-  readonly server?: HttpServer;
+  /**
+   * Take the upgrade requests of this HTTP or HTTPS server — or the extended CONNECT streams
+   * (RFC 8441) of this `node:http2` server, h2c or TLS (and with `allowHTTP1`, its HTTP/1.1
+   * upgrades too). The HTTP/2 server is told to advertise SETTINGS_ENABLE_CONNECT_PROTOCOL:
+   * attach before it accepts connections.
+   */
+  readonly server?: HttpServer | AnyHttp2Server;
+  /**
+   * Most WebSocket streams open at once on one HTTP/2 session (default 100); the server
+   * advertises it as SETTINGS_MAX_CONCURRENT_STREAMS, and refuses a stream beyond it with
+   * RST_STREAM REFUSED_STREAM.
+   */
+  readonly maxStreamsPerSession?: number;
   /** Attach to nothing: call `handleUpgrade` yourself. */
   readonly noServer?: boolean;
   /** Accept only requests for this path (the query is ignored). */
@@ -159,12 +182,17 @@ function refusalFields(headers: RefusalHeaders | undefined): Array<readonly [str
 
 /** The events of a `WebSocketServer` and their arguments (typed `on` / `once` / `off`). */
 export interface WebSocketServerEvents {
+  /**
+   * A WebSocket opened. Typed as `ws` types it; over HTTP/2 (`websocket.httpVersion === '2'`)
+   * `request` is Node's `Http2ServerRequest` (`headers`, `url`, `method`, `socket`,
+   * `httpVersion` "2.0"), and so in every hook that gets the request.
+   */
   connection: [websocket: WebSocket, request: IncomingMessage];
   listening: [];
   error: [error: Error];
   close: [];
   headers: [headers: string[], request: IncomingMessage];
-  /** A malformed upgrade request (the error says why, with the status it would get); answer on `socket` yourself. */
+  /** A malformed request (the error says why, with the status it would get); answer on `socket` (over HTTP/2, the stream) yourself. */
   wsClientError: [error: HandshakeError, socket: Duplex, request: IncomingMessage];
 }
 
@@ -208,11 +236,12 @@ export class WebSocketServer extends EventEmitter {
   readonly #extensions: readonly ServerExtensionNegotiator<Extension>[];
   readonly #maxConnections: number;
   readonly #verifyOrigin: ((origin: string | undefined) => boolean) | undefined;
-  readonly #httpServer: HttpServer | null;
+  readonly #httpServer: HttpServer | AnyHttp2Server | null;
+  readonly #maxStreamsPerSession: number;
   readonly #ownsServer: boolean;
   readonly #connections = new Set<WebSocket>();
   readonly #clients: Set<WebSocket> | undefined;
-  readonly #pending = new Set<PendingUpgrade>();
+  readonly #pending = new Set<PendingHandshake>();
   #state = ServerState.RUNNING;
   #detach: (() => void) | null = null;
 
@@ -256,18 +285,23 @@ export class WebSocketServer extends EventEmitter {
       this.#verifyOrigin = (origin) => origin === undefined || allowed.has(origin.toLowerCase());
     }
     this.#clients = this.options.clientTracking ? new Set() : undefined;
+    this.#maxStreamsPerSession = options.maxStreamsPerSession ?? DEFAULT_MAX_STREAMS_PER_SESSION;
+    if (!Number.isInteger(this.#maxStreamsPerSession) || this.#maxStreamsPerSession < 1 || this.#maxStreamsPerSession > 0xffffffff) {
+      throw new InvalidArgumentError(`maxStreamsPerSession must be an integer from 1 to 4294967295, got ${String(options.maxStreamsPerSession)}`);
+    }
 
+    const emitConnection = (websocket: WebSocket, request: IncomingMessage): void => {
+      // A throwing 'connection' listener is reported like any listener's exception, never
+      // left to escape through Node's 'upgrade' event as an uncaught one.
+      try {
+        this.emit('connection', websocket, request);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    };
     const onUpgrade = (request: IncomingMessage, socket: NodeSocket, head: Buffer): void => {
       if (!this.shouldHandle(request) && this.#httpServer!.listenerCount('upgrade') > 1) return; // another handler's path
-      this.handleUpgrade(request, socket, head, (websocket) => {
-        // A throwing 'connection' listener is reported like any listener's exception, never
-        // left to escape through Node's 'upgrade' event as an uncaught one.
-        try {
-          this.emit('connection', websocket, request);
-        } catch (error) {
-          reportListenerError(error);
-        }
-      });
+      this.handleUpgrade(request, socket, head, emitConnection);
     };
     if (options.port !== undefined) {
       this.#httpServer = createUpgradeServer(onUpgrade, this.#handshakeTimeout);
@@ -280,9 +314,13 @@ export class WebSocketServer extends EventEmitter {
       this.#listen(this.#httpServer);
       this.#httpServer.on('upgrade', onUpgrade);
       const server = this.#httpServer;
+      const detachStreams = isHttp2Server(server)
+        ? listenForExtendedConnect(server, this.#maxStreamsPerSession, (request) => this.shouldHandle(request), (stream, request) => this.handleStream(stream, request, emitConnection as unknown as (websocket: WebSocket, request: Http2ServerRequest) => void))
+        : null;
       const detach = this.#detach!;
       this.#detach = () => {
         detach();
+        detachStreams?.();
         server.removeListener('upgrade', onUpgrade);
       };
       if (callback !== undefined) this.once('listening', callback);
@@ -310,7 +348,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Whether to take `request` (the `path` option); override for other rules. */
-  shouldHandle(request: IncomingMessage): boolean {
+  shouldHandle(request: IncomingMessage | Http2ServerRequest): boolean {
     const path = this.options.path;
     if (path === undefined) return true;
     const url = request.url ?? '/';
@@ -344,16 +382,53 @@ export class WebSocketServer extends EventEmitter {
       refuseSocket(socket, 503, 'too many connections: try again later');
       return;
     }
+    const upgrade = new PendingUpgrade(request, socket, head, this.#upgradeOptions(socket, request));
+    this.#admit(upgrade, request, callback);
+  }
+
+  /**
+   * Run the opening handshake of an HTTP/2 extended CONNECT (RFC 8441), as `handleUpgrade`
+   * runs an HTTP/1.1 one: the core validates it (RFC 8441 §4, §5 and the RFC 6455 rules it
+   * keeps), then the per-session stream cap, the path, the connection cap, `verifyClient` and
+   * the `'headers'` listeners have their say, the stream is answered 200 and `callback` gets
+   * the open socket. For servers attached with `server`, this happens by itself; in `noServer`
+   * mode call it from an HTTP/2 server's `'stream'` event with the stream's header object, or
+   * from the compatibility API's `'connect'` event with its request (the server must send
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL: `settings: { enableConnectProtocol: true }`).
+   */
+  handleStream(stream: ServerHttp2Stream, requestOrHeaders: Http2ServerRequest | IncomingHttpHeaders, callback: (websocket: WebSocket, request: Http2ServerRequest) => void): void {
+    const request = requestOrHeaders instanceof Http2ServerRequest ? requestOrHeaders : requestOfStream(stream, requestOrHeaders);
+    if (!admitStream(stream, this.#maxStreamsPerSession)) return;
+    if (this.#state !== ServerState.RUNNING) {
+      refuseStream(stream, 503, 'the server is closing');
+      return;
+    }
+    if (!this.shouldHandle(request)) {
+      refuseStream(stream, 400, `no WebSocket endpoint at ${request.url}`);
+      return;
+    }
+    if (this.#connections.size + this.#pending.size >= this.#maxConnections) {
+      refuseStream(stream, 503, 'too many connections: try again later');
+      return;
+    }
+    // The hooks are typed with ws's IncomingMessage; over HTTP/2 they get the stream's request.
+    const compatRequest = request as unknown as IncomingMessage;
+    const pending = new PendingStream(stream, request, this.#upgradeOptions(stream, compatRequest));
+    this.#admit(pending, compatRequest, callback as unknown as (websocket: WebSocket, request: IncomingMessage) => void);
+  }
+
+  /** How the core validates and negotiates this server's handshakes; a malformed one goes to `'wsClientError'` listeners, with `socket`. */
+  #upgradeOptions(socket: Duplex, request: IncomingMessage): UpgradeOptions {
     const options = this.options;
     const handleProtocols = options.handleProtocols;
-    const upgrade = new PendingUpgrade(request, socket, head, {
+    return {
       codec: options.codec ?? defaultCodec(),
       limits: limitsOf(options),
       extensions: this.#extensions,
       // RFC 6455 §4.2.2: a subprotocol the server speaks, or none (ws agrees to the client's first).
       handleProtocols:
         handleProtocols !== undefined
-          ? (offered, req) => handleProtocols(new Set(offered), req) || false
+          ? (offered, req) => handleProtocols(new Set(offered), req as IncomingMessage) || false
           : options.protocols !== undefined
             ? chooserFor(options.protocols)
             : undefined,
@@ -369,11 +444,15 @@ export class WebSocketServer extends EventEmitter {
               return true;
             }
           : undefined,
-    });
+    };
+  }
+
+  /** A handshake the core validated (or refused): the application decides, then `#complete`. */
+  #admit(upgrade: PendingHandshake, request: IncomingMessage, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
     if (upgrade.handshake === null) return; // refused by the core: its error response is on its way, or wsClientError's
     this.#pending.add(upgrade);
     upgrade.whenAbandoned(() => this.#pending.delete(upgrade));
-    const verifyClient = options.verifyClient;
+    const verifyClient = this.options.verifyClient;
     if (verifyClient === undefined) {
       this.#complete(upgrade, request, callback);
       return;
@@ -476,7 +555,7 @@ export class WebSocketServer extends EventEmitter {
 
   #onConnectionsEmpty: (() => void) | null = null;
 
-  #listen(server: HttpServer): void {
+  #listen(server: HttpServer | AnyHttp2Server): void {
     const onListening = (): void => {
       this.emit('listening');
     };
@@ -491,7 +570,7 @@ export class WebSocketServer extends EventEmitter {
     };
   }
 
-  #complete(upgrade: PendingUpgrade, request: IncomingMessage, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
+  #complete(upgrade: PendingHandshake, request: IncomingMessage, callback: (websocket: WebSocket, request: IncomingMessage) => void): void {
     this.#pending.delete(upgrade);
     if (upgrade.settled) {
       upgrade.abort();
@@ -505,7 +584,7 @@ export class WebSocketServer extends EventEmitter {
     if (this.listenerCount('headers') > 0) {
       // ws's 'headers' event hands the response as lines (status line first), which listeners
       // may add "Name: value" lines to; what they add becomes header fields of the response.
-      const lines = ['HTTP/1.1 101 Switching Protocols', ...upgrade.responseHeaders().map(([name, value]) => `${name}: ${value}`)];
+      const lines = [upgrade.statusLine, ...upgrade.responseHeaders().map(([name, value]) => `${name}: ${value}`)];
       const original = lines.length;
       this.emit('headers', lines, request);
       const added = lines.slice(original).map((line): readonly [string, string] => {
@@ -530,7 +609,7 @@ export class WebSocketServer extends EventEmitter {
     }
     let websocket: WebSocket;
     try {
-      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options });
+      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options, httpVersion: upgrade.httpVersion });
     } catch (error) {
       // The application's subclass threw in its constructor: the connection cannot be served.
       connection.abort();
@@ -553,7 +632,8 @@ export class WebSocketServer extends EventEmitter {
     } finally {
       // A 'connection' listener that throws still leaves an attached, working connection, as
       // in ws (whose socket is set before its 'connection' event).
-      attachServerSideWebSocket(websocket, upgrade.socket);
+      if (upgrade instanceof PendingStream) attachServerSideStream(websocket, upgrade.stream);
+      else attachServerSideWebSocket(websocket, (upgrade as PendingUpgrade).socket);
     }
   }
 

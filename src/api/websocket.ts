@@ -31,6 +31,9 @@ import { toBuffer } from '../adapters/node/buffer.js';
 import { defaultCodec } from '../adapters/node/codec.js';
 import { nodeSha1 } from '../adapters/node/sha1.js';
 import { attachSocket, nodeScheduler, type NodeSocket } from '../adapters/node/socket-binding.js';
+import { attachStream } from '../adapters/node/http2-binding.js';
+import type { ClientHttp2Session, Http2Stream } from 'node:http2';
+import { dialHttp2 } from '../adapters/node/http2-client.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
 import type { Codec } from '../codec/types.js';
 import type { ClientExtensionNegotiator } from '../handshake/extensions.js';
@@ -140,6 +143,14 @@ export interface WebSocketOptions extends SocketOptions, ClientTlsOptions, Passe
   /** Extensions to offer (RFC 6455 §9.1), as negotiators. */
   readonly extensions?: readonly ClientExtensionNegotiator<Extension>[];
   /**
+   * Open the WebSocket on a stream of an HTTP/2 connection (RFC 8441): true connects a session
+   * of its own (h2c for `ws:`, TLS with ALPN `h2` for `wss:`), closed with the WebSocket; or
+   * pass a `ClientHttp2Session` (`http2.connect(origin)`) to share it between several
+   * WebSockets — it is never closed by them. When the server's SETTINGS do not enable the
+   * extended CONNECT, the WebSocket opens over HTTP/1.1 instead; `httpVersion` says which.
+   */
+  readonly http2?: boolean | ClientHttp2Session;
+  /**
    * Offer permessage-deflate (RFC 7692): true (the default, as in `ws`) with the defaults,
    * options to tune it, or false not to offer it. Clients with the defaults share one pool of
    * zlib streams and the process-wide zlib queue.
@@ -200,6 +211,7 @@ let serverSideInit: ServerSideInit | null = null;
 // Set by the class's static block (it alone can reach the private fields).
 let createServerSide: (init: ServerSideInit) => WebSocket;
 let attachServerSide: (websocket: WebSocket, socket: NodeSocket) => void;
+let attachServerSideOverStream: (websocket: WebSocket, stream: Http2Stream) => void;
 let wakeServerSide: (websocket: WebSocket) => void;
 
 /**
@@ -245,6 +257,7 @@ export class WebSocket extends EventEmitterTarget {
   /** The transport socket, once there is one (`_socket`). */
   #socket: NodeSocket | null = null;
   #sender: CompatSender | null = null;
+  #httpVersion: '1.1' | '2' = '1.1';
 
   /**
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
@@ -267,6 +280,7 @@ export class WebSocket extends EventEmitterTarget {
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0, synchronousEvents }, nodeScheduler);
       // The handshake is done: the terms are known before the application gets the socket.
       face.setTerms(init.connection.protocol, init.connection.extensions);
+      this.#httpVersion = init.httpVersion ?? '1.1';
       return;
     }
     const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, { abortHandshake: () => this.#abortHandshake() })));
@@ -306,9 +320,10 @@ export class WebSocket extends EventEmitterTarget {
    * One opening handshake: a core connection and its driver (a redirect makes new ones), and
    * the HTTP exchange. 10. Set this's url to urlRecord.
    */
-  #dial(target: ClientTarget, fields: readonly HeaderField[], auth: string | undefined): void {
+  #dial(target: ClientTarget, fields: readonly HeaderField[], auth: string | undefined, http1 = false): void {
     const client = this.#client!;
     const opts = client.options;
+    const http2 = !http1 && opts.http2 !== undefined && opts.http2 !== false && target.socketPath === undefined;
     const record = target.url;
     this.#url = record.href;
     const headers = requestHeaders(fields, opts.origin, urlCredentials(record) ?? auth);
@@ -335,6 +350,7 @@ export class WebSocket extends EventEmitterTarget {
       autoPong: opts.autoPong,
       streamMessages: opts.streamMessages,
       onWake: () => driver?.wake(),
+      http2,
     });
     mask?.handshakeKeyTaken();
     // The HTTP exchange has its own deadline (dialClient); the driver needs none.
@@ -344,6 +360,30 @@ export class WebSocket extends EventEmitterTarget {
       { ...client.transport, handshakeTimeout: 0, synchronousEvents: opts.allowSynchronousEvents ?? true },
       nodeScheduler,
     );
+    if (http2) {
+      this.#httpVersion = '2';
+      this.#pendingDial = dialHttp2(
+        driver,
+        connection,
+        {
+          url: record,
+          handshakeTimeout: opts.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT,
+          session: opts.http2 === true ? null : (opts.http2 as ClientHttp2Session),
+          connect: client.request,
+        },
+        {
+          onFallback: () => {
+            this.#httpVersion = '1.1';
+            this.#dial(target, fields, auth, true);
+          },
+          onResponse: (_headers, stream) => {
+            this.#pendingDial = null;
+            this.#socket = (stream.session?.socket ?? null) as NodeSocket | null;
+          },
+        },
+      );
+      return;
+    }
     const finishRequest = opts.finishRequest;
     this.#pendingDial = dialClient(
       driver,
@@ -433,6 +473,11 @@ export class WebSocket extends EventEmitterTarget {
       attachSocket(websocket.#driver, socket);
     };
     wakeServerSide = (websocket) => websocket.#driver.wake();
+    attachServerSideOverStream = (websocket, stream) => {
+      // The session's socket, as Node hands it out for a stream: its address, never its bytes.
+      websocket.#socket = (stream.session?.socket ?? null) as NodeSocket | null;
+      attachStream(websocket.#driver, stream);
+    };
   }
 
   protected override eventFor(type: string, args: readonly unknown[]): Event {
@@ -442,6 +487,15 @@ export class WebSocket extends EventEmitterTarget {
   /** The URL connected to (`''` on a server-side socket). */
   get url(): string {
     return this.#url;
+  }
+
+  /**
+   * Which HTTP carried the opening handshake: `'1.1'` for an Upgrade on its own TCP connection
+   * (RFC 6455 §4), `'2'` for an extended CONNECT on a stream of an HTTP/2 connection (RFC 8441),
+   * whose frames then travel on that stream.
+   */
+  get httpVersion(): '1.1' | '2' {
+    return this.#httpVersion;
   }
 
   /** Whether this socket is the server's end of the connection. */
@@ -574,6 +628,8 @@ export interface ServerSideInit {
   readonly webSocketClass: typeof WebSocket;
   /** The server's options, handed to the constructor as `ws` hands them. */
   readonly options: object;
+  /** Which HTTP carried the handshake; default 1.1. */
+  readonly httpVersion?: '1.1' | '2';
 }
 
 /** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */
@@ -587,6 +643,11 @@ export function createServerSideWebSocket(init: ServerSideInit): WebSocket {
  */
 export function attachServerSideWebSocket(websocket: WebSocket, socket: NodeSocket): void {
   attachServerSide(websocket, socket);
+}
+
+/** Start a server-side socket on the HTTP/2 stream of its extended CONNECT (RFC 8441), answered 200 (for `WebSocketServer`). @internal */
+export function attachServerSideStream(websocket: WebSocket, stream: Http2Stream): void {
+  attachServerSideOverStream(websocket, stream);
 }
 
 /** Run a server-side socket's loop after asynchronous work (the core's `onWake`). @internal */

@@ -106,7 +106,7 @@ export interface ClientHandshakeResult<E = unknown> {
 }
 
 /** Header fields the handshake writes or forbids itself (lower case). */
-const MANAGED_REQUEST_FIELDS: ReadonlySet<string> = new Set([
+export const MANAGED_REQUEST_FIELDS: ReadonlySet<string> = new Set([
   'host',
   'origin',
   'upgrade',
@@ -121,7 +121,7 @@ const MANAGED_REQUEST_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** The Host header value: `host[:port]`, IPv6 in brackets (RFC 7230 §5.4, RFC 3986 §3.2.2). */
-function hostHeader(host: string, port: number | undefined, secure: boolean): string {
+export function hostHeader(host: string, port: number | undefined, secure: boolean): string {
   const literal = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   const bracketed = literal.startsWith('[');
   const inner = bracketed ? literal.slice(1, -1) : literal;
@@ -139,7 +139,7 @@ function hostHeader(host: string, port: number | undefined, secure: boolean): st
 }
 
 /** The resource name: `/` then VCHARs, no fragment (RFC 6455 §3: "Fragment identifiers are meaningless"). */
-function checkPath(path: string): void {
+export function checkPath(path: string): void {
   if (!path.startsWith('/')) throw new InvalidArgumentError(`invalid path ${JSON.stringify(path)}: must start with "/"`);
   for (let i = 0; i < path.length; i++) {
     const code = path.charCodeAt(i);
@@ -152,7 +152,7 @@ function checkPath(path: string): void {
 }
 
 /** Subprotocols must be distinct tokens (RFC 6455 §4.1 client requirement 10). */
-function checkProtocols(protocols: readonly string[]): void {
+export function checkProtocols(protocols: readonly string[]): void {
   const seen = new Set<string>();
   for (const protocol of protocols) {
     if (typeof protocol !== 'string' || !isToken(protocol)) {
@@ -248,6 +248,22 @@ function checkSwitchingProtocols<E>(request: ClientRequest<E>, response: HttpRes
     throw new HandshakeError("the response's Sec-WebSocket-Accept does not match the key sent", response.status);
   }
 
+  return { ...acceptResponseTerms(request, response), response };
+}
+
+/** What a client offered that the response's terms are checked against, over either transport. */
+export type ClientOffer<E> = Pick<ClientRequest<E>, 'protocols' | 'requireProtocol' | 'extensions'>;
+
+/**
+ * The checks a successful response passes over HTTP/1.1 and over HTTP/2 alike (RFC 8441 §5:
+ * Sec-WebSocket-Protocol and Sec-WebSocket-Extensions "are used in the CONNECT request and
+ * response header fields as defined in [RFC6455]"): RFC 6455 §4.1 client requirements 5 and 6.
+ *
+ * @throws HandshakeError with the response's status.
+ */
+export function acceptResponseTerms<E>(request: ClientOffer<E>, response: HttpResponseHead): Omit<ClientHandshakeResult<E>, 'response'> {
+  const { headers } = response;
+
   // Requirement 6: a subprotocol "that was not present in the client's handshake" fails the
   // connection; §4.2.2 allows the server at most one, as a single token.
   let protocol: string | null = null;
@@ -271,7 +287,7 @@ function checkSwitchingProtocols<E>(request: ClientRequest<E>, response: HttpRes
     negotiation = acceptServerExtensions(parseExtensionList(extensionsHeader), request.extensions);
   }
 
-  return { protocol, extensions: negotiation.extensions, rsvBits: negotiation.rsvBits, response };
+  return { protocol, extensions: negotiation.extensions, rsvBits: negotiation.rsvBits };
 }
 
 /**

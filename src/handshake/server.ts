@@ -86,9 +86,9 @@ const MANAGED_RESPONSE_FIELDS: ReadonlySet<string> = new Set([
 ]);
 
 /** Fields an error response writes itself (lower case). */
-const MANAGED_ERROR_FIELDS: ReadonlySet<string> = new Set(['connection', 'content-type', 'content-length', 'transfer-encoding']);
+export const MANAGED_ERROR_FIELDS: ReadonlySet<string> = new Set(['connection', 'content-type', 'content-length', 'transfer-encoding']);
 
-function badRequest(message: string): HandshakeError {
+export function badRequest(message: string): HandshakeError {
   return new HandshakeError(message, 400);
 }
 
@@ -175,6 +175,22 @@ export function validateClientRequest<E = unknown>(
     throw badRequest(`invalid Sec-WebSocket-Key ${quoteForMessage(key)}: must be the base64 encoding of 16 bytes`);
   }
 
+  return { request, key, ...negotiateRequestTerms(request, options) };
+}
+
+/** What a request's negotiation agreed to, over either transport (RFC 6455 §4.2.1 items 6–9). */
+export type NegotiatedTerms<E> = Omit<ServerHandshake<E>, 'request' | 'key'>;
+
+/**
+ * The rules an opening request follows over HTTP/1.1 and over HTTP/2 alike (RFC 8441 §5: the
+ * request "follows the rules" of RFC 6455 §4.2.1 for these fields): Sec-WebSocket-Version 13,
+ * the origin, the subprotocol and the extensions.
+ *
+ * @throws HandshakeError, InvalidArgumentError as `validateClientRequest` (items 8–11).
+ */
+export function negotiateRequestTerms<E>(request: HttpRequestHead, options: ServerHandshakeOptions<E>): NegotiatedTerms<E> {
+  const { headers } = request;
+
   // Item 6: "A |Sec-WebSocket-Version| header field, with a value of 13." §4.4: a version
   // the server does not speak gets 426 with the versions it supports. A request without the
   // field is malformed, not of another version: 400 (as ws answers), with the version too.
@@ -228,7 +244,7 @@ export function validateClientRequest<E = unknown>(
     if (response.length > 0) extensionsHeader = serializeExtensionList(response);
   }
 
-  return { request, key, protocol, extensions: negotiation.extensions, rsvBits: negotiation.rsvBits, extensionsHeader };
+  return { protocol, extensions: negotiation.extensions, rsvBits: negotiation.rsvBits, extensionsHeader };
 }
 
 /**
@@ -258,7 +274,7 @@ export function buildServerResponse(handshake: ServerHandshake<unknown>, options
   return serializeResponseHead(101, 'Switching Protocols', [...serverResponseHeaders(handshake, options.sha1), ...extra]);
 }
 
-const REASON_PHRASES: ReadonlyMap<number, string> = new Map([
+export const REASON_PHRASES: ReadonlyMap<number, string> = new Map([
   [400, 'Bad Request'],
   [401, 'Unauthorized'],
   [403, 'Forbidden'],

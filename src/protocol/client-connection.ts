@@ -5,6 +5,7 @@
  */
 import { createMaskKeyPool } from '../codec/mask-key-pool.js';
 import { buildClientRequest, validateServerResponse, type ClientRequest, type ClientRequestOptions } from '../handshake/client.js';
+import { buildExtendedConnect, type ExtendedConnect, validateExtendedConnectResponse } from '../handshake/extended-connect.js';
 import { HttpHeaders, ResponseHeadParser, type HeaderField, type HeadLimits, type HttpResponseHead } from '../handshake/http.js';
 import { ReadyState } from '../shared/constants.js';
 import { InvalidArgumentError, InvalidStateError, WebSocketError } from '../shared/errors.js';
@@ -30,6 +31,12 @@ export interface ClientConnectionOptions extends ConnectionOptions, Omit<ClientR
   readonly sha1?: Sha1;
   /** Limits on the response head; default `DEFAULT_HEAD_LIMITS`. */
   readonly headLimits?: HeadLimits;
+  /**
+   * Open over HTTP/2 (RFC 8441): the request is an extended CONNECT whose header fields the
+   * adapter sends on a stream (`extendedConnect`), nothing is written as bytes, and the
+   * response is handed over with `receiveResponse` (`:status` 200, no Sec-WebSocket-Accept).
+   */
+  readonly http2?: boolean;
 }
 
 /**
@@ -44,6 +51,7 @@ export interface ClientConnectionOptions extends ConnectionOptions, Omit<ClientR
  */
 export class ClientConnection extends Connection {
   readonly #request: ClientRequest<Extension> | null;
+  readonly #extendedConnect: ExtendedConnect<Extension> | null = null;
   readonly #headParser: ResponseHeadParser;
   readonly #sha1: Sha1 | undefined;
   /** The response head arrived (parsed here or handed over): later handshake bytes are frames. */
@@ -64,8 +72,18 @@ export class ClientConnection extends Connection {
       return;
     }
     if (options.host === undefined) throw new InvalidArgumentError('host is required to build the opening request');
+    if (options.http2 === true) {
+      this.#request = null;
+      this.#extendedConnect = buildExtendedConnect<Extension>({ ...options, host: options.host });
+      return;
+    }
     this.#request = buildClientRequest<Extension>({ ...options, host: options.host });
     this.writeHandshake(this.#request.bytes);
+  }
+
+  /** The extended CONNECT to send on an HTTP/2 stream (with `http2`); else null. */
+  get extendedConnect(): ExtendedConnect<Extension> | null {
+    return this.#extendedConnect;
   }
 
   /** The opening request sent (its key, headers and offers); null when `established`. */
@@ -81,10 +99,22 @@ export class ClientConnection extends Connection {
    * @throws InvalidStateError unless a response is awaited (CONNECTING, nothing received yet).
    */
   receiveResponse(status: number, headers: Iterable<HeaderField>, reason = ''): void {
-    if (this.#responseReceived || this.state !== ReadyState.CONNECTING || this.#request === null) {
+    if (this.#responseReceived || this.state !== ReadyState.CONNECTING || (this.#request === null && this.#extendedConnect === null)) {
       throw new InvalidStateError('cannot receive a response: the connection is not waiting for one');
     }
     this.#responseReceived = true;
+    const extendedConnect = this.#extendedConnect;
+    if (extendedConnect !== null) {
+      let agreed;
+      try {
+        agreed = validateExtendedConnectResponse(extendedConnect, status, headers);
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+      this.completeHandshake(agreed.protocol, agreed.extensions, agreed.response, null);
+      return;
+    }
     this.#handleResponse({ version: { major: 1, minor: 1 }, status, reason, headers: new HttpHeaders(headers) }, null);
   }
 

@@ -9,6 +9,7 @@
  * destroyed (a client that never finishes its request must not hold a socket).
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, STATUS_CODES } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import { setTimeout } from 'node:timers';
 import type { ServerExtensionNegotiator } from '../../handshake/extensions.js';
@@ -58,12 +59,44 @@ function destroySocket(socket: { destroy(): unknown }): void {
   socket.destroy();
 }
 
+/** The request of an opening handshake: an HTTP/1.1 upgrade, or an HTTP/2 extended CONNECT (RFC 8441). */
+export type HandshakeRequest = IncomingMessage | Http2ServerRequest;
+
+/**
+ * An opening handshake waiting for the application's decision, over either transport: a
+ * `PendingUpgrade` (HTTP/1.1) or a `PendingStream` (HTTP/2, `http2-server.ts`).
+ */
+export interface PendingHandshake {
+  /** The validated request's terms; null when the core refused it. */
+  readonly handshake: object | null;
+  /** Whether the handshake is over (answered, refused, timed out, or the client left). */
+  readonly settled: boolean;
+  /** The status line the `'headers'` event shows first. */
+  readonly statusLine: string;
+  /** Which HTTP carries the handshake. */
+  readonly httpVersion: '1.1' | '2';
+  /** The header fields of the success response as it stands. */
+  responseHeaders(): HeaderField[];
+  /** Split fields an application wants to add into those the response may carry and those it may not. */
+  checkExtraHeaders(fields: readonly HeaderField[]): { accepted: HeaderField[]; refused: Array<{ field: HeaderField; error: Error }> };
+  /** Send the success response (with `headers` added); the connection is OPEN. */
+  accept(headers: readonly HeaderField[]): ServerConnection;
+  /** Call `callback` if the handshake ends before it was answered. */
+  whenAbandoned(callback: () => void): void;
+  /** Where the core's `onWake` goes once a face drives it. */
+  setWake(wake: () => void): void;
+  /** Refuse with an HTTP error response (400–599). */
+  reject(status: number, message: string, headers?: readonly HeaderField[]): void;
+  /** Drop the handshake without an answer. */
+  abort(): void;
+}
+
 /** How the server side of a handshake is negotiated. */
 export interface UpgradeOptions {
   readonly codec: Codec;
   readonly limits: Partial<ConnectionLimits>;
   readonly extensions: readonly ServerExtensionNegotiator<Extension>[];
-  readonly handleProtocols?: (offered: ReadonlySet<string>, request: IncomingMessage) => string | false;
+  readonly handleProtocols?: (offered: ReadonlySet<string>, request: HandshakeRequest) => string | false;
   readonly verifyOrigin?: (origin: string | undefined) => boolean;
   readonly autoPong: boolean;
   /** Report messages piece by piece (`fragment` events) instead of assembled. */
@@ -102,8 +135,10 @@ function scopedCallbacks(
  * error response is on its way, `error` says why) or holds a valid request (`handshake`) that
  * waits for `accept` or `reject`.
  */
-export class PendingUpgrade {
+export class PendingUpgrade implements PendingHandshake {
   readonly socket: NodeSocket;
+  readonly statusLine = 'HTTP/1.1 101 Switching Protocols';
+  readonly httpVersion = '1.1';
   readonly #connection: ServerConnection;
   #timer: NodeJS.Timeout | null = null;
   #settled = false;

@@ -9,7 +9,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { WebSocket, WebSocketServer, WebSocketStream, type ServerOptions, type WebSocketOptions } from '../../../src/node.js';
 import { EventQueue, withTimeout } from '../../interop/events.js';
 import type { AcceptedPeer, DriverEnvironment, Face, FaceOptions, RawPeer } from './environment.js';
-import { InboxPeer } from './wire.js';
+import { closeOpened, InboxPeer } from './wire.js';
 
 /** A raw peer on a `net` socket. */
 class SocketPeer extends InboxPeer implements RawPeer {
@@ -72,7 +72,7 @@ function clientOptions(options: FaceOptions): WebSocketOptions {
 }
 
 /** Resolve with the face once `ws` is open, or fail with what closed it. */
-function whenOpen(ws: Face): Promise<Face> {
+export function whenOpen(ws: Face): Promise<Face> {
   return withTimeout(
     new Promise((resolve, reject) => {
       ws.once('open', () => resolve(ws));
@@ -87,9 +87,9 @@ export function nodeEnvironment(): DriverEnvironment {
   /** Servers by their options, kept for the whole suite. */
   const servers = new Map<string, Promise<{ wss: WebSocketServer; port: number }>>();
   let rawServer: Promise<{ server: NetServer; port: number; accepted: EventQueue<SocketPeer> }> | null = null;
-  let opened: Array<{ terminate(): void } | { close(): void }> = [];
-  let peers: RawPeer[] = [];
-  let detach: Array<() => void> = [];
+  const opened: Array<{ terminate(): void } | { close(): void }> = [];
+  const peers: RawPeer[] = [];
+  const detach: Array<() => void> = [];
 
   function serverFor(options: FaceOptions): Promise<{ wss: WebSocketServer; port: number }> {
     const key = JSON.stringify(options);
@@ -172,15 +172,7 @@ export function nodeEnvironment(): DriverEnvironment {
     ],
 
     async cleanup() {
-      for (const off of detach.splice(0)) off();
-      for (const item of opened.splice(0)) {
-        if ('terminate' in item) item.terminate();
-        else item.close();
-      }
-      for (const peer of peers.splice(0)) peer.destroy();
-      opened = [];
-      peers = [];
-      detach = [];
+      closeOpened(detach, opened, peers);
     },
 
     async dispose() {

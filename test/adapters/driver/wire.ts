@@ -10,6 +10,7 @@ import { concatBytes, utf8Encode } from '../../../src/shared/bytes.js';
 import { Opcode, WEBSOCKET_GUID } from '../../../src/shared/constants.js';
 import { closeFrame, frame, type FrameOptions, type ReadFrame, readClose, readFrames, text } from '../../helpers/frames.js';
 import { EventQueue } from '../../interop/events.js';
+import type { RawPeer } from './environment.js';
 
 /** Which end a raw peer plays: a client masks every frame (RFC 6455 §5.1), a server none. */
 export type PeerSide = 'client' | 'server';
@@ -189,6 +190,16 @@ export abstract class InboxPeer {
     this.inbox.end();
     this.#resolveClosed();
   }
+}
+
+/** After a test: detach its listeners, terminate (or close) the faces it opened, destroy its raw peers. */
+export function closeOpened(detach: Array<() => void>, opened: Array<{ terminate(): void } | { close(): void }>, peers: RawPeer[]): void {
+  for (const off of detach.splice(0)) off();
+  for (const item of opened.splice(0)) {
+    if ('terminate' in item) item.terminate();
+    else item.close();
+  }
+  for (const peer of peers.splice(0)) peer.destroy();
 }
 
 /**
