@@ -83,7 +83,7 @@ export class RedisServer {
   }
 
   /** A plain client of this server, for looking at what it saw. */
-  async client(): Promise<ReturnType<typeof createClient>> {
+  async client() {
     const client = createClient({ url: this.url, socket: { reconnectStrategy: false } });
     client.on('error', () => {});
     await client.connect();
