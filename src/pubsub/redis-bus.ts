@@ -66,6 +66,12 @@ export interface RedisBusOptions {
   /** The buffer's bound in bytes: each message counts its payload and 64 bytes. Default 1 MiB. */
   readonly bufferBytes?: number;
   /**
+   * The bytes of PUBLISHes sent and not yet answered by Redis. A publish beyond it is dropped
+   * and counted: Redis, or the link to it, is slower than this node publishes, and the client
+   * would otherwise queue without bound. Default 16 MiB.
+   */
+  readonly inFlightBytes?: number;
+  /**
    * Reconnection backoff: the n-th attempt after a failure waits between half of and the whole
    * of `min(maxDelay, initialDelay × 2ⁿ)` milliseconds (random, so that many nodes do not all
    * reconnect at once). Defaults 50 and 2000. The bus retries until it is closed.
@@ -86,7 +92,10 @@ export interface RedisBusStats {
   readonly skipped: number;
   /** Messages from other nodes handed to this node's server. */
   readonly delivered: number;
-  /** Publishes lost on this node: made while disconnected (`'drop'`), pushed out of a full buffer, or buffered for a topic nobody subscribes to any more. */
+  /**
+   * Publishes lost on this node: made while disconnected (`'drop'`), pushed out of a full
+   * buffer, buffered for a topic nobody subscribes to any more, or over `inFlightBytes`.
+   */
   readonly dropped: number;
   /** PUBLISHes sent but not confirmed: the link failed first, so each may or may not have been delivered. */
   readonly unconfirmed: number;
@@ -113,6 +122,7 @@ const CONTROL_RESYNC = 2;
 /** What a buffered message costs beyond its payload: the topic, the record, the array slot. */
 const BUFFERED_MESSAGE_OVERHEAD = 64;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
+const DEFAULT_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
 /** Channels counted per NUMSUB command while taking a snapshot, so no reply is huge. */
 const NUMSUB_BATCH = 512;
 
@@ -152,6 +162,7 @@ export class RedisBus implements Bus {
   readonly #controlChannel: string;
   readonly #policy: RedisBusOfflinePolicy;
   readonly #bufferLimit: number;
+  readonly #inFlightLimit: number;
   readonly #onError: (error: Error) => void;
   /** The message head this node stamps: version, flags 0, node id. */
   readonly #head: Buffer;
@@ -175,6 +186,8 @@ export class RedisBus implements Bus {
   #buffer: BufferedMessage[] = [];
   #bufferHead = 0;
   #bufferedBytes = 0;
+  /** Bytes of PUBLISHes Redis has not answered yet. */
+  #inFlightBytes = 0;
 
   /** Connected, subscribed and counted: publishes go straight to Redis. */
   #online = false;
@@ -193,7 +206,10 @@ export class RedisBus implements Bus {
 
   constructor(options: RedisBusOptions = {}) {
     const bufferBytes = options.bufferBytes ?? DEFAULT_BUFFER_BYTES;
-    if (!Number.isSafeInteger(bufferBytes) || bufferBytes < 0) throw new RangeError(`bufferBytes must be a non-negative integer, got ${bufferBytes}`);
+    const inFlightBytes = options.inFlightBytes ?? DEFAULT_IN_FLIGHT_BYTES;
+    for (const [name, value] of [['bufferBytes', bufferBytes], ['inFlightBytes', inFlightBytes]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+    }
     const policy = options.whileDisconnected ?? 'drop';
     if (policy !== 'drop' && policy !== 'buffer') throw new TypeError(`whileDisconnected must be 'drop' or 'buffer', got ${String(policy)}`);
     const initialDelay = options.reconnect?.initialDelay ?? 50;
@@ -203,6 +219,7 @@ export class RedisBus implements Bus {
     this.#controlChannel = `${this.#prefix}c:interest`;
     this.#policy = policy;
     this.#bufferLimit = bufferBytes;
+    this.#inFlightLimit = inFlightBytes;
     this.#onError = options.onError ?? (() => {});
     this.#id = randomBytes(NODE_ID_LENGTH);
     this.nodeId = this.#id.toString('hex');
@@ -305,18 +322,28 @@ export class RedisBus implements Bus {
   }
 
   #send(topic: string, channel: string, payload: Uint8Array, binary: boolean): void {
-    const message = Buffer.allocUnsafe(HEAD_LENGTH + payload.length);
+    const length = HEAD_LENGTH + payload.length;
+    if (this.#inFlightBytes + length > this.#inFlightLimit) {
+      this.#dropped++;
+      return;
+    }
+    const message = Buffer.allocUnsafe(length);
     this.#head.copy(message, 0);
     message[1] = binary ? FLAG_BINARY : 0;
     message.set(payload, HEAD_LENGTH);
     this.#published++;
+    this.#inFlightBytes += length;
     this.#client.publish(channel, message).then(
       (receivers: number) => {
+        this.#inFlightBytes -= length;
         // Redis's count includes this node's own subscription, if it has one: nobody else
         // received it, so the remote subscribers went away (a node that crashed says nothing).
         if (receivers <= (this.#subscribed.has(topic) ? 1 : 0)) this.#remote.delete(topic);
       },
-      () => this.#unconfirmed++,
+      () => {
+        this.#inFlightBytes -= length;
+        this.#unconfirmed++;
+      },
     );
   }
 

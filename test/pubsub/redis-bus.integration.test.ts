@@ -191,6 +191,7 @@ describe('RedisBus between nodes', () => {
 
   it('rejects options it cannot honour', () => {
     expect(() => new RedisBus({ bufferBytes: -1 })).toThrow(RangeError);
+    expect(() => new RedisBus({ inFlightBytes: 1.5 })).toThrow(/inFlightBytes must be a non-negative integer/);
     expect(() => new RedisBus({ whileDisconnected: 'queue' as 'drop' })).toThrow(/'drop' or 'buffer'/);
     expect(() => new RedisBus({ reconnect: { initialDelay: 100, maxDelay: 10 } })).toThrow(RangeError);
   });
@@ -303,6 +304,32 @@ describe('RedisBus faults', () => {
       await publishUntilReceived(a.bus, 'news', b.received);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('while Redis does not answer (CLIENT PAUSE), at most inFlightBytes of PUBLISHes wait; the rest are dropped and counted', async () => {
+    const payload = Buffer.alloc(1024, 0x61);
+    const perMessage = 18 + payload.length;
+    const a = node(redis, { inFlightBytes: 20 * perMessage });
+    const b = node(redis);
+    await Promise.all([a.bus.ready, b.bus.ready]);
+    b.bus.interest('load', true);
+    await publishUntilReceived(a.bus, 'load', b.received);
+    const client = await redis.client();
+    try {
+      const { published, dropped } = a.bus.stats;
+      // Redis holds every client's writes (PUBLISH among them) for a while, then answers them.
+      await client.sendCommand(['CLIENT', 'PAUSE', '300', 'WRITE']);
+      for (let i = 0; i < 100; i++) a.bus.publish('load', payload, true);
+      expect(a.bus.stats.published - published).toBe(20);
+      expect(a.bus.stats.dropped - dropped).toBe(80);
+      await until(() => b.received.length === 20, 'the 20 that waited', 10_000);
+      expect(b.received.every((m) => m.binary && m.payload.equals(payload))).toBe(true);
+      // Answered: there is room again.
+      a.bus.publish('load', payload, true);
+      expect(a.bus.stats.published - published).toBe(21);
+    } finally {
+      await client.close();
     }
   });
 
