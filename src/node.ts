@@ -34,6 +34,8 @@ export {
 export { WebSocket as default } from './api/websocket.js';
 export {
   WebSocketServer,
+  type PublishData,
+  type PublishOptions,
   type ServerOptions,
   type RefusalHeaders,
   type VerifyClient,
@@ -43,6 +45,9 @@ export {
   type VerifyClientInfo,
   type WebSocketServerEvents,
 } from './api/server.js';
+export type { Bus, BusDelivery } from './pubsub/bus.js';
+export { ClusterBus, type ClusterBusPrimary } from './pubsub/cluster-bus.js';
+export type { SlowSubscriberPolicy, TopicOptions } from './pubsub/topics.js';
 export {
   createWebSocketStream,
   messages,

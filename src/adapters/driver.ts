@@ -39,6 +39,7 @@
  * promise per message; every timer is cleared when the connection closes.
  */
 import type { Connection } from '../protocol/connection.js';
+import type { EncodedMessage } from '../protocol/encoded-message.js';
 import type { ConnectionEvent } from '../protocol/events.js';
 import { CloseCode, ReadyState } from '../shared/constants.js';
 import { ErrorCode, HandshakeError, WebSocketError } from '../shared/errors.js';
@@ -355,7 +356,23 @@ export class ConnectionDriver {
    */
   send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined, compress = true): boolean {
     this.#connection.send(data, binary, fin, compress);
-    const length = data.length;
+    return this.#accepted(data.length, callback);
+  }
+
+  /**
+   * Send a message framed once for many connections (a server's `publish`): its shared
+   * chunks join this tick's batch like any send's, and count in `bufferedAmount` and against
+   * `maxBufferedAmount` by the message's size. Returns as `send` does.
+   *
+   * @throws InvalidStateError unless OPEN (see `Connection.sendEncoded`).
+   */
+  sendEncoded(message: EncodedMessage, callback: WriteCallback | undefined): boolean {
+    this.#connection.sendEncoded(message);
+    return this.#accepted(message.payload.length, callback);
+  }
+
+  /** A message of `length` bytes was queued: count it, flush it this tick, apply the buffer policy. */
+  #accepted(length: number, callback: WriteCallback | undefined): boolean {
     this.#buffered += length;
     this.#batchBytes += length;
     this.#bufferedFrames++;

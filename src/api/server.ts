@@ -20,18 +20,24 @@ import { defaultCodec } from '../adapters/node/codec.js';
 import { createUpgradeServer, PendingUpgrade, refuseSocket } from '../adapters/node/server.js';
 import type { NodeSocket } from '../adapters/node/socket-binding.js';
 import { resolveTransportOptions, type TransportOptions } from '../adapters/types.js';
+import type { Codec } from '../codec/types.js';
 import type { ServerExtensionNegotiator } from '../handshake/extensions.js';
+import { EncodedMessage } from '../protocol/encoded-message.js';
 import type { Extension } from '../protocol/extension.js';
+import type { Bus } from '../pubsub/bus.js';
+import { checkTopic, TopicRegistry, type TopicOptions } from '../pubsub/topics.js';
 import { CloseCode, ReadyState } from '../shared/constants.js';
 import { isToken } from '../handshake/chars.js';
 import { type HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import { reportListenerError } from './events.js';
+import { bytesOf, type SendData } from './face.js';
 import {
   attachServerSideWebSocket,
   checkWsBehaviourOptions,
   createServerSideWebSocket,
   DEFAULT_HANDSHAKE_TIMEOUT,
   limitsOf,
+  serverSideTopics,
   type SocketOptions,
   wakeServerSideWebSocket,
   WebSocket,
@@ -129,7 +135,31 @@ export interface ServerOptions extends SocketOptions {
    * and memLevel, the concurrency of zlib work).
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateNodeOptions;
+  /**
+   * What carries `publish`ed messages to the servers of other processes or machines:
+   * `new ClusterBus()` between the workers of `node:cluster`, a Redis bus between machines.
+   * Without one, a message reaches this server's subscribers only. The bus serves this server
+   * alone, and `close()` closes it.
+   */
+  readonly bus?: Bus;
 }
+
+/** Options of `WebSocketServer.publish`. */
+export interface PublishOptions {
+  /** Send as a binary message; default: binary unless `data` is a string. */
+  readonly binary?: boolean;
+  /**
+   * False sends the message uncompressed to every subscriber. Default true: subscribers that
+   * negotiated permessage-deflate without context takeover get it compressed (once per
+   * window size), from the extension's threshold on.
+   */
+  readonly compress?: boolean;
+  /** A subscriber not to send it to (usually the publisher's own connection). */
+  readonly except?: WebSocket;
+}
+
+/** What `publish` takes: what `send` takes, but a Blob (which cannot be read synchronously). */
+export type PublishData = Exclude<SendData, Blob | number | null | undefined>;
 
 /** The core's `onWake` for a server-side socket (made here so it holds only the socket). */
 function wakerOf(websocket: WebSocket): () => void {
@@ -213,6 +243,9 @@ export class WebSocketServer extends EventEmitter {
   readonly #connections = new Set<WebSocket>();
   readonly #clients: Set<WebSocket> | undefined;
   readonly #pending = new Set<PendingUpgrade>();
+  readonly #codec: Codec;
+  readonly #topics: TopicRegistry;
+  readonly #bus: Bus | null;
   #state = ServerState.RUNNING;
   #detach: (() => void) | null = null;
 
@@ -256,6 +289,13 @@ export class WebSocketServer extends EventEmitter {
       this.#verifyOrigin = (origin) => origin === undefined || allowed.has(origin.toLowerCase());
     }
     this.#clients = this.options.clientTracking ? new Set() : undefined;
+    this.#codec = options.codec ?? defaultCodec();
+    const bus = (this.#bus = options.bus ?? null);
+    if (bus !== null && (typeof bus.attach !== 'function' || typeof bus.publish !== 'function' || typeof bus.interest !== 'function' || typeof bus.close !== 'function')) {
+      throw new InvalidArgumentError('bus must have attach, publish, interest and close methods (the Bus interface)');
+    }
+    this.#topics = new TopicRegistry(this.#codec, bus === null ? null : (topic, interested) => bus.interest(topic, interested));
+    bus?.attach((topic, payload, binary) => this.#deliverFromBus(topic, payload, binary));
 
     const onUpgrade = (request: IncomingMessage, socket: NodeSocket, head: Buffer): void => {
       if (!this.shouldHandle(request) && this.#httpServer!.listenerCount('upgrade') > 1) return; // another handler's path
@@ -429,6 +469,61 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /**
+   * Send `data` to every subscriber of `topic` (`ws.subscribe(topic)`), on this server and,
+   * through the `bus`, on the others. The message is framed once, and compressed once per
+   * window size for the subscribers that agreed to permessage-deflate without context
+   * takeover: every subscriber's connection queues the same bytes, written with whatever else
+   * it sends in this tick. Messages published to one topic reach each subscriber in publish
+   * order. Bytes are not copied: leave them unchanged until written.
+   *
+   * A subscriber that does not read meets its connection's `maxBufferedAmount` policy, or, on
+   * a topic configured with `slowSubscribers: 'drop'`, misses the messages published while its
+   * `bufferedAmount` is at or above its `highWaterMark` (`droppedMessages` counts them).
+   *
+   * @returns how many of this server's subscribers it was sent to.
+   * @throws InvalidArgumentError for a topic that is not a string of at most 4096
+   *   characters, or text bytes that are not UTF-8.
+   */
+  publish(topic: string, data: PublishData, options: PublishOptions = {}): number {
+    checkTopic(topic);
+    const content = typeof data === 'string' ? data : bytesOf(data);
+    const binary = options.binary ?? typeof data !== 'string';
+    const bus = this.#bus;
+    if (bus === null && this.#topics.subscribers(topic) === 0) return 0;
+    const message = EncodedMessage.frame(this.#codec, content, binary);
+    const except = options.except === undefined ? null : serverSideTopics(options.except);
+    const reached = this.#topics.publish(topic, message, { compress: options.compress ?? true, except });
+    bus?.publish(topic, message.payload, binary);
+    return reached;
+  }
+
+  /** How many of this server's connections subscribe to `topic`. */
+  subscribers(topic: string): number {
+    return this.#topics.subscribers(topic);
+  }
+
+  /** Set how `topic` treats slow subscribers (see `TopicOptions`); the options stay while the server runs. */
+  configureTopic(topic: string, options: TopicOptions): void {
+    this.#topics.configure(topic, options);
+  }
+
+  /** How many messages to `topic` were not sent to a slow subscriber (`slowSubscribers: 'drop'`), in all. */
+  droppedMessages(topic: string): number {
+    return this.#topics.droppedMessages(topic);
+  }
+
+  /** A message another node published: to this server's subscribers (nothing goes back to the bus). */
+  #deliverFromBus(topic: string, payload: Uint8Array, binary: boolean): void {
+    try {
+      if (this.#topics.subscribers(topic) === 0) return;
+      this.#topics.publish(topic, EncodedMessage.frame(this.#codec, payload, binary), { compress: true, except: null });
+    } catch (error) {
+      // A bus carrying a bad topic or text that is not UTF-8 (another publisher than ours).
+      this.#reportError(error);
+    }
+  }
+
+  /**
    * An error of the application's own making (a throwing `verifyClient`, a header a
    * `'headers'` listener may not add): emitted as `'error'` when the server has listeners for
    * it, else reported like a throwing listener (it never throws out of the upgrade).
@@ -459,8 +554,21 @@ export class WebSocketServer extends EventEmitter {
       if (websocket.readyState === ReadyState.OPEN) websocket.close(CloseCode.GOING_AWAY, 'server shutting down');
     }
     let httpClosed = !this.#ownsServer;
+    let busClosing = false;
     const finish = (): void => {
       if (this.#state !== ServerState.CLOSING || !httpClosed || this.#connections.size > 0) return;
+      // Last, once every subscriber has left (and the bus was told): the bus.
+      if (this.#bus !== null && !busClosing) {
+        busClosing = true;
+        this.#bus.close().then(closeTheServer, (error: unknown) => {
+          this.#reportError(error);
+          closeTheServer();
+        });
+      } else if (this.#bus === null) {
+        closeTheServer();
+      }
+    };
+    const closeTheServer = (): void => {
       this.#state = ServerState.CLOSED;
       this.emit('close');
     };
@@ -530,7 +638,7 @@ export class WebSocketServer extends EventEmitter {
     }
     let websocket: WebSocket;
     try {
-      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options });
+      websocket = createServerSideWebSocket({ connection, transport: this.#transport, webSocketClass: this.#webSocketClass, options: this.options, topics: this.#topics });
     } catch (error) {
       // The application's subclass threw in its constructor: the connection cannot be served.
       connection.abort();
@@ -562,6 +670,8 @@ export class WebSocketServer extends EventEmitter {
     this.#connections.add(websocket);
     this.#clients?.add(websocket);
     websocket.on('close', () => {
+      // Before the application's close listeners: a closed socket is in no topic.
+      serverSideTopics(websocket)?.leaveAll();
       this.#connections.delete(websocket);
       this.#clients?.delete(websocket);
       // After the application's own close listeners of this socket have run.

@@ -37,7 +37,8 @@ import type { ClientExtensionNegotiator } from '../handshake/extensions.js';
 import { ClientConnection } from '../protocol/client-connection.js';
 import type { Connection } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extension.js';
-import { dualError, ErrorCode, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
+import type { TopicMember, TopicRegistry } from '../pubsub/topics.js';
+import { dualError, ErrorCode, InvalidArgumentError, InvalidStateError, WebSocketError } from '../shared/errors.js';
 import { webCryptoRandom } from '../shared/ports.js';
 import { attachFace, type BinaryType, defineFaceSurface, FaceCore, type FaceEventListener, type FaceEventMap, type FaceHooks, type FaceSurface, type FaceTyping, type SendCallback, type SendData, type SendOptions } from './face.js';
 import { EventEmitterTarget, type NodeAddEventListenerOptions } from './node-events.js';
@@ -201,6 +202,7 @@ let serverSideInit: ServerSideInit | null = null;
 let createServerSide: (init: ServerSideInit) => WebSocket;
 let attachServerSide: (websocket: WebSocket, socket: NodeSocket) => void;
 let wakeServerSide: (websocket: WebSocket) => void;
+let topicMemberOf: (websocket: WebSocket) => TopicMember | null;
 
 /**
  * The Node faces' typing: text, binary data and close reasons reach `ws` listeners as
@@ -245,6 +247,9 @@ export class WebSocket extends EventEmitterTarget {
   /** The transport socket, once there is one (`_socket`). */
   #socket: NodeSocket | null = null;
   #sender: CompatSender | null = null;
+  /** The server's topics (server-side sockets of a server), and this socket's subscriptions once it has any. */
+  #topicRegistry: TopicRegistry | null = null;
+  #topicMember: TopicMember | null = null;
 
   /**
    * Open a connection to `url` (a `ws:` or `wss:` URL; `http:` and `https:` map to them).
@@ -265,6 +270,7 @@ export class WebSocket extends EventEmitterTarget {
       this.#isServer = true;
       const synchronousEvents = (init.options as WsBehaviourOptions).allowSynchronousEvents ?? true;
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0, synchronousEvents }, nodeScheduler);
+      this.#topicRegistry = init.topics;
       // The handshake is done: the terms are known before the application gets the socket.
       face.setTerms(init.connection.protocol, init.connection.extensions);
       return;
@@ -433,6 +439,46 @@ export class WebSocket extends EventEmitterTarget {
       attachSocket(websocket.#driver, socket);
     };
     wakeServerSide = (websocket) => websocket.#driver.wake();
+    topicMemberOf = (websocket) => websocket.#topicMember;
+  }
+
+  /**
+   * Subscribe this server-side socket to `topic`: the server's `publish(topic, …)` then sends
+   * it every message published to the topic (topics match exactly; no wildcards). A socket
+   * leaves all its topics when it closes. Returns false when it already subscribes, or is closed.
+   *
+   * @throws InvalidStateError on a client (topics are its server's).
+   * @throws InvalidArgumentError for a topic that is not a string of at most 4096 characters.
+   */
+  subscribe(topic: string): boolean {
+    return this.#topics('subscribe').subscribe(topic);
+  }
+
+  /** Stop receiving what is published to `topic`; false when not subscribed. @throws InvalidStateError on a client. */
+  unsubscribe(topic: string): boolean {
+    if (this.#topicMember !== null) return this.#topicMember.unsubscribe(topic);
+    this.#registryFor('unsubscribe');
+    return false;
+  }
+
+  /** Whether this socket subscribes to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.#topicMember?.topics.has(topic) ?? false;
+  }
+
+  /** The topics this socket subscribes to, in the order it subscribed (a copy). */
+  get topics(): string[] {
+    return this.#topicMember === null ? [] : [...this.#topicMember.topics];
+  }
+
+  #topics(action: string): TopicMember {
+    return (this.#topicMember ??= this.#registryFor(action).member(this.#driver));
+  }
+
+  #registryFor(action: string): TopicRegistry {
+    const registry = this.#topicRegistry;
+    if (registry === null) throw new InvalidStateError(`cannot ${action}: topics belong to a WebSocketServer's sockets, and this is a client`);
+    return registry;
   }
 
   protected override eventFor(type: string, args: readonly unknown[]): Event {
@@ -574,6 +620,8 @@ export interface ServerSideInit {
   readonly webSocketClass: typeof WebSocket;
   /** The server's options, handed to the constructor as `ws` hands them. */
   readonly options: object;
+  /** The server's topics (`subscribe`, `publish`). */
+  readonly topics: TopicRegistry | null;
 }
 
 /** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */
@@ -587,6 +635,11 @@ export function createServerSideWebSocket(init: ServerSideInit): WebSocket {
  */
 export function attachServerSideWebSocket(websocket: WebSocket, socket: NodeSocket): void {
   attachServerSide(websocket, socket);
+}
+
+/** A server-side socket's subscriptions, if it ever subscribed (for `WebSocketServer`). @internal */
+export function serverSideTopics(websocket: WebSocket): TopicMember | null {
+  return topicMemberOf(websocket);
 }
 
 /** Run a server-side socket's loop after asynchronous work (the core's `onWake`). @internal */

@@ -77,6 +77,7 @@ import { CloseCode, isValidCloseCode, MAX_CLOSE_REASON, Opcode, ReadyState } fro
 import { HandshakeError, InvalidArgumentError, InvalidStateError, ProtocolError, type WebSocketError } from '../shared/errors.js';
 import { type CloseStatus, parseClosePayload, serializeClosePayload, truncateReason } from './close.js';
 import type { ConnectionOptions, ConnectionSide, EstablishedTerms } from './connection-options.js';
+import { EncodedMessage } from './encoded-message.js';
 import type { ConnectionEvent, OpenEvent } from './events.js';
 import type { Extension } from './extension.js';
 import { InboundQueue, type InboundPort } from './inbound-queue.js';
@@ -459,6 +460,26 @@ export abstract class Connection {
     if (this.#outbound.sendingFragmented) this.sendContinuation(data, fin);
     else if (binary) this.sendBinary(typeof data === 'string' ? utf8Encode(data) : data, fin, compress);
     else this.sendText(data, fin, compress);
+  }
+
+  /**
+   * Send a message framed once for many connections (`EncodedMessage.frame`): its bytes are
+   * queued as they are, shared with the other connections, not copied. Only a server can: a
+   * client masks each frame with a fresh key (§5.3). While the application's own fragmented
+   * message is in progress the message waits for that message's last frame (§5.4: fragments
+   * of two messages are not interleaved). Its RSV bits must be those of a negotiated
+   * extension (§5.2); that the transformed bytes suit this connection's terms (e.g. a
+   * permessage-deflate window, RFC 7692 §7.1.2) is for the sender to ensure.
+   *
+   * @throws InvalidStateError unless OPEN, or on a client.
+   * @throws InvalidArgumentError for a value `EncodedMessage` did not make, or RSV bits no
+   *   negotiated extension claims.
+   */
+  sendEncoded(message: EncodedMessage): void {
+    this.#assertOpen('send an encoded message');
+    if (this.side !== 'server') throw new InvalidStateError('cannot send an encoded message: a client masks every frame with a fresh key (RFC 6455 §5.3)');
+    if (!EncodedMessage.isEncodedMessage(message)) throw new InvalidArgumentError('sendEncoded takes an EncodedMessage (EncodedMessage.frame)');
+    this.#outbound.sendEncoded(message);
   }
 
   /**

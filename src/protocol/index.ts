@@ -53,6 +53,7 @@
 export { ClientConnection, type ClientConnectionOptions } from './client-connection.js';
 export type { ConnectionOptions, ConnectionSide, EstablishedTerms } from './connection-options.js';
 export { Connection } from './connection.js';
+export { EncodedMessage } from './encoded-message.js';
 export { ServerConnection, type ServerConnectionOptions } from './server-connection.js';
 export type { CloseStatus } from './close.js';
 export { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './limits.js';

@@ -30,6 +30,7 @@ import { utf8Encode } from '../shared/bytes.js';
 import { CloseCode, MAX_CONTROL_PAYLOAD, Opcode } from '../shared/constants.js';
 import { InvalidArgumentError, type ProtocolError } from '../shared/errors.js';
 import type { CloseStatus } from './close.js';
+import type { EncodedMessage } from './encoded-message.js';
 import { type Extension, isPromiseLike, runEncoders } from './extension.js';
 import { asProtocolError } from './internal-error.js';
 import { FrameSerializer } from './serializer.js';
@@ -57,6 +58,8 @@ interface OutboundFrame {
   readonly payload: Uint8Array;
   readonly owned: boolean;
   readonly encoders: readonly Extension[] | null;
+  /** A message framed elsewhere (`sendEncoded`); the fields above are unused then. */
+  readonly encoded: EncodedMessage | null;
 }
 
 /** The message being sent in fragments. */
@@ -81,6 +84,10 @@ export class OutboundPipeline {
   #closeSent: CloseStatus | null = null;
   #closeWritten = false;
   #stopped = false;
+  /** The RSV bits the negotiated extensions claim: the only ones a shared frame may carry. */
+  #extensionRsv = 0;
+  /** Shared frames sent while a fragmented message was in progress: they follow its last frame. */
+  #heldEncoded: EncodedMessage[] | null = null;
 
   /** @param maskKeys the key pool a client masks with; null on a server. */
   constructor(codec: Codec, maskKeys: MaskKeyPool | null, port: OutboundPort) {
@@ -107,6 +114,9 @@ export class OutboundPipeline {
   /** The extensions the opening handshake agreed, in the order of the server's response. */
   useExtensions(extensions: readonly NegotiatedExtension<Extension>[]): void {
     this.#extensions = extensions;
+    let rsv = 0;
+    for (const { rsvBits } of extensions) rsv |= rsvBits;
+    this.#extensionRsv = rsv;
   }
 
   /** Queue bytes that are not a frame (a handshake request or response head). */
@@ -164,6 +174,22 @@ export class OutboundPipeline {
     this.#queueFrame(opcode, true, 0, payload, owned, null);
   }
 
+  /**
+   * A message framed elsewhere, its bytes queued as they are; see `Connection.sendEncoded`.
+   * §5.4: "the fragments of one message MUST NOT be interleaved between the fragments of
+   * another": while a fragmented message is in progress it waits for that message's last frame.
+   *
+   * @throws InvalidArgumentError for a frame whose RSV bits no negotiated extension claims
+   *   (§5.2: "MUST be 0 unless an extension is negotiated that defines meanings").
+   */
+  sendEncoded(message: EncodedMessage): void {
+    if ((message.rsv & ~this.#extensionRsv) !== 0) {
+      throw new InvalidArgumentError(`the message's RSV bits (${message.rsv}) belong to no extension negotiated on this connection (RFC 6455 §5.2)`);
+    }
+    if (this.#sending !== null) (this.#heldEncoded ??= []).push(message);
+    else this.#queueEncoded(message);
+  }
+
   /** The close frame, its `payload` serialized from `code` (undefined: none) and `reason`. */
   sendClose(code: number | undefined, reason: string, payload: Uint8Array): void {
     this.#closeSent = { code: code ?? CloseCode.NO_STATUS_RECEIVED, reason };
@@ -185,6 +211,8 @@ export class OutboundPipeline {
       if (!fin) this.#sending = { encoders, text: opcode === Opcode.TEXT };
     }
     this.#queueFrame(opcode, fin, rsv, payload, owned, encoders);
+    // The fragmented message ended: the shared frames sent meanwhile follow it.
+    if (fin && this.#heldEncoded !== null) this.#releaseHeldEncoded();
   }
 
   /** The extensions that transform an outgoing message, in the response's order (§9.1). */
@@ -214,13 +242,34 @@ export class OutboundPipeline {
       this.#writeFrame(opcode, fin, rsv, payload, owned);
       return;
     }
-    this.#queue.push({ opcode, fin, rsv, payload, owned, encoders });
+    this.#queue.push({ opcode, fin, rsv, payload, owned, encoders, encoded: null });
     this.#pump();
+  }
+
+  /** Write a shared frame now, or queue it behind a pending asynchronous encode. */
+  #queueEncoded(message: EncodedMessage): void {
+    if (!this.#pending && this.#queue.length === 0) this.#writeEncoded(message);
+    else this.#queue.push({ opcode: Opcode.CONTINUATION, fin: true, rsv: 0, payload: message.payload, owned: false, encoders: null, encoded: message });
+  }
+
+  #releaseHeldEncoded(): void {
+    const held = this.#heldEncoded!;
+    this.#heldEncoded = null;
+    for (const message of held) this.#queueEncoded(message);
+  }
+
+  #writeEncoded(message: EncodedMessage): void {
+    if (this.#stopped) return;
+    for (const chunk of message.chunks) this.#output.push(chunk);
   }
 
   #pump(): void {
     while (!this.#pending && this.#queue.length > 0) {
       const frame = this.#queue.shift()!;
+      if (frame.encoded !== null) {
+        this.#writeEncoded(frame.encoded);
+        continue;
+      }
       if (frame.encoders === null) {
         this.#writeFrame(frame.opcode, frame.fin, frame.rsv, frame.payload, frame.owned);
         continue;
@@ -263,6 +312,7 @@ export class OutboundPipeline {
   #encodeFailed(error: unknown): void {
     this.#queue = this.#queue.filter((frame) => frame.opcode === Opcode.CLOSE);
     this.#sending = null;
+    this.#heldEncoded = null;
     this.#port.fail(asProtocolError(error));
   }
 

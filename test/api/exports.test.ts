@@ -12,6 +12,7 @@ describe('wasmsocket (Node entry)', () => {
       [
         'CloseCode',
         'CloseEvent',
+        'ClusterBus',
         'DEFAULT_HANDSHAKE_TIMEOUT',
         'DEFAULT_TRANSPORT_OPTIONS',
         'ErrorCode',

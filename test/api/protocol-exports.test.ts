@@ -20,6 +20,7 @@ const VALUES = [
   'createPerMessageDeflate',
   'DEFAULT_CONNECTION_LIMITS',
   'DEFAULT_HEAD_LIMITS',
+  'EncodedMessage',
   'ErrorCode',
   'HandshakeError',
   'HttpHeaders',

@@ -146,6 +146,20 @@ export class PerMessageDeflate implements Extension {
     this.compresses = ours >= capabilities.minCompressWindowBits && (capabilities.compressContextTakeover || peerDropsContext);
   }
 
+  /**
+   * What a message compressed once for many connections must be compressed with to be sent
+   * on this one, or null when it cannot be shared: the compressor keeps its context from one
+   * message to the next (RFC 7692 §7.1.1.1; each message then depends on this connection's
+   * history), or this side compresses nothing. A server's `publish` compresses once per
+   * engine and window: a message compressed within this window is what this peer agreed to
+   * read (§7.1.2.1).
+   */
+  get sharedCompression(): { readonly engine: DeflateEngine; readonly windowBits: number } | null {
+    const parameters = streamParameters(this.agreement, this.side);
+    if (parameters.contextTakeover || !this.compresses || this.#disposed) return null;
+    return { engine: this.#engine, windowBits: parameters.windowBits };
+  }
+
   /** RFC 7692 §6: compress whole messages from the threshold on, fragmented ones always. */
   shouldEncode(_binary: boolean, size: number | undefined): boolean {
     return this.compresses && !this.#disposed && (size === undefined || size >= this.#threshold);
