@@ -37,6 +37,9 @@
  * connection are lost without a count anywhere. Applications that need every message add
  * their own sequence numbers (and ask the publisher for what they missed) or carry the
  * messages in Redis Streams.
+ *
+ * One Redis server (the one the URL names) carries the bus;
+ * Redis Cluster's sharded pub/sub is not used.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
@@ -46,7 +49,11 @@ import type { Bus, BusDelivery } from './bus.js';
 export type RedisBusOfflinePolicy = 'drop' | 'buffer';
 
 export interface RedisBusOptions {
-  /** The Redis server, `redis://[[user]:password@]host[:port][/db]` (`rediss://` for TLS). Default `redis://127.0.0.1:6379`. */
+  /**
+   * The Redis server, `redis://[[user]:password@]host[:port][/db]` (`rediss://` for TLS).
+   * Default `redis://127.0.0.1:6379`.
+   * @throws TypeError (from the constructor) for a URL that is not a Redis URL.
+   */
   readonly url?: string;
   /**
    * The start of every Redis channel name the bus uses, so several applications can share one

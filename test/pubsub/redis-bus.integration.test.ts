@@ -194,6 +194,8 @@ describe('RedisBus between nodes', () => {
     expect(() => new RedisBus({ inFlightBytes: 1.5 })).toThrow(/inFlightBytes must be a non-negative integer/);
     expect(() => new RedisBus({ whileDisconnected: 'queue' as 'drop' })).toThrow(/'drop' or 'buffer'/);
     expect(() => new RedisBus({ reconnect: { initialDelay: 100, maxDelay: 10 } })).toThrow(RangeError);
+    expect(() => new RedisBus({ url: 'http://127.0.0.1:6379' })).toThrow(/not a valid Redis protocol/);
+    expect(() => new RedisBus({ url: 'redis://127.0.0.1:99999' })).toThrow(TypeError);
   });
 
   it('serves one server', async () => {
