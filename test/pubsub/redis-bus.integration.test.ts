@@ -103,6 +103,27 @@ describe('RedisBus between nodes', () => {
     }
   });
 
+  it('interest that flaps faster than Redis answers ends as the last call says', async () => {
+    const a = node(redis, { prefix: 'flap:' });
+    await a.bus.ready;
+    const client = await redis.client();
+    const count = async (topic: string) => Number((await client.sendCommand(['PUBSUB', 'NUMSUB', `flap:t:${topic}`]) as unknown[])[1]);
+    try {
+      for (let i = 0; i < 51; i++) {
+        a.bus.interest('on', i % 2 === 0);
+        a.bus.interest('off', i % 2 === 1);
+      }
+      // 51 calls: the last said interested for 'on' and not for 'off'.
+      for (let i = 0; i < 400 && ((await count('on')) !== 1 || (await count('off')) !== 0); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect([await count('on'), await count('off')]).toEqual([1, 0]);
+      // And it stays so once every command is answered.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect([await count('on'), await count('off')]).toEqual([1, 0]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('nodes with different prefixes do not reach each other', async () => {
     const a = node(redis, { prefix: 'one:' });
     const b = node(redis, { prefix: 'two:' });
