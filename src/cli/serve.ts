@@ -2,22 +2,28 @@
  * `wasmsocket serve`: an echo and broadcast server with a small page to try it from a browser.
  *
  *   /           the page (src/cli/page.ts): connects to /broadcast, sends what is typed, shows
- *               every message and the number of connected clients
+ *               every message, which worker and node it came through, and the number of
+ *               connected clients
  *   /echo       echoes every message, text as text and binary as binary
- *   /broadcast  relays every text message to every client as JSON events (`BroadcastEvent`),
- *               and every binary message unchanged
+ *   /broadcast  every client subscribes to the topic `broadcast`; every text message is
+ *               published to it as a JSON event (`BroadcastEvent`), every binary message as it is
+ *
+ * With `--workers N` the primary forks N node:cluster workers that share the listening socket
+ * and carry the broadcast topic between them on a `ClusterBus`.
  *
  * Backpressure: the echo stops reading from a client while its echoes wait to be written
  * (`send` returned false) and reads again on 'drain', so a client that sends faster than it
  * reads cannot grow the server's memory. A broadcast cannot wait for its slowest listener
  * without stalling everyone else, so a listener whose backlog passes `BROADCAST_BACKLOG_LIMIT`
- * is closed with 1008.
+ * is closed with 1008 (`maxBufferedAmount`).
  */
+import cluster, { type Worker } from 'node:cluster';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { WebSocket, WebSocketServer } from '../node.js';
+import { type Bus, ClusterBus, WebSocket, WebSocketServer } from '../node.js';
 import { CommandError, type CommandIo, ExitStatus, parseCommandLine, UsageError, writeLine } from './args.js';
 import { SERVE_PAGE } from './page.js';
 
@@ -28,23 +34,26 @@ import { SERVE_PAGE } from './page.js';
  */
 const ignoreSocketError = (): void => {};
 
-export const SERVE_HELP = `Usage: wasmsocket serve [--port <port>] [--host <host>]
+export const SERVE_HELP = `Usage: wasmsocket serve [--port <port>] [--host <host>] [--workers <n>]
 
 Run an echo and broadcast WebSocket server, with a page at / to try it from a browser.
 
   /           a page that connects to /broadcast, sends what you type and shows every
-              message and how many clients are connected
+              message, the worker and node it came through, and how many clients are connected
   /echo       echoes every message back: text as text, binary as binary
-  /broadcast  relays every text message to every connected client as a JSON event:
-                {"type":"welcome","id":1,"clients":2}   to a client that just joined
-                {"type":"clients","clients":2}          to the others when the count changes
-                {"type":"message","from":1,"text":"…"}  to everyone, the sender included
+  /broadcast  publishes every text message to every connected client (topic "broadcast")
+              as a JSON event, each saying which worker and node (host name) sent it:
+                {"type":"welcome","id":1,"clients":2,"worker":1,"node":"h"}  to a client that joined
+                {"type":"clients","clients":2,"worker":1,"node":"h"}  when a worker's count changes
+                {"type":"message","from":1,"text":"…","worker":1,"node":"h"}  to everyone
               and every binary message unchanged
 
 Options:
-  -p, --port <port>  port to listen on, 0 for any free port (default 8080)
-  -H, --host <host>  address to listen on (default 127.0.0.1)
-  -h, --help         show this help
+  -p, --port <port>    port to listen on, 0 for any free port (default 8080)
+  -H, --host <host>    address to listen on (default 127.0.0.1)
+  -w, --workers <n>    run n node:cluster workers sharing the port (1–${256}, default 1);
+                       a message published in any worker reaches the clients of all
+  -h, --help           show this help
 
 It prints the URL it listens on. SIGINT (Ctrl+C) or SIGTERM closes every connection with
 1001 (going away) and exits.
@@ -65,16 +74,33 @@ export const BROADCAST_BACKLOG_LIMIT = 16 * 1024 * 1024;
 /** How long clients get to complete the closing handshake at shutdown before they are cut off. */
 export const SHUTDOWN_GRACE_MS = 3000;
 
+/** The most workers `--workers` starts. */
+export const MAX_WORKERS = 256;
+
+/** The topic every /broadcast client subscribes to. */
+export const BROADCAST_TOPIC = 'broadcast';
+
+/** Where an event comes from: the cluster worker (0 without workers) and the node (its host name). */
+interface Origin {
+  readonly worker: number;
+  readonly node: string;
+}
+
 /** The JSON events of /broadcast. */
 export type BroadcastEvent =
-  | { readonly type: 'welcome'; readonly id: number; readonly clients: number }
-  | { readonly type: 'clients'; readonly clients: number }
-  | { readonly type: 'message'; readonly from: number; readonly text: string };
+  | ({ readonly type: 'welcome'; readonly id: number; readonly clients: number } & Origin)
+  | ({ readonly type: 'clients'; readonly clients: number } & Origin)
+  | ({ readonly type: 'message'; readonly from: number; readonly text: string } & Origin);
 
 /** What to listen on. */
-export interface ServeOptions {
+export interface ListenOptions {
   readonly port: number;
   readonly host: string;
+}
+
+/** What to listen on, and how many workers serve it. */
+export interface ServeOptions extends ListenOptions {
+  readonly workers: number;
 }
 
 /** A running `serve` server. */
@@ -95,7 +121,7 @@ function urlHost(host: string): string {
 }
 
 /** A listening error, in words. */
-function describeListenError(error: NodeJS.ErrnoException, options: ServeOptions): string {
+function describeListenError(error: NodeJS.ErrnoException, options: ListenOptions): string {
   switch (error.code) {
     case 'EADDRINUSE':
       return `port ${options.port} is already in use on ${options.host}`;
@@ -147,51 +173,42 @@ function serveEcho(ws: WebSocket): void {
   ws.on('drain', () => ws.resume());
 }
 
-/** The members of /broadcast and their ids. */
+/** /broadcast on the topic `broadcast`: its members' ids, and the events they publish. */
 class BroadcastRoom {
-  readonly #members = new Map<WebSocket, number>();
+  readonly #wss: WebSocketServer;
+  readonly #origin: Origin;
   #lastId = 0;
+
+  constructor(wss: WebSocketServer, origin: Origin) {
+    this.#wss = wss;
+    this.#origin = origin;
+  }
 
   join(ws: WebSocket): void {
     const id = ++this.#lastId;
-    this.#members.set(ws, id);
-    this.#sendEvent(ws, { type: 'welcome', id, clients: this.#members.size });
-    for (const other of this.#members.keys()) {
-      if (other !== ws) this.#sendEvent(other, { type: 'clients', clients: this.#members.size });
-    }
+    ws.subscribe(BROADCAST_TOPIC);
+    const clients = this.#wss.subscribers(BROADCAST_TOPIC);
+    ws.send(JSON.stringify({ type: 'welcome', id, clients, ...this.#origin } satisfies BroadcastEvent));
+    this.#publishEvent({ type: 'clients', clients, ...this.#origin }, ws);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) this.#relay(data, true);
-      else this.#relay(JSON.stringify({ type: 'message', from: id, text: data.toString('utf8') } satisfies BroadcastEvent), false);
+      if (isBinary) this.#wss.publish(BROADCAST_TOPIC, data, { binary: true });
+      else this.#publishEvent({ type: 'message', from: id, text: data.toString('utf8'), ...this.#origin });
     });
-    ws.on('close', () => {
-      this.#members.delete(ws);
-      this.#relay(JSON.stringify({ type: 'clients', clients: this.#members.size } satisfies BroadcastEvent), false);
-    });
+    // The socket left the topic as it closed.
+    ws.on('close', () => this.#publishEvent({ type: 'clients', clients: this.#wss.subscribers(BROADCAST_TOPIC), ...this.#origin }));
   }
 
-  #sendEvent(ws: WebSocket, event: BroadcastEvent): void {
-    this.#deliver(ws, JSON.stringify(event), false);
-  }
-
-  #relay(data: string | Buffer, binary: boolean): void {
-    for (const member of this.#members.keys()) this.#deliver(member, data, binary);
-  }
-
-  #deliver(ws: WebSocket, data: string | Buffer, binary: boolean): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > BROADCAST_BACKLOG_LIMIT) {
-      ws.close(1008, 'too slow: broadcast backlog over 16 MiB');
-      return;
-    }
-    ws.send(data, { binary });
+  #publishEvent(event: BroadcastEvent, except?: WebSocket): void {
+    this.#wss.publish(BROADCAST_TOPIC, JSON.stringify(event), { except });
   }
 }
 
 /** Start the server; rejects with a `CommandError` saying why it cannot listen. */
-export async function startServer(options: ServeOptions): Promise<RunningServer> {
+export async function startServer(options: ListenOptions, bus?: Bus): Promise<RunningServer> {
   const http: Server = createServer(answerHttp);
-  const wss = new WebSocketServer({ noServer: true });
-  const room = new BroadcastRoom();
+  // A broadcast cannot wait for its slowest listener: one that falls 16 MiB behind is closed (1008).
+  const wss = new WebSocketServer({ noServer: true, bus, maxBufferedAmount: BROADCAST_BACKLOG_LIMIT });
+  const room = new BroadcastRoom(wss, { worker: cluster.worker?.id ?? 0, node: hostname() });
   const connections = new Set<WebSocket>();
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
     connections.add(ws);
@@ -246,6 +263,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await Promise.race([Promise.all(closed), grace]);
       clearTimeout(timer);
       terminate();
+      await bus?.close();
     },
   };
 }
@@ -258,6 +276,7 @@ export function parseServeArgs(args: readonly string[]): ServeOptions | 'help' {
       options: {
         port: { type: 'string', short: 'p', default: String(DEFAULT_PORT) },
         host: { type: 'string', short: 'H', default: DEFAULT_HOST },
+        workers: { type: 'string', short: 'w', default: '1' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -268,7 +287,10 @@ export function parseServeArgs(args: readonly string[]): ServeOptions | 'help' {
     throw new UsageError(`--port must be a number from 0 to 65535, not "${values.port}"`);
   }
   if (values.host === '') throw new UsageError('--host must not be empty');
-  return { port: Number(values.port), host: values.host };
+  if (!/^\d{1,3}$/.test(values.workers) || Number(values.workers) < 1 || Number(values.workers) > MAX_WORKERS) {
+    throw new UsageError(`--workers must be a number from 1 to ${MAX_WORKERS}, not "${values.workers}"`);
+  }
+  return { port: Number(values.port), host: values.host, workers: Number(values.workers) };
 }
 
 /** Run `wasmsocket serve` until SIGINT or SIGTERM; resolves to the exit status. */
@@ -278,11 +300,11 @@ export async function serveCommand(args: readonly string[], io: CommandIo): Prom
     io.stdout.write(SERVE_HELP);
     return ExitStatus.OK;
   }
-  const server = await startServer(options);
-  const wsUrl = server.url.replace(/^http/, 'ws');
-  writeLine(io.stdout, `listening on ${server.url}`);
-  writeLine(io.stdout, `  echo       ${wsUrl}echo`);
-  writeLine(io.stdout, `  broadcast  ${wsUrl}broadcast`);
+  if (options.workers > 1 && cluster.isPrimary) return runPrimary(options, io);
+  const worker = cluster.isWorker;
+  const server = await startServer(options, worker ? new ClusterBus() : undefined);
+  // A worker is quiet: the primary speaks for the cluster.
+  if (!worker) printUrls(io, server.url);
   return new Promise<ExitStatus>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -292,12 +314,65 @@ export async function serveCommand(args: readonly string[], io: CommandIo): Prom
         return;
       }
       stopping = true;
-      writeLine(io.stdout, `${signal}: closing connections and shutting down`);
+      if (!worker) writeLine(io.stdout, `${signal}: closing connections and shutting down`);
       void server.close().then(() => {
         process.off('SIGINT', stop).off('SIGTERM', stop);
         resolve(ExitStatus.OK);
       });
     };
     process.on('SIGINT', stop).on('SIGTERM', stop);
+  });
+}
+
+function printUrls(io: CommandIo, url: string, workers = 1): void {
+  const wsUrl = url.replace(/^http/, 'ws');
+  writeLine(io.stdout, `listening on ${url}`);
+  writeLine(io.stdout, `  echo       ${wsUrl}echo`);
+  writeLine(io.stdout, `  broadcast  ${wsUrl}broadcast`);
+  if (workers > 1) writeLine(io.stdout, `  workers    ${workers} (node:cluster, sharing the port; topics carried by a ClusterBus)`);
+}
+
+/**
+ * The primary of `--workers N`: forks the workers (each runs this command as a worker, on the
+ * listening socket the primary shares), forwards their publishes (`ClusterBus.setupPrimary`),
+ * prints the URL once all of them listen, and on SIGINT or SIGTERM has them shut down.
+ */
+async function runPrimary(options: ServeOptions, io: CommandIo): Promise<ExitStatus> {
+  const primary = ClusterBus.setupPrimary();
+  const workers: Worker[] = [];
+  let listening = 0;
+  let stopping = false;
+  let failed = false;
+  return new Promise<ExitStatus>((resolve) => {
+    const finish = (status: ExitStatus): void => {
+      process.off('SIGINT', stop).off('SIGTERM', stop);
+      cluster.off('listening', onListening).off('exit', onExit);
+      primary.close();
+      resolve(status);
+    };
+    const stop = (signal: NodeJS.Signals): void => {
+      if (!stopping) writeLine(io.stdout, `${signal}: closing connections and shutting down`);
+      stopping = true;
+      // A second signal reaches the workers too: they cut their connections at once.
+      for (const worker of workers) if (!worker.isDead()) worker.process.kill(signal);
+    };
+    const onListening = (_worker: Worker, address: { address: string; port: number }): void => {
+      if (++listening !== options.workers) return;
+      printUrls(io, `http://${urlHost(options.host)}:${address.port}/`, options.workers);
+    };
+    const onExit = (worker: Worker, code: number | null, signal: string | null): void => {
+      if (code !== 0 || !stopping) failed = true;
+      if (!stopping) {
+        // A worker that failed (the port taken, a crash) takes the cluster down with it: a
+        // broadcast that silently misses part of the clients would be worse.
+        writeLine(io.stderr, `wasmsocket serve: worker ${worker.id} exited (${code ?? signal}); shutting down`);
+        stopping = true;
+        for (const other of workers) if (!other.isDead()) other.process.kill('SIGTERM');
+      }
+      if (workers.every((w) => w.isDead())) finish(failed ? ExitStatus.FAILURE : ExitStatus.OK);
+    };
+    cluster.on('listening', onListening).on('exit', onExit);
+    process.on('SIGINT', stop).on('SIGTERM', stop);
+    for (let i = 0; i < options.workers; i++) workers.push(cluster.fork());
   });
 }

@@ -9,19 +9,21 @@ import { DEFAULT_HOST, DEFAULT_PORT, parseServeArgs } from '../../src/cli/serve.
 
 describe('serve arguments', () => {
   it('default to 127.0.0.1:8080, the README\'s "npm start" address', () => {
-    expect(parseServeArgs([])).toEqual({ port: DEFAULT_PORT, host: DEFAULT_HOST });
+    expect(parseServeArgs([])).toEqual({ port: DEFAULT_PORT, host: DEFAULT_HOST, workers: 1 });
     expect([DEFAULT_HOST, DEFAULT_PORT]).toEqual(['127.0.0.1', 8080]);
   });
 
   it('take --port and --host, long or short', () => {
-    expect(parseServeArgs(['--port', '0', '--host', '::1'])).toEqual({ port: 0, host: '::1' });
-    expect(parseServeArgs(['-p', '65535', '-H', '0.0.0.0'])).toEqual({ port: 65535, host: '0.0.0.0' });
-    expect(parseServeArgs(['--port=9000'])).toEqual({ port: 9000, host: DEFAULT_HOST });
+    expect(parseServeArgs(['--port', '0', '--host', '::1'])).toEqual({ port: 0, host: '::1', workers: 1 });
+    expect(parseServeArgs(['-p', '65535', '-H', '0.0.0.0'])).toEqual({ port: 65535, host: '0.0.0.0', workers: 1 });
+    expect(parseServeArgs(['--port=9000'])).toEqual({ port: 9000, host: DEFAULT_HOST, workers: 1 });
+    expect(parseServeArgs(['--workers', '4'])).toEqual({ port: DEFAULT_PORT, host: DEFAULT_HOST, workers: 4 });
+    expect(parseServeArgs(['-w', '256'])).toMatchObject({ workers: 256 });
     expect(parseServeArgs(['--help'])).toBe('help');
   });
 
   it('refuse bad ports, empty hosts, stray arguments and unknown options', () => {
-    for (const args of [['--port', '65536'], ['--port', '80a'], ['--port', ''], ['--host', ''], ['extra'], ['--verbose'], ['--port']]) {
+    for (const args of [['--port', '65536'], ['--port', '80a'], ['--port', ''], ['--host', ''], ['extra'], ['--verbose'], ['--port'], ['--workers', '0'], ['--workers', '257'], ['--workers', '1.5'], ['-w', '']]) {
       expect(() => parseServeArgs(args), args.join(' ')).toThrow(UsageError);
     }
   });

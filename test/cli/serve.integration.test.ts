@@ -109,15 +109,16 @@ describe('wasmsocket serve', () => {
     const port = await serve();
     const alice = await connect(port, '/broadcast');
     const aliceWelcome = await alice.nextEvent();
-    expect(aliceWelcome).toEqual({ type: 'welcome', id: expect.any(Number), clients: 1 });
+    const origin = { worker: 0, node: expect.any(String) };
+    expect(aliceWelcome).toEqual({ type: 'welcome', id: expect.any(Number), clients: 1, ...origin });
     const bob = await connect(port, '/broadcast');
     const bobWelcome = await bob.nextEvent();
-    expect(bobWelcome).toEqual({ type: 'welcome', id: expect.any(Number), clients: 2 });
+    expect(bobWelcome).toEqual({ type: 'welcome', id: expect.any(Number), clients: 2, ...origin });
     expect(bobWelcome.id).not.toBe(aliceWelcome.id);
-    expect(await alice.nextEvent()).toEqual({ type: 'clients', clients: 2 });
+    expect(await alice.nextEvent()).toEqual({ type: 'clients', clients: 2, ...origin });
 
     alice.ws.send('hi, everyone');
-    const relayed = { type: 'message', from: aliceWelcome.id, text: 'hi, everyone' };
+    const relayed = { type: 'message', from: aliceWelcome.id, text: 'hi, everyone', ...origin };
     expect(await alice.nextEvent()).toEqual(relayed);
     expect(await bob.nextEvent()).toEqual(relayed);
 
@@ -126,7 +127,40 @@ describe('wasmsocket serve', () => {
     expect(await bob.messages.next('the relayed binary')).toEqual({ isBinary: true, data: Buffer.from([1, 2, 3]) });
 
     bob.ws.close(1000);
-    expect(await alice.nextEvent()).toEqual({ type: 'clients', clients: 1 });
+    expect(await alice.nextEvent()).toEqual({ type: 'clients', clients: 1, ...origin });
+  });
+
+  it('--workers 2: two node:cluster workers share the port, and a message sent through either reaches the clients of both', async () => {
+    const { cli, port } = await startServe(['--workers', '2']);
+    running.push(cli);
+    expect(await cli.line(/workers/)).toMatch(/^ {2}workers {4}2 /);
+    // The primary hands connections to the workers in turn: connect until both have a client.
+    const byWorker = new Map<number, Client>();
+    for (let attempts = 0; attempts < 20 && byWorker.size < 2; attempts++) {
+      const client = await connect(port, '/broadcast');
+      const welcome = await client.nextEvent();
+      expect(welcome).toMatchObject({ type: 'welcome', worker: expect.any(Number), node: expect.any(String) });
+      if (byWorker.has(welcome.worker as number)) client.ws.terminate();
+      else byWorker.set(welcome.worker as number, client);
+    }
+    expect(byWorker.size).toBe(2);
+    const [[firstWorker, first], [secondWorker, second]] = [...byWorker.entries()] as [[number, Client], [number, Client]];
+    const textFrom = async (client: Client, text: string): Promise<Record<string, unknown>> => {
+      for (;;) {
+        const event = await client.nextEvent();
+        if (event.type === 'message' && event.text === text) return event;
+      }
+    };
+    first.ws.send('through the first worker');
+    for (const client of [first, second]) expect(await textFrom(client, 'through the first worker')).toMatchObject({ worker: firstWorker });
+    second.ws.send('through the second worker');
+    for (const client of [first, second]) expect(await textFrom(client, 'through the second worker')).toMatchObject({ worker: secondWorker });
+
+    cli.signal('SIGTERM');
+    for (const client of [first, second]) expect(await withTimeout(client.closed, 'the client to be closed')).toMatchObject({ code: 1001 });
+    const exit = await cli.exited();
+    expect(exit.code).toBe(0);
+    expect(exit.stdout).toContain('SIGTERM: closing connections and shutting down');
   });
 
   it('shuts down on SIGTERM: every client gets 1001, the process exits 0', async () => {
@@ -166,7 +200,7 @@ describe('wasmsocket serve', () => {
   });
 
   it('exits 2 with the usage for a bad --port or an unknown option', async () => {
-    const cases = [['--port', 'http'], ['--port', '65536'], ['--port', '-1'], ['--colour']];
+    const cases = [['--port', 'http'], ['--port', '65536'], ['--port', '-1'], ['--colour'], ['--workers', '0'], ['--workers', '257'], ['--workers', 'two']];
     const exits = await Promise.all(cases.map((args) => runCli(['serve', ...args])));
     cases.forEach((args, index) => {
       const exit = exits[index]!;
