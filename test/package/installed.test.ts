@@ -211,6 +211,10 @@ console.log(JSON.stringify({ server: typeof WebSocketServer, error }));`);
     const { server, error } = JSON.parse(out) as { server: string; error: string };
     expect(server).toBe('function');
     expect(error).toMatch(/^ERR_MODULE_NOT_FOUND .*'redis'/);
+    // The command line says what to install.
+    const serve = await run(process.execPath, [join(pkg.installed, 'dist/cli.js'), 'serve', '--port', '0', '--redis', 'redis://127.0.0.1:1'], { timeout: 20_000 })
+      .catch((failure: { code: number; stderr: string }) => failure);
+    expect(serve).toMatchObject({ code: 1, stderr: 'wasmsocket serve: --redis needs the redis package: npm install redis\n' });
   });
 
   it('with it installed, two buses from the installed entry carry a message through a real redis-server (ESM and CommonJS)', async () => {
