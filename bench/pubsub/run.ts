@@ -1,6 +1,7 @@
 /**
  * `npm run bench:pubsub`: fan-out — one publisher, many subscribers — with wasmsocket's
- * `publish` (one process, and two node:cluster workers over the `ClusterBus`) side by side with
+ * `publish` (one process, two node:cluster workers over the `ClusterBus`, and two server
+ * processes through a real redis-server on 127.0.0.1 over the `RedisBus`) side by side with
  * `ws` doing what its users write, `for (const client of wss.clients) client.send(data)`,
  * without and with bufferutil. Every server runs in a process of its own (servers.ts); the
  * subscribers and the publisher in another (load.ts), so neither side's descriptor limit is
@@ -14,7 +15,8 @@
  * per second, the server's CPU time per delivered message (from /proc, every process of the
  * server), and the p50/p99 publish-to-delivery latency. Memory: the RSS, after a full
  * collection, that 10,000 connections subscribed to 10 topics each add, against 10,000 that
- * subscribe to nothing.
+ * subscribe to nothing. For each bus, its own cost: the CPU time per published message that
+ * the bus's server adds (redis-server's included) over one process, and the latency it adds.
  *
  * Writes bench/results/pubsub[-quick].{json,md} and prints the Markdown.
  */
@@ -25,7 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sampleProcess } from '../../src/cli/bench/proc.js';
 import type { FanOutResult, FanOutRun, LoadConnectConfig } from './load.js';
-import { PubsubServer, SERVERS } from './servers.js';
+import { RedisServer } from '../../test/helpers/redis-server.js';
+import { PubsubServer, REDIS_URL_ENV, SERVERS } from './servers.js';
 
 const USAGE = `Usage: tsx bench/pubsub/run.ts [--quick] [options]
 
@@ -154,7 +157,12 @@ class LoadProcess {
   }
 }
 
-const serverCpu = (server: PubsubServer): number => server.pids.reduce((sum, pid) => sum + sampleProcess(pid).cpuSeconds, 0);
+/** The redis-server of the servers that need one (started in main). */
+let redis: RedisServer | undefined;
+
+/** A server's CPU seconds: every process of it, and the redis-server it goes through. */
+const serverCpu = (server: PubsubServer): number =>
+  [...server.pids, ...(server.spec.redis ? [redis!.pid] : [])].reduce((sum, pid) => sum + sampleProcess(pid).cpuSeconds, 0);
 
 async function fanOut(): Promise<CellResult[]> {
   const results: CellResult[] = [];
@@ -244,6 +252,7 @@ function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<ty
       }
     }
   }
+  lines.push(...renderBusCosts(cells));
   if (mem !== null) {
     const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
     lines.push('', '## Memory', '', `RSS a wasmsocket server adds for ${mem.connections.toLocaleString('en-US')} connections, after a full collection:`, '');
@@ -255,9 +264,43 @@ function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<ty
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * What each bus costs over one process, at the fixed rate (where every server publishes the
+ * same messages): the CPU time per published message its servers (and redis-server) spend
+ * beyond the one-process server's, and the p50/p99 latency it adds.
+ */
+function renderBusCosts(cells: readonly CellResult[]): string[] {
+  const buses = SERVERS.filter((spec) => (spec.instances ?? 1) > 1 || spec.args.includes('--bus'));
+  const fixed = cells.filter((c) => c.rate !== 'saturate');
+  const rows: string[] = [];
+  for (const cell of fixed) {
+    const spec = buses.find((s) => s.id === cell.server);
+    const alone = fixed.find((c) => c.server === 'wasmsocket' && c.subscribers === cell.subscribers && c.size === cell.size);
+    if (spec === undefined || alone === undefined || cell.publishedPerSecond === 0) continue;
+    const cpuPerSecond = (c: CellResult) => c.cpuMicrosPerDelivery * c.deliveredPerSecond;
+    const perPublish = (cpuPerSecond(cell) - cpuPerSecond(alone)) / cell.publishedPerSecond;
+    rows.push(`| ${cell.subscribers.toLocaleString('en-US')} | ${cell.size} B | ${spec.label} | ${perPublish.toFixed(1)} | ${Math.round(cell.p50Micros - alone.p50Micros)} | ${Math.round(cell.p99Micros - alone.p99Micros)} |`);
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    '## What a bus adds',
+    '',
+    `At ${rate} publishes/s, against wasmsocket in one process measured in the same run: the CPU time per published message the bus's processes spend beyond it (redis-server's included), and the latency it adds (negative: within the noise).`,
+    '',
+    '| subscribers | size | server | bus CPU µs/publish | + p50 µs | + p99 µs |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ];
+}
+
 async function main(): Promise<void> {
   const started = new Date().toISOString();
-  const cells = await fanOut();
+  if (servers.some((spec) => spec.redis)) {
+    redis = await RedisServer.start();
+    process.env[REDIS_URL_ENV] = redis.url;
+  }
+  const cells = await fanOut().finally(() => redis?.kill());
   const mem = await memory();
   const markdown = renderMarkdown(cells, mem);
   const outDir = resolve(values.out);

@@ -29,6 +29,13 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The running redis-server's process id. */
+  get pid(): number {
+    const pid = this.#child?.pid;
+    if (pid === undefined) throw new Error('redis-server is not running');
+    return pid;
+  }
+
   /** Start redis-server on a free port (or `port`) and wait until it accepts connections. */
   static async start(port?: number): Promise<RedisServer> {
     const server = new RedisServer(port ?? (await freePort()));
