@@ -130,6 +130,8 @@ const CONTROL_RESYNC = 2;
 const BUFFERED_MESSAGE_OVERHEAD = 64;
 const DEFAULT_BUFFER_BYTES = 1024 * 1024;
 const DEFAULT_IN_FLIGHT_BYTES = 16 * 1024 * 1024;
+/** How long `close()` waits for Redis to answer what is outstanding before it cuts the link. */
+const CLOSE_GRACE_MS = 1000;
 /** Channels counted per NUMSUB command while taking a snapshot, so no reply is huge. */
 const NUMSUB_BATCH = 512;
 
@@ -319,12 +321,18 @@ export class RedisBus implements Bus {
     this.#dropped += this.#buffer.length - this.#bufferHead;
     this.#clearBuffer();
     this.#remote.clear();
-    // Closing gracefully waits for outstanding replies; with the link down there are none to
-    // wait for, and the client is destroyed instead (which stops its reconnecting).
-    this.#closing = (this.#client.isReady ? this.#client.close() : Promise.resolve(this.#client.destroy())).then(
-      () => {},
-      () => {},
-    );
+    // Closing gracefully waits for outstanding replies, but no longer than CLOSE_GRACE_MS (a
+    // Redis that does not answer must not hold the server's close); with the link down there
+    // is nothing to wait for. Destroying the client also stops its reconnecting.
+    const client = this.#client;
+    let timer: NodeJS.Timeout | undefined;
+    let closed = false;
+    const graceful = client.isReady ? client.close().then(() => (closed = true), () => {}) : Promise.resolve();
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+    this.#closing = Promise.race([graceful, grace]).then(() => {
+      clearTimeout(timer);
+      if (!closed) client.destroy();
+    });
     return this.#closing;
   }
 

@@ -356,6 +356,48 @@ describe('RedisBus faults', () => {
     }
   });
 
+  it('close() does not wait for a Redis that does not answer: what was outstanding is cut and counted', async () => {
+    const a = node(redis);
+    const b = node(redis);
+    await Promise.all([a.bus.ready, b.bus.ready]);
+    b.bus.interest('held', true);
+    await publishUntilReceived(a.bus, 'held', b.received);
+    const client = await redis.client();
+    try {
+      await client.sendCommand(['CLIENT', 'PAUSE', '20000', 'WRITE']);
+      for (let i = 0; i < 5; i++) a.bus.publish('held', Buffer.from('never answered'), false);
+      await a.bus.close();
+      // Closed while Redis still held every PUBLISH: the client cut them, none answered.
+      await until(() => a.bus.stats.unconfirmed === 5, 'the 5 PUBLISHes to be cut');
+      expect(a.bus.stats.published).toBeGreaterThanOrEqual(5);
+    } finally {
+      await client.sendCommand(['CLIENT', 'UNPAUSE']);
+      await client.close();
+    }
+  });
+
+  it('a node that starts after the others learns every topic they subscribe to from one snapshot, counted in batches', async () => {
+    const b = node(redis, { prefix: 'many:' });
+    await b.bus.ready;
+    const topics = Array.from({ length: 700 }, (_, i) => `topic-${i}`);
+    for (const topic of topics) b.bus.interest(topic, true);
+    const client = await redis.client();
+    try {
+      const subscribed = async () => (await client.sendCommand(['PUBSUB', 'CHANNELS', 'many:t:*']) as unknown[]).length;
+      for (let i = 0; i < 400 && (await subscribed()) < 700; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await subscribed()).toBe(700);
+    } finally {
+      await client.close();
+    }
+    const a = node(redis, { prefix: 'many:' });
+    await a.bus.ready;
+    // Learnt before it went online: the first publish to any of them is sent.
+    for (const topic of topics) a.bus.publish(topic, Buffer.from(topic), false);
+    expect(a.bus.stats).toMatchObject({ published: 700, skipped: 0 });
+    await until(() => b.received.length === 700, 'all 700 at b');
+    expect(b.received.map((m) => m.topic)).toEqual(topics);
+  });
+
   it('a bus whose Redis is not there yet keeps trying and connects once it starts', async () => {
     const own = await RedisServer.start();
     await own.kill();
