@@ -62,6 +62,19 @@ async function publishUntilReceived(from: RedisBus, topic: string, received: Rec
   received.length = 0;
 }
 
+/**
+ * Two nodes, `b` subscribed to `topic` and `a` already sending to it (`a` on `aUrl`, with
+ * `aOptions`; `b` on `bUrl`).
+ */
+async function linked(topic: string, aUrl: RedisServer | string, aOptions: RedisBusOptions = {}, bUrl: RedisServer | string = aUrl) {
+  const a = node(aUrl, aOptions);
+  const b = node(bUrl);
+  await Promise.all([a.bus.ready, b.bus.ready]);
+  b.bus.interest(topic, true);
+  await publishUntilReceived(a.bus, topic, b.received);
+  return { a, b };
+}
+
 describe('RedisBus between nodes', () => {
   it('carries payload bytes and the binary flag, in publish order, and a node ignores its own messages', async () => {
     const a = node(redis);
@@ -141,11 +154,7 @@ describe('RedisBus between nodes', () => {
   });
 
   it('a topic with no subscriber anywhere costs no Redis traffic (MONITOR and INFO commandstats)', async () => {
-    const a = node(redis);
-    const b = node(redis);
-    await Promise.all([a.bus.ready, b.bus.ready]);
-    b.bus.interest('busy', true);
-    await publishUntilReceived(a.bus, 'busy', b.received);
+    const { a, b } = await linked('busy', redis);
 
     const monitor = await redis.client();
     const seen: string[] = [];
@@ -168,11 +177,7 @@ describe('RedisBus between nodes', () => {
   });
 
   it('stops sending once the last remote subscriber leaves, and again when it comes back', async () => {
-    const a = node(redis);
-    const b = node(redis);
-    await Promise.all([a.bus.ready, b.bus.ready]);
-    b.bus.interest('t', true);
-    await publishUntilReceived(a.bus, 't', b.received);
+    const { a, b } = await linked('t', redis);
     b.bus.interest('t', false);
     // a hears b's announcement and counts the channel: then it sends nothing.
     const skipped = a.bus.stats.skipped;
@@ -230,11 +235,7 @@ describe('RedisBus faults', () => {
     const own = await RedisServer.start();
     try {
       const errors: Error[] = [];
-      const a = node(own, { onError: (error) => errors.push(error) });
-      const b = node(own);
-      await Promise.all([a.bus.ready, b.bus.ready]);
-      b.bus.interest('stream', true);
-      await publishUntilReceived(a.bus, 'stream', b.received);
+      const { a, b } = await linked('stream', own, { onError: (error) => errors.push(error) });
 
       let sequence = 0;
       const publishSome = async (count: number) => {
@@ -282,11 +283,7 @@ describe('RedisBus faults', () => {
     try {
       const payload = (i: number) => Buffer.from(`buffered-${String(i).padStart(4, '0')}`);
       const perMessage = payload(0).length + 64;
-      const a = node(proxy.url, { whileDisconnected: 'buffer', bufferBytes: 10 * perMessage });
-      const b = node(redis);
-      await Promise.all([a.bus.ready, b.bus.ready]);
-      b.bus.interest('orders', true);
-      await publishUntilReceived(a.bus, 'orders', b.received);
+      const { a, b } = await linked('orders', proxy.url, { whileDisconnected: 'buffer', bufferBytes: 10 * perMessage }, redis);
 
       await proxy.cut();
       await until(() => !a.bus.stats.connected, 'a to see its link down');
@@ -313,11 +310,7 @@ describe('RedisBus faults', () => {
   it("with whileDisconnected 'drop' (the default) nothing is buffered during a cut link", async () => {
     const proxy = await TcpProxy.start(redis.port);
     try {
-      const a = node(proxy.url);
-      const b = node(redis);
-      await Promise.all([a.bus.ready, b.bus.ready]);
-      b.bus.interest('news', true);
-      await publishUntilReceived(a.bus, 'news', b.received);
+      const { a, b } = await linked('news', proxy.url, {}, redis);
       await proxy.cut();
       await until(() => !a.bus.stats.connected, 'a to see its link down');
       for (let i = 0; i < 25; i++) a.bus.publish('news', Buffer.alloc(1000), true);
@@ -333,11 +326,7 @@ describe('RedisBus faults', () => {
   it('while Redis does not answer (CLIENT PAUSE), at most inFlightBytes of PUBLISHes wait; the rest are dropped and counted', async () => {
     const payload = Buffer.alloc(1024, 0x61);
     const perMessage = 18 + payload.length;
-    const a = node(redis, { inFlightBytes: 20 * perMessage });
-    const b = node(redis);
-    await Promise.all([a.bus.ready, b.bus.ready]);
-    b.bus.interest('load', true);
-    await publishUntilReceived(a.bus, 'load', b.received);
+    const { a, b } = await linked('load', redis, { inFlightBytes: 20 * perMessage });
     const client = await redis.client();
     try {
       const { published, dropped } = a.bus.stats;
@@ -357,11 +346,7 @@ describe('RedisBus faults', () => {
   });
 
   it('close() does not wait for a Redis that does not answer: what was outstanding is cut and counted', async () => {
-    const a = node(redis);
-    const b = node(redis);
-    await Promise.all([a.bus.ready, b.bus.ready]);
-    b.bus.interest('held', true);
-    await publishUntilReceived(a.bus, 'held', b.received);
+    const { a, b } = await linked('held', redis);
     const client = await redis.client();
     try {
       await client.sendCommand(['CLIENT', 'PAUSE', '20000', 'WRITE']);
