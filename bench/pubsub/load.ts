@@ -1,7 +1,7 @@
 /**
  * The load generator of the pub/sub benchmark, in a process of its own (forked by run.ts,
- * talking over IPC): it opens the subscriber connections and one publisher connection, then
- * runs what it is told, one run at a time.
+ * talking over IPC): its worker threads (`subscriber-worker.ts`) run the subscribers, the main
+ * thread the publisher. It runs what it is told, one run at a time:
  *
  *   {"connect": LoadConnectConfig}  → subscribers and the publisher connect; {"ready": …}
  *   {"run": FanOutRun}              → publishes for the warm-up, then sends {"measuring":true}
@@ -10,14 +10,17 @@
  *   {"exit": true}                  → closes everything and exits
  *
  * Every published message carries, in its first 8 bytes, the moment it was sent
- * (`performance.now()` of this process, which also receives it), so each delivery's
- * publish-to-delivery latency is measured on one clock. A fixed-rate run sends `rate`
- * messages a second on schedule; a saturation run keeps `window` messages in flight, a
- * message leaving the window when the last subscriber to connect (the last one every
- * fan-out loop reaches) has received it.
+ * (`process.hrtime` in nanoseconds, one clock for every thread of this process), so each
+ * delivery's publish-to-delivery latency is measured where it arrives. A fixed-rate run
+ * sends `rate` messages a second on schedule; a saturation run keeps `window` messages in
+ * flight, a message leaving the window when every subscriber has received it (the threads
+ * report their slowest subscriber's progress every few milliseconds).
  */
-import { createLatencyHistogram, summarizeLatency, type LatencySummary } from '../../src/cli/bench/latency.js';
+import { Worker } from 'node:worker_threads';
+import { addBuckets, createLatencyHistogram, summarizeLatency, type LatencySummary } from '../../src/cli/bench/latency.js';
+import { splitEvenly } from '../../src/cli/bench/run.js';
 import { WebSocket } from '../../src/node.js';
+import type { SubscriberWorkerData } from './subscriber-worker.js';
 
 /** How to connect. */
 export interface LoadConnectConfig {
@@ -46,24 +49,32 @@ export interface FanOutResult {
   readonly delivered: number;
   readonly elapsedMs: number;
   readonly latency: LatencySummary;
-  /** Subscribers that closed or failed during the run. */
+  /** Subscribers that closed (since they connected). */
   readonly lost: number;
 }
 
-/** Concurrent opening handshakes while connecting. */
-const CONNECT_CONCURRENCY = 200;
+/** Subscriber threads: the server under test has the other core. */
+const THREADS = 2;
 
 const send = (message: object): void => void process.send!(message);
 
-const subscribers: WebSocket[] = [];
+interface WorkerReport {
+  readonly delivered: number;
+  readonly lost: number;
+  readonly latency: number[];
+}
+
+/** A subscriber thread, and the lowest sequence number all its subscribers have received. */
+interface SubscriberThread {
+  readonly worker: Worker;
+  progress: number;
+  onReport: ((report: WorkerReport) => void) | null;
+}
+
+const threads: SubscriberThread[] = [];
 let publisher: WebSocket | null = null;
-let lost = 0;
-let counting = false;
-let delivered = 0;
-let histogram = createLatencyHistogram();
-/** The saturation window: messages the sentinel subscriber has not received yet. */
-let inFlight = 0;
-let onSentinel: (() => void) | null = null;
+/** Called when a thread's progress moved (a saturation run refills its window). */
+let onProgress: (() => void) | null = null;
 
 function open(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -74,30 +85,47 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
-function onDelivery(data: Buffer): void {
-  if (!counting || data.length < 8) return;
-  delivered++;
-  histogram.recordValue(Math.max(1, Math.round((performance.now() - data.readDoubleLE(0)) * 1e6)));
+/** Start a subscriber thread; resolves once its subscribers are open. */
+function startThread(data: SubscriberWorkerData): Promise<SubscriberThread> {
+  const source = new URL('./subscriber-worker.ts', import.meta.url).href;
+  // Loader hooks are per thread: register tsx in the worker before importing TypeScript.
+  const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(source)}); })`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: data });
+  const thread: SubscriberThread = { worker, progress: -1, onReport: null };
+  return new Promise((resolve, reject) => {
+    worker.on('message', (message: { ready?: number; error?: string; progress?: number; report?: WorkerReport }) => {
+      if (message.error !== undefined) reject(new Error(message.error));
+      else if (message.ready !== undefined) resolve(thread);
+      else if (message.progress !== undefined) {
+        if (message.progress > thread.progress) {
+          thread.progress = message.progress;
+          onProgress?.();
+        }
+      } else if (message.report !== undefined) thread.onReport?.(message.report);
+    });
+    worker.once('error', reject);
+  });
+}
+
+function reportOf(thread: SubscriberThread): Promise<WorkerReport> {
+  return new Promise((resolve) => {
+    thread.onReport = resolve;
+    thread.worker.postMessage({ report: true });
+  });
 }
 
 async function connectAll(config: LoadConnectConfig): Promise<void> {
-  let next = 0;
-  const connectOne = async (): Promise<void> => {
-    while (next < config.subscribers) {
-      const index = next++;
-      const ws = await open(`ws://127.0.0.1:${config.ports[index % config.ports.length]}/sub?topics=${config.topics}`);
-      ws.on('message', onDelivery);
-      ws.on('close', () => lost++);
-      ws.on('error', () => {});
-      subscribers[index] = ws;
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, connectOne));
-  const sentinel = subscribers[subscribers.length - 1]!;
-  sentinel.on('message', () => {
-    if (inFlight > 0) inFlight--;
-    onSentinel?.();
-  });
+  let first = 0;
+  const shares = splitEvenly(config.subscribers, THREADS).filter((count) => count > 0);
+  threads.push(
+    ...(await Promise.all(
+      shares.map((count) => {
+        const data: SubscriberWorkerData = { ports: config.ports, first, count, topics: config.topics };
+        first += count;
+        return startThread(data);
+      }),
+    )),
+  );
   if (!config.subscribeOnly) {
     publisher = await open(`ws://127.0.0.1:${config.ports[0]}/pub`);
     publisher.on('error', () => {});
@@ -106,28 +134,31 @@ async function connectAll(config: LoadConnectConfig): Promise<void> {
 
 function message(size: number, sequence: number): Buffer {
   const payload = Buffer.alloc(Math.max(16, size));
-  payload.writeDoubleLE(performance.now(), 0);
+  payload.writeDoubleLE(Number(process.hrtime.bigint()), 0);
   payload.writeDoubleLE(sequence, 8);
   return payload.subarray(0, Math.max(16, size));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The next message's sequence number. */
+let sequence = 0;
+
 async function run(config: FanOutRun): Promise<FanOutResult> {
   const pub = publisher!;
   let published = 0;
   let stopped = false;
   let countedFrom = 0;
-  const lostBefore = lost;
-  inFlight = 0;
+  // Sequence numbers go on from run to run, so what a thread reports is never stale.
   if (config.rate === 'saturate') {
     const fill = (): void => {
-      while (!stopped && inFlight < config.window) {
-        inFlight++;
-        pub.send(message(config.size, published++));
+      const slowest = Math.min(...threads.map((thread) => thread.progress));
+      while (!stopped && sequence - 1 - slowest < config.window) {
+        pub.send(message(config.size, sequence++));
+        published++;
       }
     };
-    onSentinel = fill;
+    onProgress = fill;
     fill();
   } else {
     const rate = config.rate;
@@ -138,32 +169,37 @@ async function run(config: FanOutRun): Promise<FanOutResult> {
         return;
       }
       const due = Math.floor(((performance.now() - started) / 1000) * rate);
-      while (published < due) pub.send(message(config.size, published++));
+      while (published < due) {
+        pub.send(message(config.size, sequence++));
+        published++;
+      }
     }, 5);
   }
   await sleep(config.warmupMs);
-  histogram = createLatencyHistogram();
-  delivered = 0;
+  for (const thread of threads) thread.worker.postMessage({ count: true });
   countedFrom = published;
-  counting = true;
   send({ measuring: true });
   const start = performance.now();
   await sleep(config.measureMs);
-  counting = false;
+  for (const thread of threads) thread.worker.postMessage({ count: false });
   const elapsedMs = performance.now() - start;
   send({ measured: true });
   stopped = true;
-  onSentinel = null;
-  const result: FanOutResult = { published: published - countedFrom, delivered, elapsedMs, latency: summarizeLatency(histogram), lost: lost - lostBefore };
+  onProgress = null;
+  const reports = await Promise.all(threads.map(reportOf));
+  const histogram = createLatencyHistogram();
+  for (const report of reports) addBuckets(histogram, report.latency);
+  const delivered = reports.reduce((sum, report) => sum + report.delivered, 0);
+  const lost = reports.reduce((sum, report) => sum + report.lost, 0);
   // Let what is in flight arrive before the next run.
   await sleep(500);
-  return result;
+  return { published: published - countedFrom, delivered, elapsedMs, latency: summarizeLatency(histogram), lost };
 }
 
 process.on('message', (command: { connect?: LoadConnectConfig; run?: FanOutRun; exit?: boolean }) => {
   if (command.connect !== undefined) {
     connectAll(command.connect).then(
-      () => send({ ready: subscribers.length }),
+      () => send({ ready: command.connect!.subscribers }),
       (error: unknown) => send({ error: String(error) }),
     );
   } else if (command.run !== undefined) {
@@ -172,7 +208,7 @@ process.on('message', (command: { connect?: LoadConnectConfig; run?: FanOutRun; 
       (error: unknown) => send({ error: String(error) }),
     );
   } else if (command.exit === true) {
-    for (const ws of subscribers) ws.terminate();
+    for (const thread of threads) thread.worker.postMessage({ exit: true });
     publisher?.terminate();
     setTimeout(() => process.exit(0), 100);
   }

@@ -38,6 +38,8 @@ export interface PubsubServerReady {
   readonly port: number;
   /** The processes whose CPU time is the server's: the workers and the primary. */
   readonly pids: readonly number[];
+  /** Those of them that only carry the bus (the cluster's primary): the bus's own cost. */
+  readonly busPids: readonly number[];
   readonly engine: string;
 }
 
@@ -152,7 +154,7 @@ if (library === 'wasmsocket' && workers > 1 && cluster.isPrimary) {
     const ready = message as { listening: number; engine: string };
     pids.push(worker.process.pid!);
     port = ready.listening;
-    if (pids.length === workers) process.stdout.write(`${JSON.stringify({ port, pids: [...pids, process.pid], engine: ready.engine } satisfies PubsubServerReady)}\n`);
+    if (pids.length === workers) process.stdout.write(`${JSON.stringify({ port, pids: [...pids, process.pid], busPids: [process.pid], engine: ready.engine } satisfies PubsubServerReady)}\n`);
   });
   for (let i = 0; i < workers; i++) cluster.fork();
   serveStdin(() => {
@@ -167,6 +169,6 @@ if (library === 'wasmsocket' && workers > 1 && cluster.isPrimary) {
   const { port, engine } = library === 'ws' ? await startWs() : library === 'wasmsocket' ? await startWasmsocket() : ((): never => {
     throw new Error('usage: server.ts wasmsocket|ws [options]');
   })();
-  process.stdout.write(`${JSON.stringify({ port, pids: [process.pid], engine } satisfies PubsubServerReady)}\n`);
+  process.stdout.write(`${JSON.stringify({ port, pids: [process.pid], busPids: [], engine } satisfies PubsubServerReady)}\n`);
   serveStdin(() => process.exit(0));
 }

@@ -72,6 +72,10 @@ export class PubsubServer {
     return this.#instances.flatMap((instance) => instance.ready.pids);
   }
 
+  get busPids(): number[] {
+    return this.#instances.flatMap((instance) => instance.ready.busPids);
+  }
+
   /** The memory of the first process (the memory figure runs one). */
   memory(): Promise<{ rssBytes: number }> {
     return askServerProcess<{ rssBytes: number }>(this.#instances[0]!, 'memory', this.spec.label);
