@@ -2,7 +2,9 @@
  * The Redis bus's own cost: a publisher node and a subscriber node, each a process of its own,
  * through a real redis-server on 127.0.0.1 (no persistence), at a fixed publish rate.
  *
- *   tsx bench/pubsub-redis/run.ts [--rate 5000] [--seconds 3] [--rounds 3] [--sizes 16,1024] [--json <file>]
+ *   tsx bench/pubsub-redis/run.ts [--rate 5000] [--seconds 3] [--rounds 3] [--sizes 16,1024] [--out <dir>]
+ *
+ * Writes <out>/redis-bus.{json,md} (default bench/results) and prints the Markdown.
  *
  * Side by side in one run, rotating which goes first: `RedisBus` and the bare `redis` client
  * publishing to and subscribing to one channel (the floor any Redis pub/sub pays). Reported:
@@ -11,8 +13,8 @@
  * the bare client. Medians over the rounds.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../../test/helpers/redis-server.js';
 import type { NodeCommand, NodeReport } from './node.js';
@@ -23,7 +25,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
     sizes: { type: 'string', default: '16,1024' },
-    json: { type: 'string' },
+    out: { type: 'string', default: 'bench/results' },
   },
 });
 const rate = Number(values.rate);
@@ -154,5 +156,9 @@ for (const size of sizes) {
     );
   }
 }
-console.log(lines.join('\n'));
-if (values.json) writeFileSync(values.json, JSON.stringify({ rate, seconds, rounds, sizes, samples, summary }, null, 2));
+const markdown = `${lines.join('\n')}\n`;
+const outDir = resolve(values.out);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'redis-bus.json'), `${JSON.stringify({ rate, seconds, rounds, sizes, samples, summary }, null, 2)}\n`);
+writeFileSync(join(outDir, 'redis-bus.md'), markdown);
+process.stdout.write(markdown);

@@ -163,8 +163,12 @@ function escapeGlob(text: string): string {
 export class RedisBus implements Bus {
   /** This node's id: what it stamps on the messages it publishes. Random per bus. */
   readonly nodeId: string;
-  /** Resolves once the bus has connected and subscribed for the first time. */
+  /**
+   * Resolves once the bus has connected and subscribed for the first time; rejects if it is
+   * closed before that.
+   */
   readonly ready: Promise<void>;
+  #rejectReady: (error: Error) => void = () => {};
 
   readonly #client: Client;
   readonly #prefix: string;
@@ -253,12 +257,18 @@ export class RedisBus implements Bus {
       },
     });
     this.#client.on('error', (error: Error) => {
-      this.#goOffline();
+      if (!this.#client.isReady) this.#goOffline();
       this.#onError(error);
     });
+    this.#client.on('reconnecting', () => this.#goOffline());
     this.#client.on('end', () => this.#goOffline());
     let firstReady: () => void = () => {};
-    this.ready = new Promise((resolve) => (firstReady = resolve));
+    this.ready = new Promise((resolve, reject) => {
+      firstReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Handled here too, so that closing a bus nobody awaited is not an unhandled rejection.
+    this.ready.catch(() => {});
     this.#client.on('ready', () => {
       if (this.#everReady) this.#reconnects++;
       this.#everReady = true;
@@ -318,6 +328,7 @@ export class RedisBus implements Bus {
     this.#closed = true;
     this.#online = false;
     this.#epoch++;
+    this.#rejectReady(new Error('the RedisBus was closed before it connected'));
     this.#dropped += this.#buffer.length - this.#bufferHead;
     this.#clearBuffer();
     this.#remote.clear();

@@ -401,6 +401,12 @@ describe('RedisBus faults', () => {
     }
   });
 
+  it('a bus closed before it ever connected says so through ready', async () => {
+    const a = node(`redis://127.0.0.1:${await freePort()}`);
+    await a.bus.close();
+    await expect(a.bus.ready).rejects.toThrow(/closed before it connected/);
+  });
+
   it('close() while Redis is down returns and stops the reconnecting', async () => {
     const own = await RedisServer.start();
     const a = node(own);
