@@ -137,6 +137,34 @@ describe('RedisBus between nodes', () => {
     }
   });
 
+  it('a prefix with glob characters lists only its own channels, and keeps its nodes apart from the prefixes it would match as a pattern', async () => {
+    const other = node(redis, { prefix: 'axb:' });
+    await other.bus.ready;
+    other.bus.interest('z', true);
+    const monitor = await redis.client();
+    const seen: string[] = [];
+    try {
+      for (let i = 0; i < 400 && ((await monitor.sendCommand(['PUBSUB', 'CHANNELS', 'axb:t:z'])) as unknown[]).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      await monitor.monitor((line: string) => seen.push(line));
+      // Started after: it learns from the snapshot, whose pattern 'a*b:t:*' would match 'axb:t:z' unescaped.
+      const globbed = node(redis, { prefix: 'a*b:' });
+      await globbed.bus.ready;
+      globbed.bus.publish('z', Buffer.from('x'), false);
+      expect(globbed.bus.stats).toMatchObject({ published: 0, skipped: 1 });
+      // MONITOR shows commands in the order Redis ran them: once it shows this marker, it has
+      // shown everything the bus sent before.
+      const marker = await redis.client();
+      await marker.sendCommand(['ECHO', 'glob-marker']);
+      await marker.close();
+      await until(() => seen.some((line) => line.includes('glob-marker')), 'MONITOR to show the marker');
+      expect(seen.some((line) => line.includes('"CHANNELS" "a\\\\*b:t:*"'))).toBe(true);
+      // The listing did not return the other prefix's channel, so nothing counted it.
+      expect(seen.filter((line) => line.includes('NUMSUB'))).toEqual([]);
+    } finally {
+      await monitor.close();
+    }
+  });
+
   it('nodes with different prefixes do not reach each other', async () => {
     const a = node(redis, { prefix: 'one:' });
     const b = node(redis, { prefix: 'two:' });
