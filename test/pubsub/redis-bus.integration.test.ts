@@ -6,8 +6,11 @@
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBus, type RedisBusOptions } from '../../src/pubsub/redis-bus.js';
-import { until } from '../hostile/helpers.js';
+import { until as untilWithin } from '../hostile/helpers.js';
 import { freePort, RedisServer } from '../helpers/redis-server.js';
+
+/** Wait for `condition`, polling, for at most 15 s (a busy machine delays Redis's answers). */
+const until = (condition: () => boolean, what: string, ms = 15_000) => untilWithin(condition, what, ms);
 
 interface Received {
   readonly topic: string;
