@@ -44,7 +44,8 @@ Run an echo and broadcast WebSocket server, with a page at / to try it from a br
               message, the worker and node it came through, and how many clients are connected
   /echo       echoes every message back: text as text, binary as binary
   /broadcast  publishes every text message to every connected client (topic "broadcast")
-              as a JSON event, each saying which worker and node (host name) sent it:
+              as a JSON event, each saying which worker and node sent it (the node is the
+              host name; with --redis, <host name>:<process id of the serve>):
                 {"type":"welcome","id":1,"clients":2,"worker":1,"node":"h"}  to a client that joined
                 {"type":"clients","clients":2,"worker":1,"node":"h"}  when a worker's count changes
                 {"type":"message","from":1,"text":"…","worker":1,"node":"h"}  to everyone
@@ -57,8 +58,8 @@ Options:
                        a message published in any worker reaches the clients of all
   --redis <url>        carry the broadcast through Redis (redis://host:port, rediss:// for
                        TLS), so it reaches the clients of every serve using the same Redis
-                       and prefix; needs the redis package (npm install redis). Each server
-                       is then a node named <host name>:<process id of this serve>
+                       and prefix; needs the redis package (npm install redis); each
+                       server (each worker) is then a node of its own on Redis
   --redis-prefix <p>   the start of the Redis channel names (default "wasmsocket:")
   -h, --help           show this help
 
