@@ -15,8 +15,7 @@
  * per second, the server's CPU time per delivered message (from /proc, every process of the
  * server), and the p50/p99 publish-to-delivery latency. Memory: the RSS, after a full
  * collection, that 10,000 connections subscribed to 10 topics each add, against 10,000 that
- * subscribe to nothing. For each bus, its own cost: the CPU time per published message that
- * the bus's server adds (redis-server's included) over one process, and the latency it adds.
+ * subscribe to nothing.
  *
  * Writes bench/results/pubsub[-quick].{json,md} and prints the Markdown.
  */
@@ -264,7 +263,6 @@ function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<ty
       }
     }
   }
-  lines.push(...renderBusCosts(cells));
   if (mem !== null) {
     const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
     lines.push('', '## Memory', '', `RSS a wasmsocket server adds for ${mem.connections.toLocaleString('en-US')} connections, after a full collection:`, '');
@@ -274,36 +272,6 @@ function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<ty
     lines.push(`| the topics' share | ${mib(mem.subscribedBytes - mem.unsubscribedBytes)} MiB | ${Math.round((mem.subscribedBytes - mem.unsubscribedBytes) / mem.connections)} B |`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-/**
- * What each bus costs over one process, at the fixed rate (where every server publishes the
- * same messages): the CPU time per published message its servers (and redis-server) spend
- * beyond the one-process server's, and the p50/p99 latency it adds.
- */
-function renderBusCosts(cells: readonly CellResult[]): string[] {
-  const buses = SERVERS.filter((spec) => (spec.instances ?? 1) > 1 || spec.args.includes('--bus'));
-  const fixed = cells.filter((c) => c.rate !== 'saturate');
-  const rows: string[] = [];
-  for (const cell of fixed) {
-    const spec = buses.find((s) => s.id === cell.server);
-    const alone = fixed.find((c) => c.server === 'wasmsocket' && c.subscribers === cell.subscribers && c.size === cell.size);
-    if (spec === undefined || alone === undefined || cell.publishedPerSecond === 0) continue;
-    const cpuPerSecond = (c: CellResult) => c.cpuMicrosPerDelivery * c.deliveredPerSecond;
-    const perPublish = (cpuPerSecond(cell) - cpuPerSecond(alone)) / cell.publishedPerSecond;
-    rows.push(`| ${cell.subscribers.toLocaleString('en-US')} | ${cell.size} B | ${spec.label} | ${perPublish.toFixed(1)} | ${Math.round(cell.p50Micros - alone.p50Micros)} | ${Math.round(cell.p99Micros - alone.p99Micros)} |`);
-  }
-  if (rows.length === 0) return [];
-  return [
-    '',
-    '## What a bus adds',
-    '',
-    `At ${rate} publishes/s, against wasmsocket in one process measured in the same run: the CPU time per published message that every process of the server (the bus's included) spends beyond it, and the latency it adds (negative: within the noise).`,
-    '',
-    '| subscribers | size | server | + CPU µs/publish | + p50 µs | + p99 µs |',
-    '|---|---|---|---|---|---|',
-    ...rows,
-  ];
 }
 
 async function main(): Promise<void> {
