@@ -3,13 +3,15 @@
  * with `ws` (pure JavaScript, then with the native bufferutil), each in a process of its own on
  * 127.0.0.1, all driven by the same load generator (`wasmsocket bench`'s `runBench`).
  *
- *   tsx bench/e2e/run.ts [--quick | --full] [options]
+ *   tsx bench/e2e/run.ts [--quick | --full | --targets] [options]
  *
  * Every cell of the matrix runs against every server, in an order that rotates from cell to
  * cell and round to round, so drift on a shared machine hits all servers alike. The primary
  * figure is the server's CPU time per message (from /proc), which does not depend on how
- * fast the rest of the machine is. Idle memory is measured on fresh server processes: RSS
- * after a full collection, before and with N idle connections.
+ * fast the rest of the machine is; the Node floor (servers/floor.ts) says what Node's own
+ * socket costs of it. Idle memory is measured on fresh server processes: RSS after a full
+ * collection, before and with N idle connections; and so is the peak RSS while a server
+ * receives large messages (peak.ts).
  *
  * Writes bench/results/e2e[-quick].{json,md,html} and prints the Markdown.
  */
@@ -20,36 +22,48 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BenchOptions, MaskMode, parseByteSize } from '../../src/cli/bench/options.js';
 import { runBench } from '../../src/cli/bench/run.js';
-import { formatMicros } from '../../src/cli/bench/report.js';
-import { type Cell, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_SIZES, FULL_TYPES, QUICK_CELLS, rotate, withinBudget } from './matrix.js';
+import { formatMicros, formatSize } from '../../src/cli/bench/report.js';
+import { type Cell, cellKey, crossProduct, FULL_CONNECTIONS, FULL_DEPTHS, FULL_SIZES, FULL_TYPES, QUICK_CELLS, rotate, TARGET_CELLS, withinBudget } from './matrix.js';
 import { summarizeProfiles } from './profile-summary.js';
 import { renderHtml } from './report/html.js';
 import { describeCell, renderMarkdown } from './report/markdown.js';
-import { type CellResult, checkTargets, type E2eResult, measurementOf, type MemoryResult, type RunMeasurement } from './results.js';
-import { BASELINE_SERVER, SERVERS, ServerProcess, type ServerSpec } from './servers.js';
+import { measurePeak } from './peak.js';
+import { type CellResult, checkTargets, type E2eResult, floorRatios, formatMiB, measurementOf, type MemoryResult, type PeakResult, type RunMeasurement } from './results.js';
+import { BASELINE_SERVER, REQUIRED_SERVERS, SERVERS, ServerProcess, type ServerSpec } from './servers.js';
 
 /** The file-descriptor limit wanted: 10,000 idle connections need as many on each end. */
 const WANTED_FD_LIMIT = 65536;
+/** Rounds of a full run: the 64 KiB cells spread widely from run to run, so medians need several. */
+const DEFAULT_ROUNDS = 5;
+
+/** The message size of the peak-memory figure: the issue's 16 MiB. */
+const DEFAULT_PEAK_SIZE = 16 * 1024 * 1024;
+
 /** Set in the environment of the re-executed runner, so it does not loop. */
 const RAISED_ENV = 'WASMSOCKET_E2E_FD_RAISED';
 
-const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full] [options]
+const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full | --targets] [options]
 
   --quick                 a smoke run (< 3 minutes): 16 connections at 16 B, 1 KiB and 64 KiB
-                          binary, 1 KiB text, 1 KiB depth 16; one round; idle memory
-  --full                  the whole matrix (the default): 16 B, 1 KiB, 64 KiB, 1 MiB ×
+                          binary, 1 KiB text, 1 KiB depth 16; one round; idle and peak memory
+  --full                  the whole matrix (the default): 16 B, 1 KiB, 64 KiB, 1 MiB, 16 MiB ×
                           1, 16, 256 connections × binary, text × depth 1, 16
   --sizes <list>          payload sizes, e.g. 16,1k,64k,1m
   --connections <list>    e.g. 1,16,256
   --types <list>          binary,text
   --depths <list>         e.g. 1,16
-  --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (the baseline, ${BASELINE_SERVER}, is always run)
-  --rounds <n>            rounds over the matrix (quick 1, full 2)
+  --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (${REQUIRED_SERVERS.join(' and ')}, the references of the ratios, always run)
+  --rounds <n>            rounds over the matrix (quick 1, otherwise ${DEFAULT_ROUNDS}); figures are medians
   --duration <s>          measured seconds per run (quick 2, full 3)
   --warmup <s>            warm-up seconds per run (quick 0.5, full 1)
   --workers <n>           load generator threads (default 1: the server keeps a core of its own)
   --mask <mode>           fresh, pooled or fixed (default fresh)
+  --targets               the cells the targets against the Node floor are stated for: 16
+                          connections × 16 B, 1 KiB, 64 KiB binary and 1 KiB, 64 KiB text ×
+                          depth 1, 16; 1 connection × 1 MiB, 16 MiB binary × depth 1
   --idle-connections <n>  idle connections per server for the memory figure (default 10000; 0: skip)
+  --peak-size <size>      message size for the peak-memory figure (default 16m; 0: skip)
+  --peak-messages <n>     messages sent one at a time for it (default 3)
   --profile <server>      run that server under node --cpu-prof and summarise the profile
   --out <dir>             where results go (default bench/results)
   --render <file.json>    only write the Markdown and HTML reports of a saved result again
@@ -67,6 +81,8 @@ interface RunnerOptions {
   readonly workers: number;
   readonly mask: MaskMode;
   readonly idleConnections: number;
+  readonly peakSize: number;
+  readonly peakMessages: number;
   readonly profile: string | undefined;
   readonly outDir: string;
 }
@@ -101,6 +117,7 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
       options: {
         quick: { type: 'boolean' },
         full: { type: 'boolean' },
+        targets: { type: 'boolean' },
         sizes: { type: 'string' },
         connections: { type: 'string' },
         types: { type: 'string' },
@@ -112,6 +129,8 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
         workers: { type: 'string' },
         mask: { type: 'string' },
         'idle-connections': { type: 'string' },
+        'peak-size': { type: 'string' },
+        'peak-messages': { type: 'string' },
         profile: { type: 'string' },
         out: { type: 'string' },
         render: { type: 'string' },
@@ -126,29 +145,26 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
     process.stdout.write(USAGE);
     process.exit(0);
   }
-  if (parsed.quick === true && parsed.full === true) fail('--quick and --full cannot be combined');
+  if ([parsed.quick, parsed.full, parsed.targets].filter((flag) => flag === true).length > 1) fail('--quick, --full and --targets cannot be combined');
   if (parsed.render !== undefined) {
     writeReports(parsed.render.replace(/\.json$/, ''), JSON.parse(readFileSync(parsed.render, 'utf8')) as E2eResult);
     process.exit(0);
   }
   const quick = parsed.quick === true;
-  const sizes = list(parsed.sizes, (s) => {
-    try {
-      return parseByteSize(s, '--sizes');
-    } catch (error) {
-      fail((error as Error).message);
-    }
-  }) as number[] | undefined;
+  const sizes = list(parsed.sizes, (s) => byteSize(s, '--sizes')) as number[] | undefined;
   const connections = list(parsed.connections, (c) => positiveInteger(c, '--connections')) as number[] | undefined;
   const types = list(parsed.types, (t) => (t === 'binary' || t === 'text' ? t : fail(`--types takes binary and text, not "${t}"`))) as ('binary' | 'text')[] | undefined;
   const depths = list(parsed.depths, (d) => positiveInteger(d, '--depths')) as number[] | undefined;
   const chosen = sizes !== undefined || connections !== undefined || types !== undefined || depths !== undefined;
+  if (parsed.targets === true && chosen) fail('--targets names its cells: it takes no --sizes, --connections, --types or --depths');
   const all =
-    quick && !chosen
+    parsed.targets === true
+      ? [...TARGET_CELLS]
+      : quick && !chosen
       ? [...QUICK_CELLS]
       : crossProduct(sizes ?? (quick ? [16, 1024, 64 * 1024] : [...FULL_SIZES]), connections ?? (quick ? [16] : [...FULL_CONNECTIONS]), types ?? (quick ? ['binary'] : FULL_TYPES), depths ?? (quick ? [1] : [...FULL_DEPTHS]));
   const { run, skipped } = withinBudget(all);
-  const serverIds = parsed.servers === undefined ? SERVERS.map((s) => s.id) : [...new Set([...parsed.servers.split(',').map((s) => s.trim()), BASELINE_SERVER])];
+  const serverIds = parsed.servers === undefined ? SERVERS.map((s) => s.id) : [...new Set([...parsed.servers.split(',').map((s) => s.trim()), ...REQUIRED_SERVERS])];
   const servers = serverIds.map((id) => SERVERS.find((s) => s.id === id) ?? fail(`unknown server "${id}" (known: ${SERVERS.map((s) => s.id).join(', ')})`));
   servers.sort((a, b) => SERVERS.indexOf(a) - SERVERS.indexOf(b));
   const mask = parsed.mask ?? MaskMode.FRESH;
@@ -159,15 +175,25 @@ function parseOptions(argv: readonly string[]): RunnerOptions {
     cells: run,
     skipped,
     servers,
-    rounds: parsed.rounds === undefined ? (quick ? 1 : 2) : Math.max(1, positiveInteger(parsed.rounds, '--rounds')),
+    rounds: parsed.rounds === undefined ? (quick ? 1 : DEFAULT_ROUNDS) : Math.max(1, positiveInteger(parsed.rounds, '--rounds')),
     durationMs: seconds(parsed.duration, quick ? 2 : 3, '--duration'),
     warmupMs: seconds(parsed.warmup, quick ? 0.5 : 1, '--warmup'),
     workers: parsed.workers === undefined ? 1 : Math.max(1, positiveInteger(parsed.workers, '--workers')),
     mask,
     idleConnections: parsed['idle-connections'] === undefined ? 10_000 : positiveInteger(parsed['idle-connections'], '--idle-connections'),
+    peakSize: parsed['peak-size'] === undefined ? DEFAULT_PEAK_SIZE : parsed['peak-size'].trim() === '0' ? 0 : byteSize(parsed['peak-size'], '--peak-size'),
+    peakMessages: parsed['peak-messages'] === undefined ? 3 : Math.max(1, positiveInteger(parsed['peak-messages'], '--peak-messages')),
     profile: parsed.profile,
     outDir: resolve(parsed.out ?? 'bench/results'),
   };
+}
+
+function byteSize(text: string, what: string): number {
+  try {
+    return parseByteSize(text, what);
+  } catch (error) {
+    fail((error as Error).message);
+  }
 }
 
 /** This process's open-file limit (as a shell it starts sees it). */
@@ -194,7 +220,7 @@ async function reexecWithRaisedLimit(): Promise<number | null> {
 
 function benchOptions(server: ServerProcess, cell: Cell, options: RunnerOptions): BenchOptions {
   return {
-    url: server.url,
+    url: server.urlFor(cell),
     connections: cell.connections,
     sizes: [{ size: cell.size, weight: 1 }],
     messageType: cell.type,
@@ -224,7 +250,7 @@ async function runMatrix(options: RunnerOptions, profileDir: string): Promise<Ce
     for (const spec of options.servers) {
       const cpuProfileDir = options.profile === spec.id ? profileDir : undefined;
       servers.push(await ServerProcess.start(spec, cpuProfileDir === undefined ? { exposeGc: false } : { exposeGc: false, cpuProfileDir }));
-      log(`started ${spec.label} (pid ${servers.at(-1)!.pid}) on ${servers.at(-1)!.url.href}`);
+      log(`started ${spec.label} (pid ${servers.at(-1)!.pid}) on 127.0.0.1:${servers.at(-1)!.port}`);
     }
     const runs = new Map<string, Record<string, RunMeasurement[]>>(options.cells.map((cell) => [cellKey(cell), Object.fromEntries(servers.map((s) => [s.spec.id, []]))]));
     const total = options.rounds * options.cells.length * servers.length;
@@ -252,7 +278,10 @@ async function runMatrix(options: RunnerOptions, profileDir: string): Promise<Ce
         }
       }
     }
-    return options.cells.map((cell) => ({ cell, runs: runs.get(cellKey(cell))! }));
+    return options.cells.map((cell) => {
+      const result = { cell, runs: runs.get(cellKey(cell))! };
+      return { ...result, toFloor: floorRatios(result) };
+    });
   } finally {
     for (const server of servers) await server.stop();
   }
@@ -304,6 +333,20 @@ async function measureMemory(options: RunnerOptions): Promise<MemoryResult[]> {
   return results;
 }
 
+async function measurePeaks(options: RunnerOptions): Promise<PeakResult[]> {
+  const results: PeakResult[] = [];
+  for (const spec of options.servers) {
+    try {
+      const peak = await measurePeak(spec, options.peakSize, options.peakMessages);
+      results.push(peak);
+      log(`peak memory, ${spec.label}: ${(peak.peakRssBytes / 2 ** 20).toFixed(1)} MiB at most, ${formatMiB(peak.aboveMessageBytes)} above RSS before plus the ${formatSize(peak.size)} message`);
+    } catch (error) {
+      log(`peak memory, ${spec.label}: not measured: ${(error as Error).message}`);
+    }
+  }
+  return results;
+}
+
 /** Write `base`.md and `base`.html for `result`; returns the Markdown. */
 function writeReports(base: string, result: E2eResult): string {
   const markdown = renderMarkdown(result);
@@ -329,10 +372,11 @@ async function main(): Promise<number> {
 
   const cells = await runMatrix(options, profileDir);
   const memory = options.idleConnections > 0 ? await measureMemory(options) : [];
+  const peak = options.peakSize > 0 ? await measurePeaks(options) : [];
   const cpu = cpus();
   const result: E2eResult = {
     tool: 'wasmsocket bench:e2e',
-    version: 1,
+    version: 2,
     startedAt,
     finishedAt: new Date().toISOString(),
     environment: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? 'unknown', platform: `${process.platform} ${process.arch}` },
@@ -349,7 +393,8 @@ async function main(): Promise<number> {
     cells,
     skipped: options.skipped.map((cell) => ({ cell, reason: `${((cell.size * cell.connections * cell.depth) / 2 ** 30).toFixed(0)} GiB in flight, over the 256 MiB budget` })),
     memory,
-    targets: checkTargets(cells, memory, BASELINE_SERVER),
+    peak,
+    targets: checkTargets(cells, memory, peak),
   };
   const base = join(options.outDir, options.name);
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);

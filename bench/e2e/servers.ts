@@ -1,34 +1,49 @@
 /**
  * The servers compared by the end-to-end benchmark, and starting one as a process of its own
- * (`servers/echo-server.ts`) on 127.0.0.1.
+ * on 127.0.0.1: the echo servers (`servers/echo-server.ts`) and the Node floor
+ * (`servers/floor-server.ts`).
  */
 import { fileURLToPath } from 'node:url';
 import { askServerProcess, type StartedProcess, startServerProcess, stopServerProcess } from '../lib/server-process.js';
-import type { ServerMemory, ServerReady } from './servers/echo-server.js';
+import type { Cell } from './matrix.js';
+import type { ServerMemory, ServerReady } from './servers/control.js';
 
 /** A server of the comparison. */
 export interface ServerSpec {
-  /** Short id, used in options and JSON: `wasm`, `portable`, `ws`, `ws-bufferutil`. */
+  /** Short id, used in options and JSON: `wasm`, `portable`, `ws`, `ws-bufferutil`, `floor`. */
   readonly id: string;
   readonly label: string;
+  /** The server's program, in `servers/`. */
+  readonly script: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   /** The engine the server must report (checked at start). */
   readonly engine: string;
 }
 
-/** Every server, in the report's column order; the last is the baseline of the ratios. */
+/** Every server, in the report's column order. */
 export const SERVERS: readonly ServerSpec[] = [
-  { id: 'wasm', label: 'wasmsocket (wasm)', args: ['wasmsocket'], env: {}, engine: 'wasm' },
-  { id: 'portable', label: 'wasmsocket (portable)', args: ['wasmsocket'], env: { WASMSOCKET_NO_WASM: '1' }, engine: 'portable' },
-  { id: 'ws', label: 'ws (pure JS)', args: ['ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, engine: 'js' },
-  { id: 'ws-bufferutil', label: 'ws + bufferutil', args: ['ws', '--require-bufferutil'], env: {}, engine: 'bufferutil' },
+  { id: 'wasm', label: 'wasmsocket (wasm)', script: 'echo-server.ts', args: ['wasmsocket'], env: {}, engine: 'wasm' },
+  { id: 'portable', label: 'wasmsocket (portable)', script: 'echo-server.ts', args: ['wasmsocket'], env: { WASMSOCKET_NO_WASM: '1' }, engine: 'portable' },
+  { id: 'ws', label: 'ws (pure JS)', script: 'echo-server.ts', args: ['ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, engine: 'js' },
+  { id: 'ws-bufferutil', label: 'ws + bufferutil', script: 'echo-server.ts', args: ['ws', '--require-bufferutil'], env: {}, engine: 'bufferutil' },
+  { id: 'floor', label: 'Node floor', script: 'floor-server.ts', args: [], env: {}, engine: 'floor' },
 ];
 
-/** The id of the server the ratios compare against. */
+/** The id of the server the ratios in parentheses compare against. */
 export const BASELINE_SERVER = 'ws-bufferutil';
 
-const ECHO_SERVER = fileURLToPath(new URL('./servers/echo-server.ts', import.meta.url));
+/** The Node floor: what a WebSocket server on `net.Socket` cannot spend less than. */
+export const FLOOR_SERVER = 'floor';
+
+/** The servers put against the floor: ours (the default, wasm codec) and ws with its native add-on. */
+export const OURS_SERVER = 'wasm';
+export const WS_SERVER = 'ws-bufferutil';
+
+/** Servers every run includes, whatever --servers says: the ratios need them. */
+export const REQUIRED_SERVERS: readonly string[] = [BASELINE_SERVER, FLOOR_SERVER];
+
+
 
 /** Options of a server process. */
 export interface LaunchOptions {
@@ -52,9 +67,12 @@ export class ServerProcess {
     this.port = started.ready.port;
   }
 
-  /** The echo endpoint. */
-  get url(): URL {
-    return new URL(`ws://127.0.0.1:${this.port}/echo`);
+  /**
+   * The endpoint a cell loads: /echo, with the cell's payload size and type in the query (the
+   * floor replies by them; the echo servers ignore the query).
+   */
+  urlFor(cell: Pick<Cell, 'size' | 'type'>): URL {
+    return new URL(`ws://127.0.0.1:${this.port}/echo?size=${cell.size}&type=${cell.type}`);
   }
 
   /** Start `spec`'s server and wait until it listens. */
@@ -62,7 +80,8 @@ export class ServerProcess {
     const nodeFlags = ['--import', 'tsx'];
     if (options.exposeGc) nodeFlags.push('--expose-gc');
     if (options.cpuProfileDir !== undefined) nodeFlags.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`);
-    const started = await startServerProcess<ServerReady>(spec.label, nodeFlags, ECHO_SERVER, spec.args, spec.env);
+    const script = fileURLToPath(new URL(`./servers/${spec.script}`, import.meta.url));
+    const started = await startServerProcess<ServerReady>(spec.label, nodeFlags, script, spec.args, spec.env);
     const server = new ServerProcess(spec, started);
     if (started.ready.engine !== spec.engine) {
       await server.stop();

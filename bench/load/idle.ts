@@ -1,8 +1,14 @@
 /**
  * 10,000 idle connections: the memory a server spends per open WebSocket connection, for
- * wasmsocket and for `ws` in the same test.
+ * wasmsocket and for `ws` in the same test, and for the Node floor — a `net` server that
+ * completes the handshake and holds nothing per connection but Node's socket — so that
+ * "above floor" says what a library adds to what Node itself costs.
  *
- *   bash -c 'ulimit -n 65536; tsx bench/load/idle.ts [--connections 10000] [--library both|wasmsocket|ws]'
+ *   bash -c 'ulimit -n 65536; tsx bench/load/idle.ts [--connections 10000] [--library all|floor,wasmsocket,ws]'
+ *
+ * The clients need one file descriptor each in this process and the server one each in its
+ * own, so the open-file limit of each must exceed the connections (where the hard limit is
+ * 20,000, 10,000 connections fit).
  *
  * Each server runs in its own process (bench/load/server.ts). The clients are raw TCP sockets
  * in this process that complete the opening handshake and then sit idle, so they cost the
@@ -13,9 +19,11 @@
  * JavaScript side holds, Buffers included) and for RSS (what the process holds, allocator
  * slack and kernel-visible pages included).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { openRawWebSocket } from '../e2e/raw-client.js';
 import { type Library, LoadServer, mebibytes, type ServerMemory } from './server-process.js';
 
 interface Options {
@@ -23,39 +31,24 @@ interface Options {
   libraries: Library[];
 }
 
+const LIBRARIES: readonly Library[] = ['floor', 'wasmsocket', 'ws'];
+
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { connections: 10_000, libraries: ['wasmsocket', 'ws'] };
+  const options: Options = { connections: 10_000, libraries: [...LIBRARIES] };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (argv[i] === '--connections') options.connections = Number(value);
-    else if (argv[i] === '--library') options.libraries = value === 'both' ? ['wasmsocket', 'ws'] : [value as Library];
+    else if (argv[i] === '--library') options.libraries = value === 'all' ? [...LIBRARIES] : (value ?? '').split(',').map((name) => name.trim() as Library);
     else throw new Error(`unknown option ${argv[i]}`);
   }
+  const unknown = options.libraries.filter((library) => !LIBRARIES.includes(library));
+  if (unknown.length > 0) throw new Error(`--library takes all or a list of ${LIBRARIES.join(', ')}, not ${unknown.join(', ')}`);
   if (!Number.isInteger(options.connections) || options.connections < 1) throw new Error('--connections needs a positive integer');
   return options;
 }
 
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
 /** "idle" as a masked text frame. */
 const MESSAGE = Buffer.from([0x81, 0x84, 1, 2, 3, 4, 0x69 ^ 1, 0x64 ^ 2, 0x6c ^ 3, 0x65 ^ 4]);
-
-/** Open one connection and complete its handshake. */
-function openRaw(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      if (!head.startsWith('HTTP/1.1 101')) reject(new Error(`handshake refused: ${head.split('\r\n')[0]}`));
-      else resolve(socket);
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.once('connect', () => socket.write(REQUEST));
-  });
-}
 
 /** Send one message on every socket and wait for every echo (6 bytes: header + "idle"). */
 async function exchangeOne(sockets: readonly Socket[]): Promise<void> {
@@ -86,7 +79,7 @@ async function openAll(port: number, count: number): Promise<Socket[]> {
     Array.from({ length: inFlight }, async () => {
       while (next < count) {
         next++;
-        const socket = await openRaw(port).catch((error: NodeJS.ErrnoException) => {
+        const socket = await openRawWebSocket(port).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'EMFILE') throw new Error(`out of file descriptors after ${sockets.length} connections: raise the limit (ulimit -n 65536) and run again`);
           throw error;
         });
@@ -142,24 +135,42 @@ function perConnection(result: Result, at: ServerMemory): { heap: number; heapAn
   };
 }
 
+/** This process's open-file limit, as a shell it starts sees it. */
+function fileDescriptorLimit(): number {
+  const text = spawnSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
+  return text === 'unlimited' ? Infinity : Number(text);
+}
+
+/** Bytes, signed, rounded: `-120 B`, `1,024 B`. */
+function bytes(n: number): string {
+  return `${Math.round(n).toLocaleString('en-US')} B`;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const limit = fileDescriptorLimit();
+  if (limit < options.connections + 256) console.log(`warning: the open-file limit is ${limit}; ${options.connections} connections need more on each side`);
   const results: Result[] = [];
   for (const library of options.libraries) {
     console.log(`${library}: opening ${options.connections} connections…`);
     results.push(await measureLibrary(library, options.connections));
   }
-  const rows = results.flatMap((result) => {
-    const open = perConnection(result, result.open);
-    const message = perConnection(result, result.afterMessage);
-    return [
-      `| ${result.library} | after the handshake | ${Math.round(open.heap)} B | ${Math.round(open.heapAndExternal)} B | ${Math.round(open.rss)} B |`,
-      `| ${result.library} | after one message each | ${Math.round(message.heap)} B | ${Math.round(message.heapAndExternal)} B | ${Math.round(message.rss)} B |`,
-    ];
-  });
+  const floor = results.find((result) => result.library === 'floor');
+  const moments = [
+    { when: 'after the handshake', at: (result: Result) => result.open },
+    { when: 'after one message each', at: (result: Result) => result.afterMessage },
+  ];
+  const rows = results.flatMap((result) =>
+    moments.map(({ when, at }) => {
+      const own = perConnection(result, at(result));
+      const reference = floor === undefined ? undefined : perConnection(floor, at(floor));
+      const above = (pick: (figures: typeof own) => number): string => (reference === undefined ? '–' : bytes(pick(own) - pick(reference)));
+      return `| ${result.library} | ${when} | ${bytes(own.heap)} | ${bytes(own.heapAndExternal)} | ${bytes(own.rss)} | ${above((f) => f.rss)} | ${above((f) => f.heap)} |`;
+    }),
+  );
   console.log(`\n${options.connections} idle connections, server memory per connection (after a full GC):\n`);
-  console.log('| server | when | heap | heap + external | RSS |');
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log('| server | when | heap | heap + external | RSS | RSS above floor | heap above floor |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
   for (const row of rows) console.log(row);
   console.log('');
   for (const result of results) {

@@ -2,7 +2,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 
-export type Library = 'wasmsocket' | 'ws';
+export type Library = 'floor' | 'wasmsocket' | 'ws';
 
 /** What the server process reports of itself. */
 export interface ServerMemory {

@@ -1,8 +1,9 @@
 /**
  * The server side of the load benchmarks, in a process of its own so that its memory is all
- * its connections': an echo server of wasmsocket or of `ws`, driven over IPC.
+ * its connections': an echo server of wasmsocket or of `ws`, or the Node floor (the least a
+ * server on `net.Socket` holds per connection; bench/e2e/servers/floor.ts), driven over IPC.
  *
- *   node --expose-gc --import tsx bench/load/server.ts <wasmsocket|ws>
+ *   node --expose-gc --import tsx bench/load/server.ts <wasmsocket|ws|floor>
  *
  * Messages from the driver: `{ type: 'measure', gc: boolean }` → `{ type: 'memory', … }`;
  * `{ type: 'close' }` → the server closes and the process exits. On start it sends
@@ -11,6 +12,7 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer as WsServer } from 'ws';
 import { WebSocketServer } from '../../src/node.js';
+import { createFloorServer, type FloorStats } from '../e2e/servers/floor.js';
 
 const library = process.argv[2] ?? 'wasmsocket';
 
@@ -30,14 +32,27 @@ const onConnection = (socket: Echoing & { on(event: 'close', listener: () => voi
   socket.on('close', () => connections--);
 };
 
-const server: { close(callback: () => void): void; address(): AddressInfo | string | null } =
-  library === 'ws'
-    ? new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, maxPayload: 100 * 1024 * 1024 })
-    : new WebSocketServer({ port: 0, host: '127.0.0.1' });
-(server as unknown as { on(event: 'connection', listener: typeof onConnection): void }).on('connection', onConnection);
-(server as unknown as { on(event: 'listening', listener: () => void): void }).on('listening', () => {
-  process.send!({ type: 'listening', port: (server.address() as AddressInfo).port });
-});
+/** What the floor has served; it answers the idle clients' one 4-byte text message ("idle"). */
+const floorStats: FloorStats = { connections: 0, frames: 0 };
+
+function listening(port: number): void {
+  process.send!({ type: 'listening', port });
+}
+
+let server: { close(callback: () => void): void };
+if (library === 'floor') {
+  const floor = createFloorServer({ size: 4, type: 'text' }, floorStats);
+  floor.listen(0, '127.0.0.1', () => listening((floor.address() as AddressInfo).port));
+  server = floor;
+} else {
+  const echo: { close(callback: () => void): void; address(): AddressInfo | string | null } =
+    library === 'ws'
+      ? new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false, maxPayload: 100 * 1024 * 1024 })
+      : new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  (echo as unknown as { on(event: 'connection', listener: typeof onConnection): void }).on('connection', onConnection);
+  (echo as unknown as { on(event: 'listening', listener: () => void): void }).on('listening', () => listening((echo.address() as AddressInfo).port));
+  server = echo;
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -49,7 +64,16 @@ process.on('message', (message: { type: string; gc?: boolean }) => {
       gc();
     }
     const usage = process.memoryUsage();
-    process.send!({ type: 'memory', connections, messages, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers });
+    process.send!({
+      type: 'memory',
+      connections: library === 'floor' ? floorStats.connections : connections,
+      messages: library === 'floor' ? floorStats.frames : messages,
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      heapTotal: usage.heapTotal,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+    });
   } else if (message.type === 'close') {
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 5000).unref();

@@ -144,6 +144,18 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** The next message's sequence number. */
 let sequence = 0;
 
+/** The longest wait for a server to deliver what was published before the next run starts. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+/**
+ * Wait until every subscriber has received the last message published (a server that fell
+ * behind at a fixed rate is still sending it), so that a run never measures the one before.
+ */
+async function drain(): Promise<void> {
+  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+  while (Math.min(...threads.map((thread) => thread.progress)) < sequence - 1 && performance.now() < deadline) await sleep(20);
+}
+
 async function run(config: FanOutRun): Promise<FanOutResult> {
   const pub = publisher!;
   let published = 0;
@@ -191,8 +203,7 @@ async function run(config: FanOutRun): Promise<FanOutResult> {
   for (const report of reports) addBuckets(histogram, report.latency);
   const delivered = reports.reduce((sum, report) => sum + report.delivered, 0);
   const lost = reports.reduce((sum, report) => sum + report.lost, 0);
-  // Let what is in flight arrive before the next run.
-  await sleep(500);
+  await drain();
   return { published: published - countedFrom, delivered, elapsedMs, latency: summarizeLatency(histogram), lost };
 }
 

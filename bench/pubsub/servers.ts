@@ -12,8 +12,8 @@ import type { ServerSpec as EchoServerSpec } from '../e2e/servers.js';
 import { askServerProcess, type StartedProcess, startServerProcess, stopServerProcess } from '../lib/server-process.js';
 import type { PubsubServerReady } from './server.js';
 
-/** A server of the comparison: as bench:e2e has them, with how many processes it runs. */
-export interface ServerSpec extends EchoServerSpec {
+/** A server of the comparison: as bench:e2e has them (its `script` is server.ts), with how many processes it runs. */
+export interface ServerSpec extends Omit<EchoServerSpec, 'script'> {
   /** Server processes to start (default 1). */
   readonly instances?: number;
   /**

@@ -5,7 +5,9 @@
  * Each worker's `ClusterBus` sends the primary one bus frame per publish (`bus-frame.ts`:
  * the topic and the payload's bytes in one buffer) and tells it which topics it has
  * subscribers to; the primary (`ClusterBus.setupPrimary()`) forwards each frame as it is to
- * the other workers with subscribers to its topic, and to no other. The channels use Node's
+ * the other workers with subscribers to its topic, and to no other. What a worker publishes
+ * within one tick goes in one IPC message (a batch), and so does what the primary forwards
+ * from one such message to each worker: a channel message costs far more than its bytes. The channels use Node's
  * `'advanced'` serialization, which carries a `Uint8Array` as bytes; the default JSON one
  * would turn every payload into an array of numbers, so a worker refuses to start a bus on it.
  *
@@ -30,7 +32,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { InvalidStateError } from '../shared/errors.js';
 import type { Bus, BusDelivery } from './bus.js';
-import { BusFrameKind, decodeBusFrame, encodeBusFrame, isBusFrame } from './bus-frame.js';
+import { busFramesOf, BusFrameKind, decodeBusFrame, encodeBusBatch, encodeBusFrame } from './bus-frame.js';
 
 /** What the primary does for the workers' buses; `close()` stops forwarding. */
 export interface ClusterBusPrimary {
@@ -50,11 +52,22 @@ const PRIMARY_MARK = 'WASMSOCKET_CLUSTER_BUS';
 /** A send failed (the channel is closing: the worker or the primary is going away). At most once: the frame is lost. */
 const ignoreSendError = (): void => {};
 
+/** One channel message for `frames`: the frame itself, or a batch. */
+function channelMessage(frames: readonly Uint8Array[]): Uint8Array {
+  return frames.length === 1 ? frames[0]! : encodeBusBatch(frames);
+}
+
 /** The bus of one cluster worker (see the module comment). */
 export class ClusterBus implements Bus {
   #deliver: BusDelivery | null = null;
   #listener: ((message: unknown) => void) | null = null;
   #closed = false;
+  /** The frames of this tick, sent together at its end. */
+  #outgoing: Uint8Array[] = [];
+
+  static #flushTask(bus: ClusterBus): void {
+    bus.#flush();
+  }
 
   /**
    * @throws InvalidStateError outside a cluster worker, or in a worker whose channel does not
@@ -76,9 +89,13 @@ export class ClusterBus implements Bus {
     if (this.#closed) throw new InvalidStateError('the ClusterBus is closed');
     this.#deliver = deliver;
     this.#listener = (message) => {
-      if (!isBusFrame(message)) return; // the application's own messages
-      const frame = decodeBusFrame(message);
-      if (frame !== null && frame.kind === BusFrameKind.PUBLISH) deliver(frame.topic, frame.payload, frame.binary);
+      // Anything else is the application's own messages.
+      const frames = message instanceof Uint8Array ? busFramesOf(message) : null;
+      if (frames === null) return;
+      for (const bytes of frames) {
+        const frame = decodeBusFrame(bytes);
+        if (frame !== null && frame.kind === BusFrameKind.PUBLISH) deliver(frame.topic, frame.payload, frame.binary);
+      }
     };
     process.on('message', this.#listener);
   }
@@ -93,6 +110,8 @@ export class ClusterBus implements Bus {
 
   close(): Promise<void> {
     if (!this.#closed) {
+      // What this tick said (the last subscribers leaving) still goes.
+      this.#flush();
       this.#closed = true;
       if (this.#listener !== null) process.off('message', this.#listener);
       this.#listener = null;
@@ -101,8 +120,15 @@ export class ClusterBus implements Bus {
   }
 
   #send(frame: Uint8Array): void {
-    if (this.#closed || process.connected !== true) return;
-    process.send!(frame, undefined, undefined, ignoreSendError);
+    if (this.#closed) return;
+    if (this.#outgoing.push(frame) === 1) process.nextTick(ClusterBus.#flushTask, this);
+  }
+
+  #flush(): void {
+    const frames = this.#outgoing;
+    if (frames.length === 0) return;
+    this.#outgoing = [];
+    if (!this.#closed && process.connected === true) process.send!(channelMessage(frames), undefined, undefined, ignoreSendError);
   }
 
   /**
@@ -119,20 +145,31 @@ export class ClusterBus implements Bus {
     primaryRunning = true;
     const interest = new Map<string, Set<Worker>>();
     const onMessage = (worker: Worker, message: unknown): void => {
-      if (!isBusFrame(message)) return;
-      const frame = decodeBusFrame(message);
-      if (frame === null) return;
-      if (frame.kind === BusFrameKind.PUBLISH) {
-        const workers = interest.get(frame.topic);
-        if (workers === undefined) return;
-        for (const other of workers) if (other !== worker && other.isConnected()) other.send(message, undefined, ignoreSendError);
-      } else if (frame.kind === BusFrameKind.INTEREST) {
-        let workers = interest.get(frame.topic);
-        if (workers === undefined) interest.set(frame.topic, (workers = new Set()));
-        workers.add(worker);
-      } else {
-        forget(frame.topic, worker);
+      const frames = message instanceof Uint8Array ? busFramesOf(message) : null;
+      if (frames === null) return;
+      // What goes to each worker from this message, in order, sent as one message each.
+      const forwards = new Map<Worker, Uint8Array[]>();
+      for (const bytes of frames) {
+        const frame = decodeBusFrame(bytes);
+        if (frame === null) continue;
+        if (frame.kind === BusFrameKind.PUBLISH) {
+          const workers = interest.get(frame.topic);
+          if (workers === undefined) continue;
+          for (const other of workers) {
+            if (other === worker) continue;
+            const list = forwards.get(other);
+            if (list === undefined) forwards.set(other, [bytes]);
+            else list.push(bytes);
+          }
+        } else if (frame.kind === BusFrameKind.INTEREST) {
+          let workers = interest.get(frame.topic);
+          if (workers === undefined) interest.set(frame.topic, (workers = new Set()));
+          workers.add(worker);
+        } else {
+          forget(frame.topic, worker);
+        }
       }
+      for (const [other, list] of forwards) if (other.isConnected()) other.send(channelMessage(list), undefined, ignoreSendError);
     };
     const forget = (topic: string, worker: Worker): void => {
       const workers = interest.get(topic);

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterBus, InvalidStateError, WebSocket } from '../../src/node.js';
-import { BusFrameKind, decodeBusFrame, encodeBusFrame, isBusFrame } from '../../src/pubsub/bus-frame.js';
+import { busFramesOf, BusFrameKind, decodeBusFrame, encodeBusBatch, encodeBusFrame, isBusFrame } from '../../src/pubsub/bus-frame.js';
 import { InvalidArgumentError } from '../../src/shared/errors.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/cluster-server.ts', import.meta.url));
@@ -190,5 +190,21 @@ describe('bus frames', () => {
     expect(decodeBusFrame(new Uint8Array([...interestWithPayload, 1]))).toBeNull();
     expect(isBusFrame({ topic: 't' })).toBe(false);
     expect(() => encodeBusFrame(BusFrameKind.PUBLISH, 'x'.repeat(70_000), null, false)).toThrow(InvalidArgumentError);
+  });
+
+  it('batch the frames of a tick in order, and refuse a batch that is cut short or nests', () => {
+    const frames = [
+      encodeBusFrame(BusFrameKind.INTEREST, 'a', null, false),
+      encodeBusFrame(BusFrameKind.PUBLISH, 'a', new Uint8Array([1]), true),
+      encodeBusFrame(BusFrameKind.PUBLISH, 'b', new Uint8Array(0), false),
+    ];
+    const batch = encodeBusBatch(frames);
+    expect(isBusFrame(batch)).toBe(true);
+    expect(decodeBusFrame(batch)).toBeNull();
+    expect(busFramesOf(batch)).toEqual(frames);
+    expect(busFramesOf(frames[1]!)).toEqual([frames[1]]);
+    expect(busFramesOf(batch.subarray(0, batch.length - 1))).toBeNull();
+    expect(busFramesOf(encodeBusBatch([batch]))).toBeNull();
+    expect(busFramesOf(new Uint8Array([1, 2, 3]))).toBeNull();
   });
 });

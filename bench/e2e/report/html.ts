@@ -1,12 +1,13 @@
 /**
  * The end-to-end results as one self-contained HTML page: the Markdown report's tables, and
  * charts drawn as inline SVG (nothing is fetched): per message type and depth, the server CPU
- * per message of every server relative to the baseline, cell by cell; and the idle memory per
- * connection.
+ * per message of ours and of ws + bufferutil over the Node floor's, and of every server
+ * relative to the baseline, cell by cell; and the idle memory per connection.
  */
 import type { MessageType } from '../../../src/cli/bench/options.js';
 import { formatSize } from '../../../src/cli/bench/report.js';
-import { type CellResult, type E2eResult, cpuRatio, summarizeRuns } from '../results.js';
+import { type CellResult, type E2eResult, cpuRatio, floorRatios, summarizeRuns } from '../results.js';
+import { FLOOR_SERVER } from '../servers.js';
 import { describeCell, describeRun, formatFigure } from './markdown.js';
 
 /** Colours of the servers' bars, in column order. */
@@ -80,17 +81,41 @@ export function barChart(title: string, groups: readonly { readonly label: strin
   return parts.join('');
 }
 
-/** The CPU ratio charts: one per message type and depth. */
-function cpuCharts(result: E2eResult): string[] {
-  const charts: string[] = [];
-  const baseline = result.servers.find((s) => s.id === result.baseline)?.label ?? result.baseline;
+/** The cells of each message type and depth present, in report order. */
+function cellGroups(result: E2eResult): { readonly type: MessageType; readonly depth: number; readonly cells: CellResult[] }[] {
   const types = [...new Set(result.cells.map((c) => c.cell.type))] as MessageType[];
   const depths = [...new Set(result.cells.map((c) => c.cell.depth))];
-  for (const type of types) {
-    for (const depth of depths) {
-      const cells = result.cells.filter((c: CellResult) => c.cell.type === type && c.cell.depth === depth);
-      if (cells.length === 0) continue;
-      const groups = cells.map((c) => ({
+  return types.flatMap((type) =>
+    depths.map((depth) => ({ type, depth, cells: result.cells.filter((c) => c.cell.type === type && c.cell.depth === depth) })).filter((group) => group.cells.length > 0),
+  );
+}
+
+/** The charts of ours and ws + bufferutil over the Node floor: one per message type and depth. */
+function floorCharts(result: E2eResult): string[] {
+  if (!result.servers.some((s) => s.id === FLOOR_SERVER)) return [];
+  const series = ['wasmsocket (wasm) / floor', 'ws + bufferutil / floor'];
+  return cellGroups(result).map(({ type, depth, cells }) =>
+    barChart(
+      `Server CPU per message over the Node floor — ${type}, depth ${depth} (lower is better; 1 is the floor)`,
+      cells.map((c) => {
+        const { ours, ws } = floorRatios(c);
+        const bars = [ours, ws].flatMap((ratio, i) => (ratio === null ? [] : [{ series: i, value: ratio, title: `${series[i]}, ${describeCell(c.cell)}: ${ratio.toFixed(2)}×` }]));
+        return { label: `${formatSize(c.cell.size)} × ${c.cell.connections}`, bars };
+      }),
+      series,
+      '× floor',
+      1,
+    ),
+  );
+}
+
+/** The CPU ratio charts: one per message type and depth. */
+function cpuCharts(result: E2eResult): string[] {
+  const baseline = result.servers.find((s) => s.id === result.baseline)?.label ?? result.baseline;
+  return cellGroups(result).map(({ type, depth, cells }) =>
+    barChart(
+      `Server CPU per message relative to ${baseline} — ${type}, depth ${depth} (lower is better)`,
+      cells.map((c) => ({
         label: `${formatSize(c.cell.size)} × ${c.cell.connections}`,
         bars: result.servers.flatMap(({ id, label }, series) => {
           const ratio = cpuRatio(c, id, result.baseline);
@@ -99,19 +124,12 @@ function cpuCharts(result: E2eResult): string[] {
             ? []
             : [{ series, value: ratio, title: `${label}, ${describeCell(c.cell)}: ${formatFigure(summary.serverCpuMicrosPerMessage)} µs/message (${ratio.toFixed(2)}×)` }];
         }),
-      }));
-      charts.push(
-        barChart(
-          `Server CPU per message relative to ${baseline} — ${type}, depth ${depth} (lower is better)`,
-          groups,
-          result.servers.map((s) => s.label),
-          `× ${baseline}`,
-          1,
-        ),
-      );
-    }
-  }
-  return charts;
+      })),
+      result.servers.map((s) => s.label),
+      `× ${baseline}`,
+      1,
+    ),
+  );
 }
 
 function memoryChart(result: E2eResult): string {
@@ -162,7 +180,7 @@ export function markdownToHtml(markdown: string): string {
 
 /** The whole page. `markdown` is the Markdown report of the same result. */
 export function renderHtml(result: E2eResult, markdown: string): string {
-  const charts = [...cpuCharts(result), ...(result.memory.length > 0 ? [memoryChart(result)] : [])];
+  const charts = [...floorCharts(result), ...cpuCharts(result), ...(result.memory.length > 0 ? [memoryChart(result)] : [])];
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -5,7 +5,8 @@
  */
 import { formatSize } from '../../../src/cli/bench/report.js';
 import type { Cell } from '../matrix.js';
-import { type CellResult, type CellSummary, type E2eResult, summarizeRuns } from '../results.js';
+import { type CellResult, type CellSummary, type E2eResult, floorRatios, formatMiB, type MemoryResult, type PeakResult, summarizeRuns } from '../results.js';
+import { FLOOR_SERVER } from '../servers.js';
 
 /** A cell in words: `1 KiB binary, 16 conn, depth 1`. */
 export function describeCell(cell: Cell): string {
@@ -63,6 +64,32 @@ function figureTable(result: E2eResult, pick: (s: CellSummary) => number, ratio:
   return table(header, rows, 1);
 }
 
+function ratioText(ratio: number | null): string {
+  return ratio === null ? '–' : `${ratio.toFixed(2)}×`;
+}
+
+/**
+ * The primary table: CPU per message of every server (ratio against the baseline in
+ * parentheses), then ours and ws + bufferutil over the Node floor, and the rounds each cell's
+ * medians are of (the fewest of any server, when a run failed).
+ */
+function cpuTable(result: E2eResult): string {
+  const base = figureTable(result, (s) => s.serverCpuMicrosPerMessage, 'lower').split('\n');
+  const hasFloor = result.servers.some((s) => s.id === FLOOR_SERVER);
+  const extra = (c: CellResult): string[] => {
+    const rounds = Math.min(...result.servers.map(({ id }) => c.runs[id]?.length ?? 0));
+    if (!hasFloor) return [String(rounds)];
+    const { ours, ws } = floorRatios(c);
+    return [ratioText(ours), ratioText(ws), String(rounds)];
+  };
+  const header = hasFloor ? ['ours/floor', 'ws/floor', 'rounds'] : ['rounds'];
+  return [
+    `${base[0]} ${header.join(' | ')} |`,
+    `${base[1]} ${header.map(() => '---:').join(' | ')} |`,
+    ...result.cells.map((c, i) => `${base[i + 2]} ${extra(c).map(cellText).join(' | ')} |`),
+  ].join('\n');
+}
+
 /** The whole report. */
 export function renderMarkdown(result: E2eResult): string {
   const baseline = result.servers.find((s) => s.id === result.baseline)?.label ?? result.baseline;
@@ -81,9 +108,12 @@ export function renderMarkdown(result: E2eResult): string {
     '',
     `## Server CPU time per message (µs; ratio against ${baseline}, lower is better)`,
     '',
-    'The primary figure: CPU time (user + system, from /proc) the server process spent per echoed message.',
+    `The primary figure: CPU time (user + system, from /proc) the server process spent per echoed message, the median of ${result.settings.rounds} round${result.settings.rounds === 1 ? '' : 's'} ` +
+      '(the rounds column says how many runs a cell has, where one failed). ' +
+      'ours/floor is wasmsocket (wasm) over the Node floor, ws/floor is ws + bufferutil over it: the floor is a `net` server that answers each client frame ' +
+      'with a pre-built one of the same size, parsing and unmasking nothing, so what a library spends above it is its own.',
     '',
-    figureTable(result, (s) => s.serverCpuMicrosPerMessage, 'lower'),
+    cpuTable(result),
     '',
     `## Messages per second (round trips; ratio against ${baseline}, higher is better)`,
     '',
@@ -111,12 +141,14 @@ export function renderMarkdown(result: E2eResult): string {
   ];
   if (result.memory.length > 0) {
     const base = result.memory.find((m) => m.server === result.baseline);
+    const floor = result.memory.find((m) => m.server === FLOOR_SERVER);
+    const aboveFloor = (bytes: number, pick: (m: MemoryResult) => number): string => (floor === undefined ? '–' : ((bytes - pick(floor)) / 1024).toFixed(2));
     parts.push(
       '',
       `## Idle memory (${result.settings.idleConnections.toLocaleString('en-US')} connections per server)`,
       '',
       table(
-        ['server', 'open', 'RSS before (MB)', 'RSS with connections (MB)', 'per connection (KiB)', `vs ${baseline}`, 'JS heap (KiB)', 'ArrayBuffers (KiB)'],
+        ['server', 'open', 'RSS before (MB)', 'RSS with connections (MB)', 'per connection (KiB)', `vs ${baseline}`, 'above floor (KiB)', 'JS heap (KiB)', 'heap above floor (KiB)', 'ArrayBuffers (KiB)'],
         result.memory.map((m) => [
           result.servers.find((s) => s.id === m.server)?.label ?? m.server,
           m.open.toLocaleString('en-US'),
@@ -124,14 +156,43 @@ export function renderMarkdown(result: E2eResult): string {
           (m.loadedRssBytes / 1e6).toFixed(1),
           (m.bytesPerConnection / 1024).toFixed(2),
           base === undefined || base.bytesPerConnection <= 0 ? '–' : `${(m.bytesPerConnection / base.bytesPerConnection).toFixed(2)}×`,
+          aboveFloor(m.bytesPerConnection, (f) => f.bytesPerConnection),
           (m.heapBytesPerConnection / 1024).toFixed(2),
+          aboveFloor(m.heapBytesPerConnection, (f) => f.heapBytesPerConnection),
           (m.arrayBufferBytesPerConnection / 1024).toFixed(2),
         ]),
         1,
       ),
       '',
       (result.memory.every((m) => m.collected) ? 'Both measurements after a full garbage collection (--expose-gc). ' : 'Measured without forcing a garbage collection. ') +
-        'Per connection: the RSS delta divided by the open connections; the JS heap and ArrayBuffer columns say where it went (the rest is native: sockets, libuv, allocator).',
+        'Per connection: the RSS delta divided by the open connections; the JS heap and ArrayBuffer columns say where it went (the rest is native: sockets, libuv, allocator). ' +
+        "Above floor: less the Node floor's figure, which is what Node's socket and its handshake cost.",
+    );
+  }
+  if (result.peak !== undefined && result.peak.length > 0) {
+    const floorPeak = (size: number): PeakResult | undefined => result.peak?.find((p) => p.server === FLOOR_SERVER && p.size === size);
+    parts.push(
+      '',
+      '## Peak memory receiving large messages',
+      '',
+      table(
+        ['server', 'message', 'messages', 'RSS before (MiB)', 'peak RSS (MiB)', 'above the message', "above the floor's"],
+        result.peak.map((p) => [
+          result.servers.find((s) => s.id === p.server)?.label ?? p.server,
+          formatSize(p.size),
+          String(p.messages),
+          (p.baselineRssBytes / 2 ** 20).toFixed(1),
+          (p.peakRssBytes / 2 ** 20).toFixed(1),
+          formatMiB(p.aboveMessageBytes),
+          ((floor) => (floor === undefined ? '–' : formatMiB(p.aboveMessageBytes - floor.aboveMessageBytes)))(floorPeak(p.size)),
+        ]),
+        1,
+      ),
+      '',
+      'A fresh server process per row and one connection: RSS measured after a full collection with the connection open, the high-water mark (VmHWM) reset ' +
+        'then, and read again after the messages, each sent once the reply to the previous one had arrived. Above the message: peak − before − message size; ' +
+        "the reply is included, since every server answers before the next message comes. Above the floor's: less the floor's figure — Node allocates a buffer " +
+        'per socket read and frees it only when the collector runs, so the floor too holds about a message of reads at its peak.',
     );
   }
   const errors = result.cells.flatMap((c) =>

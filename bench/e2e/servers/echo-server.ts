@@ -14,40 +14,17 @@
  * (`WASMSOCKET_NO_WASM`, `WS_NO_BUFFER_UTIL`, `WS_NO_UTF_8_VALIDATE`); `--require-bufferutil`
  * refuses to start unless the native bufferutil is what `ws` loads.
  *
- * It prints one JSON line once listening (`ServerReady`), then answers each "memory" line on
- * stdin with a `ServerMemory` JSON line, after a full garbage collection when the process
- * runs with --expose-gc. It exits when stdin ends.
+ * It talks to the runner through `control.ts`: a ready line once listening, then memory
+ * answers; it exits when stdin ends.
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer as WsServer } from 'ws';
 import { defaultCodec } from '../../../src/adapters/node/codec.js';
 import { WebSocketServer as WasmsocketServer } from '../../../src/node.js';
 import { loadBufferUtil } from '../../lib/natives.js';
-
-/** The line printed once the server listens. */
-export interface ServerReady {
-  readonly ready: true;
-  readonly port: number;
-  readonly pid: number;
-  /** What runs the frames: `wasm` or `portable` for wasmsocket, `bufferutil` or `js` for ws. */
-  readonly engine: string;
-}
-
-/** The answer to a "memory" line. */
-export interface ServerMemory {
-  readonly rssBytes: number;
-  readonly heapUsedBytes: number;
-  /** Memory of ArrayBuffers (typed arrays, Buffers), outside the JavaScript heap. */
-  readonly arrayBuffersBytes: number;
-  /** Whether a full collection ran first. */
-  readonly collected: boolean;
-}
-
-/** The process-wide garbage collector, present with --expose-gc. */
-const collect = (globalThis as { gc?: () => void }).gc;
+import { failToStart, serveRunner } from './control.js';
 
 /** The part of the `ws` server API both libraries share, as the echo uses it. */
 interface EchoSocket {
@@ -106,20 +83,7 @@ async function main(): Promise<void> {
   } else {
     throw new Error(`usage: echo-server.ts wasmsocket|ws [--require-bufferutil], not ${String(implementation)}`);
   }
-  const ready: ServerReady = { ready: true, port: started.port, pid: process.pid, engine: started.engine };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-  const lines = createInterface({ input: process.stdin });
-  lines.on('line', (line) => {
-    if (line.trim() !== 'memory') return;
-    collect?.();
-    const usage = process.memoryUsage();
-    const memory: ServerMemory = { rssBytes: usage.rss, heapUsedBytes: usage.heapUsed, arrayBuffersBytes: usage.arrayBuffers, collected: collect !== undefined };
-    process.stdout.write(`${JSON.stringify(memory)}\n`);
-  });
-  lines.on('close', () => process.exit(0));
+  serveRunner(started.port, started.engine);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(failToStart);
