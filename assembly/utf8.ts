@@ -10,7 +10,11 @@
  * - for the bulk, the SIMD "lookup" algorithm of Keiser and Lemire ("Validating UTF-8 in less
  *   than one instruction per byte", 2021): three 16-entry nibble tables classify each pair of
  *   adjacent bytes, a saturating subtract checks where third and fourth bytes must be
- *   continuations, and blocks of 64 ASCII bytes are skipped with one test.
+ *   continuations, and blocks of 64 ASCII bytes are skipped with one test. Its cost per
+ *   block does not depend on how often the script changes, which is what chat-shaped text
+ *   (short ASCII words between words of other scripts) needs. The code is shaped for what V8
+ *   makes of it: 32 bytes per step, tables read from memory, high nibbles by a 16-bit shift,
+ *   and the two byte-1 lookups done once per byte (see `firstByteClasses`).
  * The last bytes after the whole blocks are checked as one more (overlapping or zero-padded)
  * block; then the DFA restarts at the first byte of the last, possibly incomplete, sequence,
  * so the carried state is exact.
@@ -132,18 +136,52 @@ function byte2HighTable(): v128 {
   );
 }
 
-/** Errors of one 16-byte block, given the block before it (its last 3 bytes matter). */
+/**
+ * The three tables in linear memory, 16 bytes each: byte1High, byte1Low, byte2High. Read
+ * from memory where they are used rather than kept as v128 constants, so that V8 keeps no
+ * register for them: its register allocator spills in the block loop when it has to hold
+ * them (bench/results/codec.md).
+ */
+const LOOKUP_TABLES: usize = memory.data(48, 16);
+v128.store(LOOKUP_TABLES, byte1HighTable());
+v128.store(LOOKUP_TABLES, byte1LowTable(), 16);
+v128.store(LOOKUP_TABLES, byte2HighTable(), 32);
+
+/** The high nibble of every byte: a 16-bit shift and a mask (an 8-bit shift costs V8 five instructions). */
 // @ts-ignore: decorator
 @inline
-function blockErrors(input: v128, previous: v128): v128 {
-  const lowNibble = i8x16.splat(0x0f);
-  const prev1 = i8x16.shuffle(previous, input, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30);
+function highNibbles(bytes: v128): v128 {
+  return v128.and(i16x8.shr_u(bytes, 4), i8x16.splat(0x0f));
+}
+
+/**
+ * What every byte of `bytes` says as the first byte of a pair: the two byte-1 tables ANDed.
+ * Both look at the same byte, so this is worked out once per block and moved one lane along
+ * for the next block, rather than computed again on the block shifted by a byte.
+ */
+// @ts-ignore: decorator
+@inline
+function firstByteClasses(bytes: v128, high: v128): v128 {
+  return v128.and(
+    i8x16.swizzle(v128.load(LOOKUP_TABLES), high),
+    i8x16.swizzle(v128.load(LOOKUP_TABLES, 16), v128.and(bytes, i8x16.splat(0x0f))),
+  );
+}
+
+/** The first-byte class of an ASCII byte (and of the zero bytes that stand before the input). */
+const ASCII_CLASS: u8 = TOO_LONG;
+
+/**
+ * Errors of one 16-byte block, given its high nibbles and first-byte classes and the block
+ * before it with its classes (its last 3 bytes matter).
+ */
+// @ts-ignore: decorator
+@inline
+function blockErrors(input: v128, high: v128, classes: v128, previous: v128, previousClasses: v128): v128 {
+  // Each byte paired with the byte before it: the class of that byte, the table of this one.
   const special = v128.and(
-    v128.and(
-      i8x16.swizzle(byte1HighTable(), i8x16.shr_u(prev1, 4)),
-      i8x16.swizzle(byte1LowTable(), v128.and(prev1, lowNibble)),
-    ),
-    i8x16.swizzle(byte2HighTable(), i8x16.shr_u(input, 4)),
+    i8x16.shuffle(previousClasses, classes, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30),
+    i8x16.swizzle(v128.load(LOOKUP_TABLES, 32), high),
   );
   const prev2 = i8x16.shuffle(previous, input, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29);
   const prev3 = i8x16.shuffle(previous, input, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28);
@@ -166,48 +204,65 @@ function incompleteAtEnd(input: v128): v128 {
   );
 }
 
+/** Whether the 64 bytes at `p` are all ASCII. */
+// @ts-ignore: decorator
+@inline
+function isAscii64(p: usize): bool {
+  return i8x16.bitmask(v128.or(v128.or(v128.load(p), v128.load(p, 16)), v128.or(v128.load(p, 32), v128.load(p, 48)))) == 0;
+}
+
+/**
+ * Once a 64-byte block holds non-ASCII bytes, this many bytes are checked in full before the
+ * ASCII test runs again: text that leaves ASCII tends to stay mixed (chat, most scripts but
+ * Latin), where the test would only cost time; a long ASCII run after it loses at most this
+ * much of its fast path.
+ */
+const MIXED_RUN: usize = 256;
+
 /**
  * Whether the 16-byte blocks of [start, end) (`end - start` a positive multiple of 16) are
  * free of errors, `start` being at a code point boundary. A sequence cut off at `end` is not
  * an error here: the caller looks at the last bytes again.
+ *
+ * 32 bytes (two blocks) per step: with more in flight, V8's register allocator spills.
  */
 function validBlocks(start: usize, end: usize): bool {
   let p = start;
   let previous = i8x16.splat(0);
-  let previousIncomplete = i8x16.splat(0);
+  let previousClasses = i8x16.splat(ASCII_CLASS);
   let error = i8x16.splat(0);
-  const end64 = start + ((end - start) & ~(<usize>63));
-  while (p < end64) {
-    const a = v128.load(p);
-    const b = v128.load(p, 16);
-    const c = v128.load(p, 32);
-    const d = v128.load(p, 48);
-    if (i8x16.bitmask(v128.or(v128.or(a, b), v128.or(c, d))) == 0) {
-      // All ASCII: valid, unless the block before ended inside a sequence.
-      error = v128.or(error, previousIncomplete);
-      previousIncomplete = i8x16.splat(0);
-    } else {
-      error = v128.or(error, blockErrors(a, previous));
-      error = v128.or(error, blockErrors(b, a));
-      error = v128.or(error, blockErrors(c, b));
-      error = v128.or(error, blockErrors(d, c));
-      previousIncomplete = incompleteAtEnd(d);
+  const end32 = start + ((end - start) & ~(<usize>31));
+  while (p < end32) {
+    if (end - p >= 64 && isAscii64(p)) {
+      // All ASCII: valid, unless the block before ended inside a sequence. So are the
+      // 64-byte blocks of ASCII after it, skipped in a loop of their own.
+      error = v128.or(error, incompleteAtEnd(previous));
+      previous = i8x16.splat(0);
+      previousClasses = i8x16.splat(ASCII_CLASS);
+      p += 64;
+      while (end - p >= 64 && isAscii64(p)) p += 64;
+      continue;
     }
+    const runEnd = min(p + MIXED_RUN, end32);
+    do {
+      const a = v128.load(p);
+      const aHigh = highNibbles(a);
+      const aClasses = firstByteClasses(a, aHigh);
+      error = v128.or(error, blockErrors(a, aHigh, aClasses, previous, previousClasses));
+      const b = v128.load(p, 16);
+      const bHigh = highNibbles(b);
+      const bClasses = firstByteClasses(b, bHigh);
+      error = v128.or(error, blockErrors(b, bHigh, bClasses, a, aClasses));
+      previous = b;
+      previousClasses = bClasses;
+      p += 32;
+    } while (p < runEnd);
     if (v128.any_true(error)) return false;
-    previous = d;
-    p += 64;
   }
-  while (p < end) {
+  if (p < end) {
     const input = v128.load(p);
-    if (i8x16.bitmask(input) == 0) {
-      error = v128.or(error, previousIncomplete);
-      previousIncomplete = i8x16.splat(0);
-    } else {
-      error = v128.or(error, blockErrors(input, previous));
-      previousIncomplete = incompleteAtEnd(input);
-    }
-    previous = input;
-    p += 16;
+    const high = highNibbles(input);
+    error = v128.or(error, blockErrors(input, high, firstByteClasses(input, high), previous, previousClasses));
   }
   return !v128.any_true(error);
 }
@@ -217,6 +272,15 @@ function validBlocks(start: usize, end: usize): bool {
 @inline
 function laneIndex(): v128 {
   return i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/** Errors of the block `input` after the block `previous`, classes computed here. */
+// @ts-ignore: decorator
+@inline
+function errorsAfter(input: v128, previous: v128): v128 {
+  const high = highNibbles(input);
+  const previousClasses = firstByteClasses(previous, highNibbles(previous));
+  return blockErrors(input, high, firstByteClasses(input, high), previous, previousClasses);
 }
 
 /**
@@ -236,11 +300,11 @@ function validTail(start: usize, end: usize): bool {
       // Lanes of `previous` before `start` are not input: zero them (ASCII).
       previous = v128.and(previous, i8x16.ge_u(laneIndex(), i8x16.splat(<i8>(start - (end - 32)))));
     }
-    return !v128.any_true(blockErrors(v128.load(end - 16), previous));
+    return !v128.any_true(errorsAfter(v128.load(end - 16), previous));
   }
   const inInput = i8x16.lt_u(laneIndex(), i8x16.splat(<i8>length));
   const input = v128.and(v128.load(start), inInput);
-  return !v128.any_true(v128.and(blockErrors(input, i8x16.splat(0)), inInput));
+  return !v128.any_true(v128.and(errorsAfter(input, i8x16.splat(0)), inInput));
 }
 
 /**

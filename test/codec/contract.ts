@@ -30,6 +30,19 @@ function freshState(): FragmentState {
   return { fragment: Fragment.NONE, utf8: UTF8_ACCEPT };
 }
 
+/** The validator state after each piece of `data` cut at `cuts` (ascending), fed in order. */
+export function utf8StatesThrough(codec: Codec, data: Uint8Array, cuts: readonly number[]): number[] {
+  const states: number[] = [];
+  let state = UTF8_ACCEPT;
+  let at = 0;
+  for (const cut of [...cuts, data.length]) {
+    state = codec.utf8Step(data.subarray(at, cut), state);
+    states.push(state);
+    at = cut;
+  }
+  return states;
+}
+
 /** Deterministic pseudo-random bytes (xorshift32) so failures reproduce. */
 export function pseudoRandomBytes(length: number, seed = 0x9e3779b9): Uint8Array {
   const out = new Uint8Array(length);

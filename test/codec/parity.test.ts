@@ -21,7 +21,7 @@ import {
 } from '../../src/codec/types.js';
 import { createWasmCodecFromBytes } from '../../src/codec/wasm/index.js';
 import { utf8Cases } from '../vectors/utf8.js';
-import { pseudoRandomBytes } from './contract.js';
+import { pseudoRandomBytes, utf8StatesThrough } from './contract.js';
 import { buildFrame, concat } from './frame-builder.js';
 import { ALL_WASM, wasmBuilds } from './wasm-builds.js';
 
@@ -80,18 +80,6 @@ const utf8Piece = fc.oneof(
 );
 const utf8Input = fc.array(utf8Piece, { maxLength: 30 }).map((pieces) => concat(...pieces));
 
-function stepThrough(codec: Codec, data: Uint8Array, cuts: number[]): number[] {
-  const states: number[] = [];
-  let state = UTF8_ACCEPT;
-  let at = 0;
-  for (const cut of [...cuts, data.length]) {
-    state = codec.utf8Step(data.subarray(at, cut), state);
-    states.push(state);
-    at = cut;
-  }
-  return states;
-}
-
 describe('UTF-8 parity', () => {
   it('the same state after every piece, and the verdict of buffer.isUtf8', () => {
     fc.assert(
@@ -100,9 +88,9 @@ describe('UTF-8 parity', () => {
           fc.tuple(fc.constant(data), fc.uniqueArray(fc.integer({ min: 0, max: data.length }), { maxLength: 6 }).map((c) => c.sort((a, b) => a - b))),
         ),
         ([data, cuts]) => {
-          const expected = stepThrough(portableCodec, data, cuts);
+          const expected = utf8StatesThrough(portableCodec, data, cuts);
           for (const [, codec] of candidates) {
-            expect(stepThrough(codec, data, cuts)).toEqual(expected);
+            expect(utf8StatesThrough(codec, data, cuts)).toEqual(expected);
             expect(codec.validateUtf8(data)).toBe(isUtf8(data));
           }
           expect(portableCodec.validateUtf8(data)).toBe(isUtf8(data));
