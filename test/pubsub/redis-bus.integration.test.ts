@@ -246,6 +246,26 @@ describe('RedisBus between nodes', () => {
     expect(a.bus.stats.skipped).toBeGreaterThan(skipped);
   });
 
+  it("ignores what is not a bus message on its channels: too short, another format version, the control channel's unknown kinds", async () => {
+    const { a, b } = await linked('room', redis);
+    const other = await redis.client();
+    try {
+      await other.publish('wasmsocket:t:room', Buffer.from('short'));
+      await other.publish('wasmsocket:t:room', Buffer.concat([Buffer.from([2, 0]), Buffer.alloc(16, 9), Buffer.from('version 2')]));
+      await other.publish('wasmsocket:c:interest', Buffer.from([1]));
+      await other.publish('wasmsocket:c:interest', Buffer.concat([Buffer.from([1, 99]), Buffer.alloc(16, 9), Buffer.from('room')]));
+      // A well-formed message from a node of its own, last: everything before it was read.
+      await other.publish('wasmsocket:t:room', Buffer.concat([Buffer.from([1, 1]), Buffer.alloc(16, 9), Buffer.from([7, 7])]));
+      await until(() => b.received.length === 1, 'the well-formed message');
+      expect(b.received).toEqual([{ topic: 'room', payload: Buffer.from([7, 7]), binary: true }]);
+      // Still working.
+      a.bus.publish('room', Buffer.from('after'), false);
+      await until(() => b.received.length === 2, 'the next message from a');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('rejects options it cannot honour', () => {
     expect(() => new RedisBus({ bufferBytes: -1 })).toThrow(RangeError);
     expect(() => new RedisBus({ inFlightBytes: 1.5 })).toThrow(/inFlightBytes must be a non-negative integer/);
