@@ -38,8 +38,8 @@
  * their own sequence numbers (and ask the publisher for what they missed) or carry the
  * messages in Redis Streams.
  *
- * One Redis server (the one the URL names) carries the bus;
- * Redis Cluster's sharded pub/sub is not used.
+ * One Redis server (the one the URL names) carries the bus; Redis Cluster's sharded pub/sub is
+ * not used.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
@@ -541,8 +541,15 @@ export class RedisBus implements Bus {
     this.#countScheduled = false;
     const topics = [...this.#toCount];
     this.#toCount.clear();
-    if (topics.length > 0 && !this.#closed) this.#count(topics).catch(() => {});
+    if (!this.#closed) this.#countInBatches(topics).catch(() => {});
   };
+
+  /** Count `topics` in commands of at most NUMSUB_BATCH channels, sent together. */
+  async #countInBatches(topics: readonly string[]): Promise<void> {
+    const counts: Promise<void>[] = [];
+    for (let i = 0; i < topics.length; i += NUMSUB_BATCH) counts.push(this.#count(topics.slice(i, i + NUMSUB_BATCH)));
+    await Promise.all(counts);
+  }
 
   /** Ask Redis how many connections subscribe to each topic's channel, and apply the answer. */
   async #count(topics: readonly string[]): Promise<void> {
@@ -569,9 +576,6 @@ export class RedisBus implements Bus {
     const listed = new Set(channels.map((channel) => String(channel).slice(dataPrefix.length)));
     // What is not listed has no subscriber at all, as of this reply.
     for (const topic of this.#remote.keys()) if (!listed.has(topic)) this.#remote.delete(topic);
-    const topics = [...listed];
-    const counts: Promise<void>[] = [];
-    for (let i = 0; i < topics.length; i += NUMSUB_BATCH) counts.push(this.#count(topics.slice(i, i + NUMSUB_BATCH)));
-    await Promise.all(counts);
+    await this.#countInBatches([...listed]);
   }
 }
