@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisServer } from '../../test/helpers/redis-server.js';
@@ -120,6 +121,8 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+/** The machine as the run found it: on a shared machine the latencies mean little without it. */
+const machine = `${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the start`;
 const redis = await RedisServer.start();
 const samples: Sample[] = [];
 try {
@@ -142,7 +145,7 @@ const summary = sizes.flatMap((size) =>
 );
 
 const lines = [
-  `Redis bus, 1 publisher → Redis → 1 subscriber node, ${rate.toLocaleString('en-US')} msg/s for ${seconds} s, medians of ${rounds} rounds (ratio: the bus against the bare client)`,
+  `Redis bus, 1 publisher → Redis → 1 subscriber node, ${rate.toLocaleString('en-US')} msg/s for ${seconds} s, medians of ${rounds} rounds (ratio: the bus against the bare client); ${machine}`,
   '',
   '| size | impl | publisher CPU µs/msg | subscriber CPU µs/msg | latency p50 µs | latency p99 µs | delivered/s | lost |',
   '|---:|---|---:|---:|---:|---:|---:|---:|',
@@ -159,6 +162,6 @@ for (const size of sizes) {
 const markdown = `${lines.join('\n')}\n`;
 const outDir = resolve(values.out);
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'redis-bus.json'), `${JSON.stringify({ rate, seconds, rounds, sizes, samples, summary }, null, 2)}\n`);
+writeFileSync(join(outDir, 'redis-bus.json'), `${JSON.stringify({ machine, rate, seconds, rounds, sizes, samples, summary }, null, 2)}\n`);
 writeFileSync(join(outDir, 'redis-bus.md'), markdown);
 process.stdout.write(markdown);
