@@ -358,6 +358,39 @@ describe('RedisBus faults', () => {
     }
   });
 
+  it("'buffer': a message larger than the buffer is dropped at once, a long outage keeps only the newest, and what nobody subscribes to by the time the node is back is dropped too", async () => {
+    const proxy = await TcpProxy.start(redis.port);
+    try {
+      const small = Buffer.from('s');
+      const { a, b } = await linked('gone', proxy.url, { whileDisconnected: 'buffer', bufferBytes: 10 * (small.length + 64) }, redis);
+      await proxy.cut();
+      await until(() => !a.bus.stats.connected, 'a to see its link down');
+      a.bus.publish('gone', Buffer.alloc(1000), true);
+      expect(a.bus.stats).toMatchObject({ buffered: 0, dropped: 1 });
+      // 3,000 into a buffer of 10: the oldest 2,990 pushed out, one by one.
+      for (let i = 0; i < 3000; i++) a.bus.publish('gone', small, false);
+      expect(a.bus.stats).toMatchObject({ buffered: 10, bufferedBytes: 10 * (small.length + 64), dropped: 2991 });
+      // b leaves while a is away: a learns it from the snapshot it takes once back.
+      b.bus.interest('gone', false);
+      const client = await redis.client();
+      try {
+        for (let i = 0; i < 400 && Number(((await client.sendCommand(['PUBSUB', 'NUMSUB', 'wasmsocket:t:gone'])) as unknown[])[1]) !== 0; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      } finally {
+        await client.close();
+      }
+      const published = a.bus.stats.published;
+      await proxy.restore();
+      await until(() => a.bus.stats.connected, 'a back');
+      expect(a.bus.stats).toMatchObject({ buffered: 0, dropped: 3001, published });
+      a.bus.publish('gone', small, false);
+      expect(a.bus.stats.skipped).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("with whileDisconnected 'drop' (the default) nothing is buffered during a cut link", async () => {
     const proxy = await TcpProxy.start(redis.port);
     try {
@@ -403,6 +436,11 @@ describe('RedisBus faults', () => {
       await client.sendCommand(['CLIENT', 'PAUSE', '20000', 'WRITE']);
       for (let i = 0; i < 5; i++) a.bus.publish('held', Buffer.from('never answered'), false);
       await a.bus.close();
+      // Closed: publishing and interest do nothing any more.
+      const after = a.bus.stats;
+      a.bus.publish('held', Buffer.from('after close'), false);
+      a.bus.interest('another', true);
+      expect(a.bus.stats).toEqual(after);
       // Closed while Redis still held every PUBLISH: the client cut them, none answered.
       await until(() => a.bus.stats.unconfirmed === 5, 'the 5 PUBLISHes to be cut');
       expect(a.bus.stats.published).toBeGreaterThanOrEqual(5);
