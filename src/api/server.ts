@@ -507,7 +507,11 @@ export class WebSocketServer extends EventEmitter {
     this.#topics.configure(topic, options);
   }
 
-  /** How many messages to `topic` were not sent to a slow subscriber (`slowSubscribers: 'drop'`), in all. */
+  /**
+   * How many messages to `topic` were not sent, one per subscriber each was dropped for: to a
+   * slow subscriber (`slowSubscribers: 'drop'`), or to every subscriber while the topic's
+   * messages waiting for compression held 64 MiB (a publisher faster than zlib).
+   */
   droppedMessages(topic: string): number {
     return this.#topics.droppedMessages(topic);
   }

@@ -11,8 +11,10 @@
  * `'advanced'` serialization, which carries a `Uint8Array` as bytes; the default JSON one
  * would turn every payload into an array of numbers, so a worker refuses to start a bus on it.
  *
- * Delivery is at most once (a worker that exits loses what was on its way to it) and ordered
- * per publishing worker per topic: one channel per worker, forwarded in arrival order.
+ * Delivery is at most once (a worker that exits loses what was on its way to it; a new
+ * subscription takes effect for the other workers once the primary has read it, so a message
+ * they publish meanwhile misses it) and ordered per publishing worker per topic: one channel
+ * per worker, forwarded in arrival order.
  *
  * @example
  * ```ts

@@ -39,6 +39,14 @@ import { type CompressionShare, compressionShareOf, DeflateSharing, type Sharer 
  */
 export const MAX_TOPIC_LENGTH = 4096;
 
+/**
+ * The most payload bytes one topic holds while its messages wait for their compressed
+ * encoding (a publisher faster than zlib's thread pool): beyond it a message is not published
+ * to this server's subscribers but counted as dropped (`droppedMessages`), so memory stays
+ * bounded. 64 MiB is seconds of compression at zlib's pace, far beyond a burst.
+ */
+export const MAX_COMPRESSION_BACKLOG = 64 * 1024 * 1024;
+
 /** What a topic does with a subscriber that is not reading fast enough. */
 export type SlowSubscriberPolicy = 'queue' | 'drop';
 
@@ -100,6 +108,8 @@ interface Topic {
   sharers: number;
   /** Publications waiting for an encoding, and those behind them (order per topic). */
   backlog: Publication[] | null;
+  /** Their payload bytes (bounded by `MAX_COMPRESSION_BACKLOG`). */
+  backlogBytes: number;
 }
 
 /** A message being delivered to a topic, with the encodings made for it. */
@@ -152,7 +162,11 @@ export class TopicRegistry {
     else this.#options.set(topic, { slowSubscribers: policy });
   }
 
-  /** Messages not queued for a slow subscriber of `topic` (`slowSubscribers: 'drop'`), since the server started. */
+  /**
+   * Messages to `topic` not queued for a subscriber, one per subscriber each was dropped for:
+   * a slow subscriber (`slowSubscribers: 'drop'`), or every subscriber of a topic whose
+   * compression backlog was full (`MAX_COMPRESSION_BACKLOG`).
+   */
   droppedMessages(topic: string): number {
     return this.#dropped.get(topic) ?? 0;
   }
@@ -165,7 +179,7 @@ export class TopicRegistry {
     const entry = this.#topics.get(topic);
     if (entry === undefined) return 0;
     const publication: Publication = { plain: message, compress: terms.compress, except: terms.except, members: null };
-    if (entry.backlog !== null) return this.#wait(entry, publication);
+    if (entry.backlog !== null) return this.#wait(topic, entry, publication);
     const waiting = terms.compress && entry.sharers > 0 ? this.#deflate.prepare(publication.plain, entry.members, terms.except) : null;
     if (waiting !== null) return this.#waitFor(topic, entry, publication, waiting);
     return this.#deliver(topic, entry.members, publication);
@@ -174,7 +188,7 @@ export class TopicRegistry {
   add(topic: string, member: TopicMember): void {
     let entry = this.#topics.get(topic);
     if (entry === undefined) {
-      entry = { members: new Set(), sharers: 0, backlog: null };
+      entry = { members: new Set(), sharers: 0, backlog: null, backlogBytes: 0 };
       this.#topics.set(topic, entry);
     }
     entry.members.add(member);
@@ -192,17 +206,27 @@ export class TopicRegistry {
     this.#onInterest?.(topic, false);
   }
 
-  /** Queue `publication` behind the topic's backlog, for the subscribers it has now. */
-  #wait(entry: Topic, publication: Publication): number {
+  /** Queue `publication` behind the topic's backlog, for the subscribers it has now (or drop it past the bound). */
+  #wait(topic: string, entry: Topic, publication: Publication): number {
     const members = [...entry.members].filter((member) => member !== publication.except);
+    const bytes = publication.plain.payload.length;
+    if (entry.backlogBytes + bytes > MAX_COMPRESSION_BACKLOG && entry.backlog!.length > 0) {
+      this.#countDropped(topic, members.length);
+      return 0;
+    }
+    entry.backlogBytes += bytes;
     entry.backlog!.push({ ...publication, members });
     return members.length;
+  }
+
+  #countDropped(topic: string, count: number): void {
+    if (count > 0) this.#dropped.set(topic, (this.#dropped.get(topic) ?? 0) + count);
   }
 
   /** `publication` waits for its compressed encodings (`ready`); the topic's later publications wait behind it. */
   #waitFor(topic: string, entry: Topic, publication: Publication, ready: PromiseLike<void>): number {
     entry.backlog = [];
-    const count = this.#wait(entry, publication);
+    const count = this.#wait(topic, entry, publication);
     const settle = (): void => this.#drainBacklog(topic, entry);
     ready.then(settle, settle);
     return count;
@@ -220,9 +244,11 @@ export class TopicRegistry {
         return;
       }
       backlog.shift();
+      entry.backlogBytes -= publication.plain.payload.length;
       this.#deliver(topic, publication.members!, publication);
     }
     entry.backlog = null;
+    entry.backlogBytes = 0;
     if (entry.members.size === 0 && this.#topics.get(topic) === entry) this.#topics.delete(topic);
   }
 
@@ -247,7 +273,7 @@ export class TopicRegistry {
       reached++;
     }
     deflate.release(plain);
-    if (dropped > 0) this.#dropped.set(topic, (this.#dropped.get(topic) ?? 0) + dropped);
+    this.#countDropped(topic, dropped);
     return reached;
   }
 }

@@ -145,6 +145,22 @@ describe('wasmsocket serve', () => {
     }
     expect(byWorker.size).toBe(2);
     const [[firstWorker, first], [secondWorker, second]] = [...byWorker.entries()] as [[number, Client], [number, Client]];
+    // A worker's subscription reaches the primary asynchronously (at most once: a message
+    // published elsewhere meanwhile misses it): probe until each worker has carried one.
+    const probe = async (from: Client, to: Client): Promise<void> => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        from.ws.send(`probe ${attempt}`);
+        try {
+          await to.messages.next('a probe', (received) => received.data.toString().includes('"text":"probe '), 500);
+          return;
+        } catch {
+          // Not carried yet: the next probe.
+        }
+      }
+      throw new Error('no probe reached the other worker');
+    };
+    await probe(first, second);
+    await probe(second, first);
     const textFrom = async (client: Client, text: string): Promise<Record<string, unknown>> => {
       for (;;) {
         const event = await client.nextEvent();

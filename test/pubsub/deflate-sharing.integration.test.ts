@@ -10,6 +10,7 @@ import { createZlibEngine } from '../../src/adapters/node/deflate-zlib.js';
 import type { WebSocket, WebSocketServer } from '../../src/node.js';
 import type { DeflateEngine, DeflateStreamParameters } from '../../src/protocol/extensions/deflate-engine.js';
 import { createPerMessageDeflate } from '../../src/protocol/extensions/permessage-deflate.js';
+import { MAX_COMPRESSION_BACKLOG } from '../../src/pubsub/topics.js';
 import { nextEvent, openClient, Resources, startServer } from '../adapters/node/helpers.js';
 
 const resources = new Resources();
@@ -54,6 +55,26 @@ function receive(ws: WebSocket, count: number): Promise<string[]> {
 
 const large = (i: number): string => `message ${i} `.repeat(300);
 
+/** A zlib engine whose compressors wait for `open()` before they compress anything. */
+function gatedEngine(): { engine: DeflateEngine; open: () => void } {
+  const zlib = createZlibEngine();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const engine: DeflateEngine = {
+    capabilities: zlib.capabilities,
+    createDeflater: (parameters: DeflateStreamParameters) => {
+      const deflater = zlib.createDeflater(parameters);
+      return {
+        messageEnd: deflater.messageEnd,
+        deflate: (data, end) => gate.then(() => deflater.deflate(data, end)),
+        dispose: () => deflater.dispose(),
+      };
+    },
+    createInflater: (parameters: DeflateStreamParameters) => zlib.createInflater(parameters),
+  };
+  return { engine, open };
+}
+
 describe('publish with permessage-deflate', () => {
   it('compresses once per window for the subscribers without context takeover; the others get the plain frame', async () => {
     const { engine, deflaterWindows } = countingEngine();
@@ -90,6 +111,21 @@ describe('publish with permessage-deflate', () => {
     expect(second.wss.publish('t', large(3), { compress: false })).toBe(1);
     expect(await plainly).toEqual([large(3)]);
     expect(otherWindows).toEqual([]);
+  });
+
+  it('drops and counts what a topic publishes while 64 MiB wait for compression, and delivers the rest in order', async () => {
+    const { engine, open } = gatedEngine();
+    const { wss, url } = await startServer(resources, { extensions: [createPerMessageDeflate(engine, { serverNoContextTakeover: true }).server] });
+    const { client } = await subscriber(wss, url, {});
+    const arrived = receive(client, 2);
+    expect(wss.publish('t', large(1))).toBe(1);
+    // large(1) waits for its compressor; 64 MiB more would pass the bound.
+    expect(wss.publish('t', Buffer.alloc(MAX_COMPRESSION_BACKLOG, 0x61), { binary: false })).toBe(0);
+    expect(wss.droppedMessages('t')).toBe(1);
+    expect(wss.publish('t', large(2))).toBe(1);
+    open();
+    expect(await arrived).toEqual([large(1), large(2)]);
+    expect(wss.droppedMessages('t')).toBe(1);
   });
 
   it('keeps publish order on a topic while compressions are pending, small plain messages included', async () => {
