@@ -18,15 +18,20 @@ const entries = {
   codec: 'src/codec/index.ts',
   protocol: 'src/protocol/index.ts',
   web: 'src/web.ts',
+  redis: 'src/redis.ts',
 };
 
 /**
  * CommonJS: `require('wasmsocket')` (and `require('wasmsocket/web')`) is the WebSocket class
- * with the named exports as statics, as `require('ws')` is; codec and protocol are plain.
+ * with the named exports as statics, as `require('ws')` is; codec, protocol and redis are plain.
  */
 const cjsEntries = { ...entries, node: 'src/node-cjs.ts', web: 'src/web-cjs.ts' };
 
-const external = (id) => id.startsWith('node:');
+/**
+ * Node's built-ins, and the Redis client behind `wasmsocket/redis`: an optional peer
+ * dependency, loaded from the user's own installation, never bundled.
+ */
+const external = (id) => id.startsWith('node:') || id === 'redis' || id.startsWith('@redis/');
 const shebang = (chunk) => (chunk.name === 'cli' ? '#!/usr/bin/env node' : '');
 
 /**
@@ -126,12 +131,12 @@ export default [
   {
     // Declarations, once: CommonJS-format bundles (.d.cts) of every entry, which the ES module
     // declarations (.d.ts) re-export; see scripts/declarations.mjs.
-    input: { 'node-api': entries.node, codec: entries.codec, protocol: entries.protocol, 'web-api': entries.web },
+    input: { 'node-api': entries.node, codec: entries.codec, protocol: entries.protocol, 'web-api': entries.web, redis: entries.redis },
     external,
     plugins: [
       dts({ tsconfig: 'tsconfig.json' }),
       entryDeclarations({
-        reexport: { codec: 'codec', protocol: 'protocol' },
+        reexport: { codec: 'codec', protocol: 'protocol', redis: 'redis' },
         classEntries: {
           node: { api: 'node-api', main: 'WebSocket', aliases: { Server: 'WebSocketServer' } },
           web: { api: 'web-api', main: 'WebSocket' },

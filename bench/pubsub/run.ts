@@ -1,6 +1,7 @@
 /**
  * `npm run bench:pubsub`: fan-out — one publisher, many subscribers — with wasmsocket's
- * `publish` (one process, and two node:cluster workers over the `ClusterBus`) side by side with
+ * `publish` (one process, two node:cluster workers over the `ClusterBus`, and two server
+ * processes through a real redis-server on 127.0.0.1 over the `RedisBus`) side by side with
  * `ws` doing what its users write, `for (const client of wss.clients) client.send(data)`,
  * without and with bufferutil. Every server runs in a process of its own (servers.ts); the
  * subscribers and the publisher in another (load.ts), so neither side's descriptor limit is
@@ -25,7 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { sampleProcess } from '../../src/cli/bench/proc.js';
 import type { FanOutResult, FanOutRun, LoadConnectConfig } from './load.js';
-import { PubsubServer, SERVERS } from './servers.js';
+import { RedisServer } from '../../test/helpers/redis-server.js';
+import { PubsubServer, REDIS_URL_ENV, SERVERS } from './servers.js';
 
 const USAGE = `Usage: tsx bench/pubsub/run.ts [--quick] [options]
 
@@ -156,6 +158,12 @@ class LoadProcess {
   }
 }
 
+/** The redis-server of the servers that need one (started in main). */
+let redis: RedisServer | undefined;
+
+/** The redis-server a server goes through: it only carries the bus, and it is one of the server's processes. */
+const redisPids = (server: PubsubServer): number[] => (server.spec.redis ? [redis!.pid] : []);
+
 const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + sampleProcess(pid).cpuSeconds, 0);
 
 async function fanOut(): Promise<CellResult[]> {
@@ -165,6 +173,8 @@ async function fanOut(): Promise<CellResult[]> {
   for (const subscribers of subscriberCounts) {
     for (const [turn, spec] of servers.entries()) {
       const server = await PubsubServer.start(spec, { exposeGc: false });
+      const pids = [...server.pids, ...redisPids(server)];
+      const busPids = [...server.busPids, ...redisPids(server)];
       const load = new LoadProcess();
       try {
         await load.connect({ ports: server.ports, subscribers, topics: 1, subscribeOnly: false });
@@ -176,8 +186,8 @@ async function fanOut(): Promise<CellResult[]> {
           let busEnd = 0;
           const measured = await load.run(
             cell,
-            () => ((cpuStart = cpuOf(server.pids)), (busStart = cpuOf(server.busPids))),
-            () => ((cpuEnd = cpuOf(server.pids)), (busEnd = cpuOf(server.busPids))),
+            () => ((cpuStart = cpuOf(pids)), (busStart = cpuOf(busPids))),
+            () => ((cpuEnd = cpuOf(pids)), (busEnd = cpuOf(busPids))),
           );
           const seconds = measured.elapsedMs / 1000;
           const result: CellResult = {
@@ -188,7 +198,7 @@ async function fanOut(): Promise<CellResult[]> {
             publishedPerSecond: measured.published / seconds,
             deliveredPerSecond: measured.delivered / seconds,
             cpuMicrosPerDelivery: measured.delivered === 0 ? 0 : ((cpuEnd - cpuStart) * 1e6) / measured.delivered,
-            busMicrosPerPublish: server.busPids.length === 0 || measured.published === 0 ? null : ((busEnd - busStart) * 1e6) / measured.published,
+            busMicrosPerPublish: busPids.length === 0 || measured.published === 0 ? null : ((busEnd - busStart) * 1e6) / measured.published,
             p50Micros: measured.latency.p50,
             p99Micros: measured.latency.p99,
             deliveredShare: measured.published === 0 ? 0 : measured.delivered / (measured.published * subscribers),
@@ -236,7 +246,7 @@ const BASELINE = 'ws-bufferutil';
 
 function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<typeof memory>>): string {
   const lines: string[] = ['# Pub/sub fan-out', ''];
-  lines.push(`One publisher; every subscriber on its own loopback connection, in a load generator process apart from the server's. Fixed rate: ${rate} publishes/s; saturation: ${window} messages in flight. ${measureMs / 1000} s measured per cell after ${warmupMs / 1000} s of warm-up. CPU is the server's (every process of it), per delivered message; ratios are against ${BASELINE} measured in the same run. "bus µs/publish" is the CPU of the processes that only carry the bus (the cluster's primary) per published message; the latency a bus adds is its row's against the one-process row's. Latency is publish-to-delivery, measured where each message arrives.`, '');
+  lines.push(`One publisher; every subscriber on its own loopback connection, in a load generator process apart from the server's. Fixed rate: ${rate} publishes/s; saturation: ${window} messages in flight. ${measureMs / 1000} s measured per cell after ${warmupMs / 1000} s of warm-up. CPU is the server's (every process of it), per delivered message; ratios are against ${BASELINE} measured in the same run. "bus µs/publish" is the CPU of the processes that only carry the bus (the cluster's primary, the redis-server) per published message; the latency a bus adds is its row's against the one-process row's. Latency is publish-to-delivery, measured where each message arrives.`, '');
   const header = ['subscribers', 'size', 'publish', 'server', 'delivered msg/s', 'CPU µs/delivery', `× ${BASELINE}`, 'bus µs/publish', 'p50 µs', 'p99 µs', 'delivered'];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
   for (const subscribers of subscriberCounts) {
@@ -266,7 +276,11 @@ function renderMarkdown(cells: readonly CellResult[], mem: Awaited<ReturnType<ty
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
-  const cells = await fanOut();
+  if (servers.some((spec) => spec.redis)) {
+    redis = await RedisServer.start();
+    process.env[REDIS_URL_ENV] = redis.url;
+  }
+  const cells = await fanOut().finally(() => redis?.kill());
   const mem = await memory();
   const markdown = renderMarkdown(cells, mem);
   const outDir = resolve(values.out);

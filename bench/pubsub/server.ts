@@ -1,14 +1,15 @@
 /**
  * One fan-out server of the pub/sub benchmark, in a process of its own on 127.0.0.1:
  *
- *   tsx bench/pubsub/server.ts wasmsocket [--bus none|cluster] [--workers <n>]
+ *   tsx bench/pubsub/server.ts wasmsocket [--bus none|cluster|redis] [--workers <n>]
  *   tsx bench/pubsub/server.ts ws [--require-bufferutil]
  *
  * Connections to /sub?topics=<n> are subscribers: wasmsocket subscribes each to the topic
  * `bench` and to n - 1 more (`t1` …), for the memory figure; ws has no topics, and every
  * client is in `wss.clients`. Every message a connection to /pub sends is fanned out: by
  * wasmsocket with `wss.publish('bench', data)` (framed once, shared by every subscriber; through the
- * bus to the other workers with `--bus cluster`), by ws as its users write it,
+ * bus to the other workers with `--bus cluster`, to the other server processes through Redis
+ * with `--bus redis`, whose URL is in $WASMSOCKET_BENCH_REDIS_URL), by ws as its users write it,
  * `for (const client of wss.clients) client.send(data)`.
  *
  * `--bus` is the extension point for other buses: a mode is a name here (`busFor`) and a
@@ -28,7 +29,9 @@ import { parseArgs } from 'node:util';
 import { WebSocket as WsSocket, WebSocketServer as WsServer } from 'ws';
 import { defaultCodec } from '../../src/adapters/node/codec.js';
 import { type Bus, ClusterBus, type WebSocket, WebSocketServer } from '../../src/node.js';
+import { RedisBus } from '../../src/redis.js';
 import { loadBufferUtil } from '../lib/natives.js';
+import { REDIS_URL_ENV } from './servers.js';
 
 /** The line printed once the server listens. */
 export interface PubsubServerReady {
@@ -60,6 +63,11 @@ const workers = Number(values.workers);
 function busFor(name: string): Bus | undefined {
   if (name === 'none') return undefined;
   if (name === 'cluster') return new ClusterBus();
+  if (name === 'redis') {
+    const url = process.env[REDIS_URL_ENV];
+    if (url === undefined) throw new Error(`--bus redis needs ${REDIS_URL_ENV}`);
+    return new RedisBus({ url, prefix: 'bench:' });
+  }
   throw new Error(`unknown bus "${name}"`);
 }
 
@@ -82,7 +90,11 @@ function listen(onUpgrade: (request: IncomingMessage, socket: Duplex, head: Buff
 }
 
 async function startWasmsocket(): Promise<{ port: number; engine: string }> {
-  const wss = new WebSocketServer({ noServer: true, bus: busFor(values.bus!) });
+  const bus = busFor(values.bus!);
+  const wss = new WebSocketServer({ noServer: true, bus });
+  // Connected before it says it listens; the other processes' subscribers it learns of from
+  // Redis as they subscribe, within the warm-up.
+  if (bus instanceof RedisBus) await bus.ready;
   const port = await listen((request, socket, head) => {
     wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       ws.on('error', () => {});

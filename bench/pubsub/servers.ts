@@ -16,12 +16,21 @@ import type { PubsubServerReady } from './server.js';
 export interface ServerSpec extends Omit<EchoServerSpec, 'script'> {
   /** Server processes to start (default 1). */
   readonly instances?: number;
+  /**
+   * Whether it needs the benchmark's redis-server (its URL in `REDIS_URL_ENV`); that
+   * process's CPU time counts as the server's.
+   */
+  readonly redis?: boolean;
 }
+
+/** The environment variable that gives server.ts the benchmark's redis-server. */
+export const REDIS_URL_ENV = 'WASMSOCKET_BENCH_REDIS_URL';
 
 /** Every server, in the report's row order. */
 export const SERVERS: readonly ServerSpec[] = [
   { id: 'wasmsocket', label: 'wasmsocket publish', args: ['wasmsocket'], env: {}, engine: 'wasm' },
   { id: 'wasmsocket-cluster', label: 'wasmsocket publish, 2 workers (ClusterBus)', args: ['wasmsocket', '--bus', 'cluster', '--workers', '2'], env: {}, engine: 'wasm' },
+  { id: 'wasmsocket-redis', label: 'wasmsocket publish, 2 processes (RedisBus)', args: ['wasmsocket', '--bus', 'redis'], env: {}, engine: 'wasm', instances: 2, redis: true },
   { id: 'ws', label: 'ws clients loop (pure JS)', args: ['ws'], env: { WS_NO_BUFFER_UTIL: '1', WS_NO_UTF_8_VALIDATE: '1' }, engine: 'js' },
   { id: 'ws-bufferutil', label: 'ws clients loop + bufferutil', args: ['ws', '--require-bufferutil'], env: {}, engine: 'bufferutil' },
 ];

@@ -9,7 +9,9 @@
  *               published to it as a JSON event (`BroadcastEvent`), every binary message as it is
  *
  * With `--workers N` the primary forks N node:cluster workers that share the listening socket
- * and carry the broadcast topic between them on a `ClusterBus`.
+ * and carry the broadcast topic between them on a `ClusterBus`. With `--redis URL` every
+ * server (every worker, with `--workers`) is a node of a `RedisBus` instead, so the topic
+ * reaches the clients of every `serve` behind the same Redis, on this machine or another.
  *
  * Backpressure: the echo stops reading from a client while its echoes wait to be written
  * (`send` returned false) and reads again on 'drain', so a client that sends faster than it
@@ -34,7 +36,7 @@ import { SERVE_PAGE } from './page.js';
  */
 const ignoreSocketError = (): void => {};
 
-export const SERVE_HELP = `Usage: wasmsocket serve [--port <port>] [--host <host>] [--workers <n>]
+export const SERVE_HELP = `Usage: wasmsocket serve [--port <port>] [--host <host>] [--workers <n>] [--redis <url>]
 
 Run an echo and broadcast WebSocket server, with a page at / to try it from a browser.
 
@@ -42,7 +44,8 @@ Run an echo and broadcast WebSocket server, with a page at / to try it from a br
               message, the worker and node it came through, and how many clients are connected
   /echo       echoes every message back: text as text, binary as binary
   /broadcast  publishes every text message to every connected client (topic "broadcast")
-              as a JSON event, each saying which worker and node (host name) sent it:
+              as a JSON event, each saying which worker and node sent it (the node is the
+              host name; with --redis, <host name>:<process id of the serve>):
                 {"type":"welcome","id":1,"clients":2,"worker":1,"node":"h"}  to a client that joined
                 {"type":"clients","clients":2,"worker":1,"node":"h"}  when a worker's count changes
                 {"type":"message","from":1,"text":"…","worker":1,"node":"h"}  to everyone
@@ -53,6 +56,11 @@ Options:
   -H, --host <host>    address to listen on (default 127.0.0.1)
   -w, --workers <n>    run n node:cluster workers sharing the port (1–${256}, default 1);
                        a message published in any worker reaches the clients of all
+  --redis <url>        carry the broadcast through Redis (redis://host:port, rediss:// for
+                       TLS), so it reaches the clients of every serve using the same Redis
+                       and prefix; needs the redis package (npm install redis); each
+                       server (each worker) is then a node of its own on Redis
+  --redis-prefix <p>   the start of the Redis channel names (default "wasmsocket:")
   -h, --help           show this help
 
 It prints the URL it listens on. SIGINT (Ctrl+C) or SIGTERM closes every connection with
@@ -98,10 +106,14 @@ export interface ListenOptions {
   readonly host: string;
 }
 
-/** What to listen on, and how many workers serve it. */
+/** What to listen on, how many workers serve it, and the Redis that joins it to other servers. */
 export interface ServeOptions extends ListenOptions {
   readonly workers: number;
+  readonly redis?: { readonly url: string; readonly prefix: string };
 }
+
+/** The channel prefix `--redis` uses unless told otherwise (RedisBus's own default). */
+export const DEFAULT_REDIS_PREFIX = 'wasmsocket:';
 
 /** A running `serve` server. */
 export interface RunningServer {
@@ -203,12 +215,15 @@ class BroadcastRoom {
   }
 }
 
-/** Start the server; rejects with a `CommandError` saying why it cannot listen. */
-export async function startServer(options: ListenOptions, bus?: Bus): Promise<RunningServer> {
+/**
+ * Start the server; rejects with a `CommandError` saying why it cannot listen. `node` is the
+ * name its broadcast events carry (the host name unless told otherwise).
+ */
+export async function startServer(options: ListenOptions, bus?: Bus, node = hostname()): Promise<RunningServer> {
   const http: Server = createServer(answerHttp);
   // A broadcast cannot wait for its slowest listener: one that falls 16 MiB behind is closed (1008).
   const wss = new WebSocketServer({ noServer: true, bus, maxBufferedAmount: BROADCAST_BACKLOG_LIMIT });
-  const room = new BroadcastRoom(wss, { worker: cluster.worker?.id ?? 0, node: hostname() });
+  const room = new BroadcastRoom(wss, { worker: cluster.worker?.id ?? 0, node });
   const connections = new Set<WebSocket>();
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
     connections.add(ws);
@@ -277,6 +292,8 @@ export function parseServeArgs(args: readonly string[]): ServeOptions | 'help' {
         port: { type: 'string', short: 'p', default: String(DEFAULT_PORT) },
         host: { type: 'string', short: 'H', default: DEFAULT_HOST },
         workers: { type: 'string', short: 'w', default: '1' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -290,7 +307,59 @@ export function parseServeArgs(args: readonly string[]): ServeOptions | 'help' {
   if (!/^\d{1,3}$/.test(values.workers) || Number(values.workers) < 1 || Number(values.workers) > MAX_WORKERS) {
     throw new UsageError(`--workers must be a number from 1 to ${MAX_WORKERS}, not "${values.workers}"`);
   }
-  return { port: Number(values.port), host: values.host, workers: Number(values.workers) };
+  const prefix = values['redis-prefix'];
+  if (prefix !== undefined && values.redis === undefined) throw new UsageError('--redis-prefix needs --redis');
+  if (values.redis !== undefined && !/^rediss?:\/\/[^/]/.test(values.redis)) {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL, not "${values.redis}"`);
+  }
+  const redis = values.redis === undefined ? undefined : { url: values.redis, prefix: prefix ?? DEFAULT_REDIS_PREFIX };
+  return { port: Number(values.port), host: values.host, workers: Number(values.workers), ...(redis && { redis }) };
+}
+
+/** A Redis URL to print: without its password. */
+function printableRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return url.replace(/:[^@/]*@/, ':***@');
+  }
+}
+
+/** The name a server of `serve --redis` gives itself: the host name and the serve process's id (a worker's primary's). */
+function redisNodeName(): string {
+  return `${hostname()}:${cluster.isWorker ? process.ppid : process.pid}`;
+}
+
+/**
+ * A RedisBus for `--redis`, loaded only then: the `redis` client is an optional peer
+ * dependency, and a missing one is an error that says what to install. Connection errors go
+ * to stderr, each once until a different one (the bus retries every couple of seconds).
+ */
+async function createRedisBus(redis: NonNullable<ServeOptions['redis']>, io: CommandIo): Promise<Bus> {
+  let module: typeof import('../redis.js');
+  try {
+    module = await import('../redis.js');
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && /'redis'/.test((error as Error).message);
+    throw new CommandError(missing ? '--redis needs the redis package: npm install redis' : `cannot load the Redis bus: ${(error as Error).message}`);
+  }
+  let lastError = '';
+  try {
+    return new module.RedisBus({
+      url: redis.url,
+      prefix: redis.prefix,
+      onError: (error) => {
+        if (error.message === lastError) return;
+        lastError = error.message;
+        writeLine(io.stderr, `wasmsocket serve: redis ${printableRedisUrl(redis.url)}: ${error.message}; retrying`);
+      },
+    });
+  } catch (error) {
+    throw new CommandError(`--redis ${printableRedisUrl(redis.url)}: ${(error as Error).message}`);
+  }
 }
 
 /** Run `wasmsocket serve` until SIGINT or SIGTERM; resolves to the exit status. */
@@ -302,9 +371,18 @@ export async function serveCommand(args: readonly string[], io: CommandIo): Prom
   }
   if (options.workers > 1 && cluster.isPrimary) return runPrimary(options, io);
   const worker = cluster.isWorker;
-  const server = await startServer(options, worker ? new ClusterBus() : undefined);
+  let server: RunningServer;
+  if (options.redis) {
+    const bus = await createRedisBus(options.redis, io);
+    server = await startServer(options, bus, redisNodeName()).catch(async (error: unknown) => {
+      await bus.close();
+      throw error;
+    });
+  } else {
+    server = await startServer(options, worker ? new ClusterBus() : undefined);
+  }
   // A worker is quiet: the primary speaks for the cluster.
-  if (!worker) printUrls(io, server.url);
+  if (!worker) printUrls(io, server.url, options);
   return new Promise<ExitStatus>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -324,12 +402,14 @@ export async function serveCommand(args: readonly string[], io: CommandIo): Prom
   });
 }
 
-function printUrls(io: CommandIo, url: string, workers = 1): void {
+function printUrls(io: CommandIo, url: string, options: ServeOptions): void {
   const wsUrl = url.replace(/^http/, 'ws');
   writeLine(io.stdout, `listening on ${url}`);
   writeLine(io.stdout, `  echo       ${wsUrl}echo`);
   writeLine(io.stdout, `  broadcast  ${wsUrl}broadcast`);
-  if (workers > 1) writeLine(io.stdout, `  workers    ${workers} (node:cluster, sharing the port; topics carried by a ClusterBus)`);
+  const carrier = options.redis ? 'each a node on Redis' : 'topics carried by a ClusterBus';
+  if (options.workers > 1) writeLine(io.stdout, `  workers    ${options.workers} (node:cluster, sharing the port; ${carrier})`);
+  if (options.redis) writeLine(io.stdout, `  redis      ${printableRedisUrl(options.redis.url)} (prefix "${options.redis.prefix}", node ${hostname()}:${process.pid})`);
 }
 
 /**
@@ -358,7 +438,7 @@ async function runPrimary(options: ServeOptions, io: CommandIo): Promise<ExitSta
     };
     const onListening = (_worker: Worker, address: { address: string; port: number }): void => {
       if (++listening !== options.workers) return;
-      printUrls(io, `http://${urlHost(options.host)}:${address.port}/`, options.workers);
+      printUrls(io, `http://${urlHost(options.host)}:${address.port}/`, options);
     };
     const onExit = (worker: Worker, code: number | null, signal: string | null): void => {
       if (code !== 0 || !stopping) failed = true;

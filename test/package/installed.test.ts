@@ -12,6 +12,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RedisServer } from '../helpers/redis-server.js';
 import { packedPackage, PACK_TIMEOUT_MS, root, type PackedPackage } from './packed.js';
 
 const run = promisify(execFile);
@@ -46,10 +47,12 @@ const ECHOED = { text: 'héllo', isBinary: false, code: 1000, reason: 'done' };
 describe('the tarball', () => {
   const KiB = 1024;
 
-  it(`packs to at most 300 KiB, with dist/, the README, the licence and package.json`, () => {
+  // 300 KiB for the core entries and the command line, and 20 KiB for the optional Redis bus
+  // entry (its ESM and CommonJS builds and declarations pack to about 9 KiB).
+  it(`packs to at most 320 KiB, with dist/, the README, the licence and package.json`, () => {
     const paths = pkg.report.files.map((file) => file.path);
-    expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/node.js', 'dist/node.cjs', 'dist/cli.js']));
-    expect(pkg.report.size).toBeLessThanOrEqual(300 * KiB);
+    expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/node.js', 'dist/node.cjs', 'dist/cli.js', 'dist/redis.js', 'dist/redis.cjs']));
+    expect(pkg.report.size).toBeLessThanOrEqual(320 * KiB);
     expect(paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(path))).toEqual([]);
   });
 
@@ -182,6 +185,55 @@ console.log(JSON.stringify({ codec: createCodecSync().implementation, opened: ne
   });
 });
 
+describe('wasmsocket/redis and its optional peer dependency', () => {
+  const TWO_NODES = (load: string) => `
+${load}
+const url = process.argv[2];
+const a = new RedisBus({ url }), b = new RedisBus({ url });
+const got = [];
+b.attach((topic, payload, binary) => got.push({ topic, text: Buffer.from(payload).toString(), binary }));
+a.attach(() => {});
+Promise.all([a.ready, b.ready]).then(async () => {
+  b.interest('room', true);
+  for (let i = 0; i < 400 && got.length === 0; i++) {
+    a.publish('room', Buffer.from('héllo'), false);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  console.log(JSON.stringify(got[0]));
+  await Promise.all([a.close(), b.close()]);
+});`;
+
+  it('without the redis client installed, wasmsocket loads and wasmsocket/redis fails naming the missing package', async () => {
+    expect(existsSync(join(pkg.project, 'node_modules/redis'))).toBe(false);
+    const out = await runNode('redis-missing.mjs', `
+import { WebSocketServer } from 'wasmsocket';
+let error = '';
+try { await import('wasmsocket/redis'); } catch (caught) { error = caught.code + ' ' + caught.message; }
+console.log(JSON.stringify({ server: typeof WebSocketServer, error }));`);
+    const { server, error } = JSON.parse(out) as { server: string; error: string };
+    expect(server).toBe('function');
+    expect(error).toMatch(/^ERR_MODULE_NOT_FOUND .*'redis'/);
+    // The command line says what to install.
+    const serve = await run(process.execPath, [join(pkg.installed, 'dist/cli.js'), 'serve', '--port', '0', '--redis', 'redis://127.0.0.1:1'], { timeout: 20_000 })
+      .catch((failure: { code: number; stderr: string }) => failure);
+    expect(serve).toMatchObject({ code: 1, stderr: 'wasmsocket serve: --redis needs the redis package: npm install redis\n' });
+  });
+
+  it('with it installed, two buses from the installed entry carry a message through a real redis-server (ESM and CommonJS)', async () => {
+    await symlink(join(root, 'node_modules/redis'), join(pkg.project, 'node_modules/redis'), 'junction');
+    const redis = await RedisServer.start();
+    try {
+      for (const [name, load] of [['redis.mjs', "import { RedisBus } from 'wasmsocket/redis';"], ['redis.cjs', "const { RedisBus } = require('wasmsocket/redis');"]] as const) {
+        await writeFile(join(pkg.project, name), TWO_NODES(load));
+        const { stdout } = await run(process.execPath, [name, redis.url], { cwd: pkg.project, timeout: 20_000 });
+        expect(JSON.parse(stdout.trim()), name).toEqual({ topic: 'room', text: 'héllo', binary: false });
+      }
+    } finally {
+      await redis.kill();
+    }
+  }, 60_000);
+});
+
 /** A consumer's TypeScript files, type-checked against the installed declarations. */
 const ESM_CONSUMER = `
 import WebSocket, { WebSocketServer, createWebSocketStream, type ServerOptions } from 'wasmsocket';
@@ -189,6 +241,7 @@ import { WebSocket as NamedWebSocket, CloseCode } from 'wasmsocket';
 import { createCodecSync, type Codec } from 'wasmsocket/codec';
 import { ServerConnection } from 'wasmsocket/protocol';
 import WebClient, { StreamWebSocket } from 'wasmsocket/web';
+import { RedisBus, type Bus, type RedisBusOptions, type RedisBusStats } from 'wasmsocket/redis';
 
 const options: ServerOptions = { port: 0, host: '127.0.0.1' };
 const wss: WebSocketServer = new WebSocketServer(options);
@@ -203,7 +256,10 @@ client.close(CloseCode.NORMAL, 'bye');
 const codec: Codec = createCodecSync();
 const accept: number = new ServerConnection({ codec, established: {} }).state;
 const web: WebClient = new WebClient('ws://127.0.0.1:8080');
-void [same, codec, accept, web, StreamWebSocket, WebSocket.OPEN];
+const busOptions: RedisBusOptions = { url: 'redis://127.0.0.1:6379', prefix: 'app:', whileDisconnected: 'buffer' };
+const bus: Bus = new RedisBus(busOptions);
+const counters: RedisBusStats = new RedisBus().stats;
+void [same, codec, accept, web, StreamWebSocket, WebSocket.OPEN, bus, counters];
 // @ts-expect-error the ES module class has no CommonJS statics
 void WebSocket.Server;
 `;
@@ -212,6 +268,7 @@ const CJS_CONSUMER = `
 import WebSocket = require('wasmsocket');
 import codecs = require('wasmsocket/codec');
 import protocol = require('wasmsocket/protocol');
+import redis = require('wasmsocket/redis');
 
 const wss: WebSocket.WebSocketServer = new WebSocket.Server({ port: 0, host: '127.0.0.1' });
 const other = new WebSocket.WebSocketServer({ noServer: true });
@@ -226,7 +283,8 @@ WebSocket.createWebSocketStream(client).end();
 const options: WebSocket.ServerOptions = { noServer: true };
 const codec: codecs.Codec = codecs.createCodecSync();
 const accept: number = new protocol.ServerConnection({ codec, established: {} }).state;
-void [other, fromStatic, back, options, codec, accept, WebSocket.OPEN];
+const bus: redis.Bus = new redis.RedisBus({ prefix: 'app:' });
+void [other, fromStatic, back, options, codec, accept, WebSocket.OPEN, bus];
 `;
 
 const CJS_NAMED_CONSUMER = `
@@ -319,7 +377,7 @@ describe('package checkers', () => {
     const result = await run(process.execPath, [cli, pkg.tarball, '--format', 'json', '--exclude-entrypoints', './web.iife.js'], { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 })
       .catch((error: { stdout: string }) => error);
     const { analysis, problems } = JSON.parse(result.stdout) as { analysis: { entrypoints: Record<string, unknown> }; problems: unknown };
-    expect(Object.keys(analysis.entrypoints).sort()).toEqual(['.', './codec', './package.json', './protocol', './web']);
+    expect(Object.keys(analysis.entrypoints).sort()).toEqual(['.', './codec', './package.json', './protocol', './redis', './web']);
     expect(problems).toEqual({});
     expect(analysis).toHaveProperty(['problems'], []);
   }, 150_000);
