@@ -300,6 +300,15 @@ export class WebSocket extends WebSocketFace {
     return this.#engine.native.extensions;
   }
 
+  /**
+   * Which HTTP carried the opening handshake, as the Node socket's `httpVersion` says it:
+   * undefined here, because the browser chooses between an HTTP/1.1 Upgrade and an HTTP/2
+   * extended CONNECT (RFC 8441) and does not tell the page.
+   */
+  get httpVersion(): '1.1' | '2' | undefined {
+    return undefined;
+  }
+
   /** Always false: a page is a client. (The Node socket's `isServer`.) */
   get isServer(): boolean {
     return false;

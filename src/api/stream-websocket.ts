@@ -189,6 +189,14 @@ export class StreamWebSocket extends WebSocketFace {
     return this.#url;
   }
 
+  /**
+   * Which HTTP carried the opening handshake, as the Node socket's `httpVersion` says it: always
+   * `'1.1'`, because this socket runs the RFC 6455 §4 Upgrade over the byte streams it is given.
+   */
+  get httpVersion(): '1.1' {
+    return '1.1';
+  }
+
   /** Whether this is the server's end of the connection (`accept`). */
   get isServer(): boolean {
     return this.#driver.connection.side === 'server';

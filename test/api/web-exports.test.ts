@@ -58,8 +58,9 @@ describe('wasmsocket/web', () => {
       expect(client.prototype).toBeInstanceOf(web.WebSocketFace);
       const members = memberNames(client.prototype);
       // (eventFor is the Node event base's hook for building WHATWG events, the web faces
-      // dispatch them; _socket and _sender are ws's net.Socket and Sender, which have no web twin.)
-      const nodeOnly = new Set(['eventFor', '_socket', '_sender']);
+      // dispatch them; _socket and _sender are ws's net.Socket and Sender, which have no web twin;
+      // topics are a WebSocketServer's, whose sockets are Node's.)
+      const nodeOnly = new Set(['eventFor', '_socket', '_sender', 'subscribe', 'unsubscribe', 'isSubscribed', 'topics']);
       expect([...nodeMembers].filter((name) => !(name in client.prototype) && !nodeOnly.has(name))).toEqual([]);
       for (const name of ['on', 'once', 'off', 'addListener', 'removeListener', 'removeAllListeners', 'emit', 'listenerCount', 'listeners']) expect(members, name).toContain(name);
       expect([client.CONNECTING, client.OPEN, client.CLOSING, client.CLOSED]).toEqual([0, 1, 2, 3]);
