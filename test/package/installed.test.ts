@@ -47,12 +47,13 @@ const ECHOED = { text: 'héllo', isBinary: false, code: 1000, reason: 'done' };
 describe('the tarball', () => {
   const KiB = 1024;
 
-  // 300 KiB for the core entries and the command line, and 20 KiB for the optional Redis bus
-  // entry (its ESM and CommonJS builds and declarations pack to about 9 KiB).
-  it(`packs to at most 320 KiB, with dist/, the README, the licence and package.json`, () => {
+  // 320 KiB for the core entries and the command line (with WebSockets over HTTP/2 and topics
+  // they pack to about 312 KiB), and 20 KiB for the optional Redis bus entry (its ESM and
+  // CommonJS builds and declarations pack to about 9 KiB).
+  it(`packs to at most 340 KiB, with dist/, the README, the licence and package.json`, () => {
     const paths = pkg.report.files.map((file) => file.path);
     expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/node.js', 'dist/node.cjs', 'dist/cli.js', 'dist/redis.js', 'dist/redis.cjs']));
-    expect(pkg.report.size).toBeLessThanOrEqual(320 * KiB);
+    expect(pkg.report.size).toBeLessThanOrEqual(340 * KiB);
     expect(paths.filter((path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'LICENSE'].includes(path))).toEqual([]);
   });
 
