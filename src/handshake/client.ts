@@ -28,7 +28,7 @@ import {
   type ExtensionNegotiation,
   type NegotiatedExtension,
 } from './extensions.js';
-import { parseExtensionList, parseTokenList, serializeExtensionList } from './headers.js';
+import { parseExtensionList, parseTokenList, serializeExtensionList, type ExtensionOffer } from './headers.js';
 import {
   checkExtraHeaders,
   checkHeaderField,
@@ -163,6 +163,40 @@ export function checkProtocols(protocols: readonly string[]): void {
   }
 }
 
+/** What an opening request, RFC 6455 §4.1's Upgrade or RFC 8441's extended CONNECT, takes from its checked options. */
+export interface CheckedRequestOptions<E> {
+  /** The Host header's value, which is also the `:authority` of an extended CONNECT. */
+  readonly hostValue: string;
+  /** The application's extra header fields. */
+  readonly extra: HeaderField[];
+  /** The extension offers, in the order of the negotiators. */
+  readonly offers: ExtensionOffer[];
+  /** The negotiators that made an offer: those the response may accept. */
+  readonly offered: ClientExtensionNegotiator<E>[];
+}
+
+/**
+ * Check the options both opening requests share (host, port, path, origin, subprotocols,
+ * extensions, extra fields) and collect the extension offers. `managed` names the fields the
+ * application may not add.
+ *
+ * @throws InvalidArgumentError for an invalid host, port, path, origin, subprotocol list,
+ *   extension configuration or extra header.
+ */
+export function checkRequestOptions<E>(options: Omit<ClientRequestOptions<E>, 'random'>, managed: ReadonlySet<string>): CheckedRequestOptions<E> {
+  const { host, port, secure = false, path = '/', origin, protocols = [], extensions = [] } = options;
+  if (typeof host !== 'string') throw new InvalidArgumentError('host must be a string');
+  const hostValue = hostHeader(host, port, secure);
+  checkPath(path);
+  checkProtocols(protocols);
+  if (origin !== undefined) checkHeaderField('Origin', origin);
+  const extra = headerFieldsOf(options.headers);
+  checkExtraHeaders(extra, managed);
+  const offers = collectClientOffers(extensions);
+  const offeredNames = new Set(offers.map((offer) => offer.name));
+  return { hostValue, extra, offers, offered: extensions.filter((negotiator) => offeredNames.has(negotiator.name)) };
+}
+
 /**
  * Build the opening handshake request (RFC 6455 §4.1):
  *
@@ -180,15 +214,8 @@ export function checkProtocols(protocols: readonly string[]): void {
  *   extension configuration or extra header.
  */
 export function buildClientRequest<E = unknown>(options: ClientRequestOptions<E>): ClientRequest<E> {
-  const { host, port, secure = false, path = '/', origin, protocols = [], extensions = [], random, requireProtocol = false } = options;
-  if (typeof host !== 'string') throw new InvalidArgumentError('host must be a string');
-  const hostValue = hostHeader(host, port, secure);
-  checkPath(path);
-  checkProtocols(protocols);
-  if (origin !== undefined) checkHeaderField('Origin', origin);
-  const extra = headerFieldsOf(options.headers);
-  checkExtraHeaders(extra, MANAGED_REQUEST_FIELDS);
-  const offers = collectClientOffers(extensions);
+  const { path = '/', origin, protocols = [], random, requireProtocol = false } = options;
+  const { hostValue, extra, offers, offered } = checkRequestOptions(options, MANAGED_REQUEST_FIELDS);
 
   const key = generateKey(random);
   const fields: HeaderField[] = [
@@ -203,7 +230,6 @@ export function buildClientRequest<E = unknown>(options: ClientRequestOptions<E>
   if (offers.length > 0) fields.push(['Sec-WebSocket-Extensions', serializeExtensionList(offers)]);
   fields.push(...extra);
 
-  const offeredNames = new Set(offers.map((offer) => offer.name));
   return {
     key,
     target: path,
@@ -211,7 +237,7 @@ export function buildClientRequest<E = unknown>(options: ClientRequestOptions<E>
     bytes: serializeRequestHead('GET', path, fields),
     protocols: [...protocols],
     requireProtocol,
-    extensions: extensions.filter((negotiator) => offeredNames.has(negotiator.name)),
+    extensions: offered,
   };
 }
 

@@ -22,17 +22,14 @@ import { HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import { asciiLowerCase, equalsIgnoreAsciiCase, isValidHostHeader, quoteForMessage } from './chars.js';
 import {
   acceptResponseTerms,
-  checkPath,
-  checkProtocols,
+  checkRequestOptions,
   type ClientHandshakeResult,
   type ClientOffer,
   type ClientRequestOptions,
-  hostHeader,
   MANAGED_REQUEST_FIELDS,
 } from './client.js';
-import { collectClientOffers } from './extensions.js';
 import { serializeExtensionList } from './headers.js';
-import { checkExtraHeaders, checkHeaderField, headerFieldsOf, HttpHeaders, type HeaderField, type HttpRequestHead } from './http.js';
+import { checkExtraHeaders, HttpHeaders, type HeaderField, type HttpRequestHead } from './http.js';
 import {
   badRequest,
   type HttpErrorDescription,
@@ -80,6 +77,12 @@ export function isExtendedConnect(request: Pick<ExtendedConnectRequest, 'method'
  * Connection and Upgrade for the CONNECT request in particular.
  */
 const CONNECTION_SPECIFIC_FIELDS: ReadonlySet<string> = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding']);
+
+/** Fields the application may not add to an extended CONNECT: what the handshake sets, or what HTTP/2 forbids. */
+const FORBIDDEN_REQUEST_FIELDS: ReadonlySet<string> = new Set([...MANAGED_REQUEST_FIELDS, ...CONNECTION_SPECIFIC_FIELDS]);
+
+/** Fields the application may not add to an error response on a stream. */
+const FORBIDDEN_ERROR_FIELDS: ReadonlySet<string> = new Set([...MANAGED_ERROR_FIELDS, ...CONNECTION_SPECIFIC_FIELDS]);
 
 /**
  * Check an extended CONNECT (RFC 8441 §4, §5) and negotiate. In order:
@@ -184,7 +187,7 @@ export function extendedConnectErrorResponse(error: HttpErrorDescription): Strea
     throw new InvalidArgumentError(`an error response needs a status 400–599, got ${String(status)}`);
   }
   const extra = [...(error.headers ?? [])];
-  checkExtraHeaders(extra, new Set([...MANAGED_ERROR_FIELDS, ...CONNECTION_SPECIFIC_FIELDS]));
+  checkExtraHeaders(extra, FORBIDDEN_ERROR_FIELDS);
   const body = utf8Encode(message);
   return {
     status,
@@ -222,15 +225,8 @@ export interface ExtendedConnect<E = unknown> extends ClientOffer<E> {
  * @throws InvalidArgumentError as `buildClientRequest`, and for an extra field HTTP/2 forbids.
  */
 export function buildExtendedConnect<E = unknown>(options: ExtendedConnectOptions<E>): ExtendedConnect<E> {
-  const { host, port, secure = false, path = '/', origin, protocols = [], extensions = [], requireProtocol = false } = options;
-  if (typeof host !== 'string') throw new InvalidArgumentError('host must be a string');
-  const authority = hostHeader(host, port, secure);
-  checkPath(path);
-  checkProtocols(protocols);
-  if (origin !== undefined) checkHeaderField('Origin', origin);
-  const extra = headerFieldsOf(options.headers);
-  checkExtraHeaders(extra, new Set([...MANAGED_REQUEST_FIELDS, ...CONNECTION_SPECIFIC_FIELDS]));
-  const offers = collectClientOffers(extensions);
+  const { secure = false, path = '/', origin, protocols = [], requireProtocol = false } = options;
+  const { hostValue: authority, extra, offers, offered } = checkRequestOptions(options, FORBIDDEN_REQUEST_FIELDS);
   const fields: HeaderField[] = [
     [':method', 'CONNECT'],
     [':protocol', 'websocket'],
@@ -243,13 +239,7 @@ export function buildExtendedConnect<E = unknown>(options: ExtendedConnectOption
   if (protocols.length > 0) fields.push(['sec-websocket-protocol', protocols.join(', ')]);
   if (offers.length > 0) fields.push(['sec-websocket-extensions', serializeExtensionList(offers)]);
   for (const [name, value] of extra) fields.push([asciiLowerCase(name), value]);
-  const offeredNames = new Set(offers.map((offer) => offer.name));
-  return {
-    fields,
-    protocols: [...protocols],
-    requireProtocol,
-    extensions: extensions.filter((negotiator) => offeredNames.has(negotiator.name)),
-  };
+  return { fields, protocols: [...protocols], requireProtocol, extensions: offered };
 }
 
 /**
