@@ -24,8 +24,8 @@
  * Writing is batched: sends only queue bytes in the core and defer one flush (the scheduler's
  * `defer`: a tick in Node, a microtask on the web), and a pump flushes at its end, so the
  * replies to every message of a chunk, or a broadcast's many sends, leave in one transport
- * write. Small chunks of a batch are copied into one buffer (`COPY_BELOW`); large payloads are
- * written as they are, never copied.
+ * write. The core cuts small frames and chunks from one slab, so a batch of small ones is one
+ * chunk (`FrameSlab`); large payloads are written as they are, never copied.
  *
  * `bufferedAmount` counts message bytes accepted by `send` and not yet taken by the transport:
  * each written batch is remembered with its byte count until the transport's completion for it
@@ -72,8 +72,6 @@ export interface ByteTransport {
    * the transport reports `transportDrained`.
    */
   readonly pendingBytes: number;
-  /** A buffer for merging small chunks (Node's pooled `Buffer.allocUnsafe`); default a new Uint8Array. */
-  allocate?(size: number): Uint8Array;
 }
 
 /** A timer handle, as the scheduler made it. */
@@ -107,17 +105,6 @@ export interface DriverOptions extends TransportOptions {
   readonly synchronousEvents?: boolean;
 }
 
-/**
- * Chunks smaller than this are copied into one buffer per batch rather than written as their
- * own entry; larger ones are written by reference. Each transport write costs an entry (a
- * Writable request and an iovec in Node, a stream chunk and a read on the far side of a
- * WHATWG pair); copying 4 KiB costs less. Measured with a pipelined 1 KiB echo (50
- * connections, 100 messages in flight each): user CPU per message was lower copying below
- * 4 KiB than copying only below 512 B.
- */
-const COPY_BELOW = 4096;
-/** Largest buffer that copied chunks are merged into; a new one starts beyond it. */
-const MERGE_LIMIT = 64 * 1024;
 /**
  * What one message frame may add on the wire to the bytes `send` was given: a header of up to
  * 14 bytes (RFC 6455 §5.2: 2, 8 of length, 4 of mask), and the few a DEFLATE block adds to a
@@ -354,9 +341,8 @@ export class ConnectionDriver {
    *
    * @throws InvalidStateError unless OPEN (the face checks first).
    */
-  send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined, compress = true): boolean {
-    this.#connection.send(data, binary, fin, compress);
-    return this.#accepted(data.length, callback);
+  send(data: string | Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined, compress = true): boolean {
+    return this.#accepted(this.#connection.send(data, binary, fin, compress), callback);
   }
 
   /**
@@ -545,7 +531,7 @@ export class ConnectionDriver {
           this.#batchCallbacks = null;
           written = this.#onWritten ??= (error) => this.#batchWritten(error ?? undefined);
         }
-        transport.write(mergeSmallChunks(chunks, transport), written);
+        transport.write(chunks, written);
       }
     }
     if (connection.state === ReadyState.CLOSED) return;
@@ -725,47 +711,4 @@ export class ConnectionDriver {
     }
     this.#handshakeTimer = this.#closeTimer = this.#idleTimer = this.#heartbeatTimer = null;
   }
-}
-
-/**
- * Merge runs of small chunks into one buffer each (see `COPY_BELOW`); large chunks stay as
- * they are. A batch of one chunk is returned as it is.
- */
-export function mergeSmallChunks(chunks: Uint8Array[], transport: Pick<ByteTransport, 'allocate'>): Uint8Array[] {
-  const count = chunks.length;
-  if (count <= 1) return chunks;
-  let out: Uint8Array[] | null = null;
-  let runStart = 0;
-  let runBytes = 0;
-  for (let i = 0; i <= count; i++) {
-    const chunk = i < count ? chunks[i]! : null;
-    if (chunk !== null && chunk.length < COPY_BELOW && runBytes + chunk.length <= MERGE_LIMIT) {
-      runBytes += chunk.length;
-      continue;
-    }
-    // The run of small chunks [runStart, i) becomes one piece.
-    if (i > runStart) (out ??= []).push(i - runStart === 1 ? chunks[runStart]! : mergeRun(chunks, runStart, i, runBytes, transport));
-    if (chunk === null) break;
-    if (chunk.length < COPY_BELOW) {
-      // A small chunk that did not fit the merge limit starts the next run.
-      runStart = i;
-      runBytes = chunk.length;
-      continue;
-    }
-    (out ??= []).push(chunk);
-    runStart = i + 1;
-    runBytes = 0;
-  }
-  return out ?? chunks;
-}
-
-/** Copy `chunks[from..to)` (`bytes` in all) into one buffer. */
-function mergeRun(chunks: readonly Uint8Array[], from: number, to: number, bytes: number, transport: Pick<ByteTransport, 'allocate'>): Uint8Array {
-  const merged = transport.allocate?.(bytes) ?? new Uint8Array(bytes);
-  let offset = 0;
-  for (let i = from; i < to; i++) {
-    merged.set(chunks[i]!, offset);
-    offset += chunks[i]!.length;
-  }
-  return merged;
 }

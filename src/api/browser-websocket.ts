@@ -28,7 +28,7 @@
  */
 import type { WriteCallback } from '../adapters/driver.js';
 import { DEFAULT_TRANSPORT_OPTIONS, type ConnectionSink } from '../adapters/types.js';
-import { concatBytes } from '../shared/bytes.js';
+import { concatBytes, utf8Encode } from '../shared/bytes.js';
 import { ReadyState } from '../shared/constants.js';
 import { ErrorCode, HandshakeError, InvalidArgumentError, WebSocketError } from '../shared/errors.js';
 import { domException, type FaceEngine, faceOf, makeAccessorsEnumerable, notOpenError, WebSocketFace } from './face.js';
@@ -128,12 +128,15 @@ class NativeEngine implements FaceEngine {
     return this.#paused;
   }
 
-  send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined): boolean {
-    let payload = data;
-    if (!fin || this.#fragments !== null) {
+  send(data: string | Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined): boolean {
+    // A whole text message given as a string goes to the browser as it is (the face passes
+    // strings only as text); a fragment of one waits as UTF-8 with the others.
+    const whole = fin && this.#fragments === null;
+    let payload = typeof data === 'string' ? (whole ? null : utf8Encode(data)) : data;
+    if (!whole) {
       const message = (this.#fragments ??= { parts: [], bytes: 0, binary });
-      message.parts.push(data);
-      message.bytes += data.length;
+      message.parts.push(payload!);
+      message.bytes += payload!.length;
       if (!fin) {
         if (callback !== undefined) this.#whenSent(0, callback);
         return this.bufferedAmount < this.highWaterMark;
@@ -142,8 +145,8 @@ class NativeEngine implements FaceEngine {
       payload = concatBytes(message.parts);
       binary = message.binary;
     }
-    let wire: string | Uint8Array = payload;
-    if (!binary) {
+    let wire: string | Uint8Array = payload ?? (data as string);
+    if (payload !== null && !binary) {
       // RFC 6455 §5.6: a text message "is text data encoded as UTF-8" — checked, as the core does.
       try {
         wire = strictUtf8.decode(payload);

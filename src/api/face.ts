@@ -83,7 +83,8 @@ export interface FaceEngine {
   readonly bufferedAmount: number;
   readonly highWaterMark: number;
   readonly isPaused: boolean;
-  send(data: Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined, compress: boolean): boolean;
+  /** Text as a string is encoded by the core, once, into the frame that is written. */
+  send(data: string | Uint8Array, binary: boolean, fin: boolean, callback: WriteCallback | undefined, compress: boolean): boolean;
   ping(data: Uint8Array, callback: WriteCallback | undefined): void;
   pong(data: Uint8Array, callback: WriteCallback | undefined): void;
   close(code: number | undefined, reason: string | undefined): void;
@@ -323,14 +324,15 @@ export class FaceCore {
     // WHATWG send() step 1: "If this's ready state is CONNECTING, then throw an
     // "InvalidStateError" DOMException." (Not while a failed handshake is being reported: CLOSING.)
     if (state === ReadyState.CONNECTING && !this.#handshakeFailed) throw this.#typing.error('the WebSocket is not open yet (CONNECTING)', 'InvalidStateError', Error);
+    let text: string | null = null;
     let bytes: Uint8Array | null = null;
     let blob: Blob | null = null;
     let binary = true;
     if (typeof data === 'string') {
-      bytes = this.#typing.encodeText(data);
+      text = data;
       binary = false;
     } else if (typeof data === 'number') {
-      bytes = this.#typing.encodeText(String(data));
+      text = String(data);
       binary = false;
     } else if (data === undefined || data === null) {
       bytes = new Uint8Array(0);
@@ -342,18 +344,23 @@ export class FaceCore {
     if (options?.binary !== undefined) binary = options.binary;
     const fin = options?.fin ?? true;
     const compress = options?.compress ?? true;
-    const size = bytes !== null ? bytes.length : blob!.size;
+    // Text goes to the core as a string, encoded once into the frame that is written; it is
+    // made bytes here only to be sent as binary, to wait in the queue, or to be counted.
+    if (text !== null && (binary || state !== ReadyState.OPEN || engine.terminating || this.#closeQueued || this.#sendQueue !== null)) {
+      bytes = this.#typing.encodeText(text);
+      text = null;
+    }
     // Step 2: data that cannot be sent (the closing handshake started) still counts in
     // bufferedAmount; ws reports the failure through the callback.
     if (state !== ReadyState.OPEN || engine.terminating || this.#closeQueued) {
-      this.#sentTooLate(size, callback);
+      this.#sentTooLate(bytes !== null ? bytes.length : blob!.size, callback);
       return false;
     }
     if (blob !== null || this.#sendQueue !== null) {
-      this.#enqueue({ data: blob ?? bytes!, binary, fin, compress, callback }, size);
+      this.#enqueue({ data: blob ?? bytes!, binary, fin, compress, callback }, bytes !== null ? bytes.length : blob!.size);
       return this.bufferedAmount < engine.highWaterMark;
     }
-    return engine.send(bytes!, binary, fin, callback as WriteCallback | undefined, compress);
+    return engine.send(text ?? bytes!, binary, fin, callback as WriteCallback | undefined, compress);
   }
 
   ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, callback?: SendCallback): void {

@@ -80,6 +80,7 @@ import type { ConnectionOptions, ConnectionSide, EstablishedTerms } from './conn
 import { EncodedMessage } from './encoded-message.js';
 import type { ConnectionEvent, OpenEvent } from './events.js';
 import type { Extension } from './extension.js';
+import { FrameSlab } from './frame-slab.js';
 import { InboundQueue, type InboundPort } from './inbound-queue.js';
 import { asProtocolError, internalError } from './internal-error.js';
 import { type ConnectionLimits, resolveLimits } from './limits.js';
@@ -276,7 +277,7 @@ export abstract class Connection {
     this.#port = new Connection.#Port(this);
     this.#streamMessages = options.streamMessages ?? false;
     this.#allocate = options.allocate;
-    this.#outbound = new OutboundPipeline(options.codec, maskKeys, this.#port);
+    this.#outbound = new OutboundPipeline(options.codec, maskKeys, FrameSlab.for(options.allocate), this.#port);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -456,10 +457,11 @@ export abstract class Connection {
    * @throws InvalidStateError unless OPEN, or while a fragmented message is being sent.
    * @throws InvalidArgumentError for bytes that are not UTF-8, or a message that would end
    *   inside a character; nothing is sent then.
+   * @returns the size of the payload in bytes (a string's UTF-8).
    */
-  sendText(data: string | Uint8Array, fin = true, compress = true): void {
+  sendText(data: string | Uint8Array, fin = true, compress = true): number {
     this.#assertCanStart('send a text message');
-    this.#outbound.sendText(data, fin, compress);
+    return this.#outbound.sendText(data, fin, compress);
   }
 
   /**
@@ -468,10 +470,11 @@ export abstract class Connection {
    * as for `sendText`.
    *
    * @throws InvalidStateError unless OPEN, or while a fragmented message is being sent.
+   * @returns the size of the payload in bytes.
    */
-  sendBinary(data: Uint8Array, fin = true, compress = true): void {
+  sendBinary(data: Uint8Array, fin = true, compress = true): number {
     this.#assertCanStart('send a binary message');
-    this.#outbound.sendBinary(data, fin, compress);
+    return this.#outbound.sendBinary(data, fin, compress);
   }
 
   /**
@@ -481,14 +484,15 @@ export abstract class Connection {
    * @throws InvalidStateError unless OPEN, or when no fragmented message is in progress.
    * @throws InvalidArgumentError when a text message's bytes are not UTF-8 or it would end
    *   inside a character (see `sendText`); nothing is sent then.
+   * @returns the size of the payload in bytes (a string's UTF-8).
    */
-  sendContinuation(data: string | Uint8Array, fin: boolean): void {
+  sendContinuation(data: string | Uint8Array, fin: boolean): number {
     this.#assertOpen('send a continuation frame');
     // §5.4: a continuation frame continues the message in progress; there must be one.
     if (!this.#outbound.sendingFragmented) {
       throw new InvalidStateError('cannot send a continuation frame: no fragmented message is in progress');
     }
-    this.#outbound.sendContinuation(data, fin);
+    return this.#outbound.sendContinuation(data, fin);
   }
 
   /**
@@ -498,11 +502,12 @@ export abstract class Connection {
    *
    * @throws InvalidStateError unless OPEN. @throws InvalidArgumentError as `sendText` and
    *   `sendContinuation` do for text that is not UTF-8.
+   * @returns the size of the payload in bytes (a string's UTF-8).
    */
-  send(data: string | Uint8Array, binary: boolean, fin = true, compress = true): void {
-    if (this.#outbound.sendingFragmented) this.sendContinuation(data, fin);
-    else if (binary) this.sendBinary(typeof data === 'string' ? utf8Encode(data) : data, fin, compress);
-    else this.sendText(data, fin, compress);
+  send(data: string | Uint8Array, binary: boolean, fin = true, compress = true): number {
+    if (this.#outbound.sendingFragmented) return this.sendContinuation(data, fin);
+    if (binary) return this.sendBinary(typeof data === 'string' ? utf8Encode(data) : data, fin, compress);
+    return this.sendText(data, fin, compress);
   }
 
   /**

@@ -17,9 +17,13 @@
  *
  * Rules
  * -----
- * - Server payloads are not copied: the serializer writes a header chunk and the caller's
- *   bytes. Client payloads are masked (§5.3) in place when the pipeline owns them (encoded
- *   strings, an encoder's output), into a new buffer otherwise.
+ * - Output is cut from the thread's `FrameSlab`: a small frame, or a small chunk queued as it
+ *   is (a handshake head, a shared frame), is copied there behind the chunk before it, so a
+ *   batch of small frames is one chunk. Large server payloads are not copied: the serializer
+ *   writes a header chunk and the caller's bytes. Large client payloads are masked (§5.3) in
+ *   place when the pipeline owns them (an encoder's output), into a new buffer otherwise.
+ * - A string is encoded once: a short one straight into its frame (`FrameSerializer.writeText`)
+ *   when no extension may transform it and nothing waits, else into bytes as it goes.
  * - No closure and no array per frame; an object per frame only behind a pending encode.
  * - Once the connection is CLOSED (`stop`) nothing more is written.
  */
@@ -33,6 +37,7 @@ import type { CloseStatus } from './close.js';
 import type { EncodedMessage } from './encoded-message.js';
 import { type Extension, isPromiseLike, runEncoders } from './extension.js';
 import { asProtocolError } from './internal-error.js';
+import type { FrameSlab } from './frame-slab.js';
 import { FrameSerializer } from './serializer.js';
 
 // Returned when there is nothing: shared, so frozen (a caller that pushes onto one learns at once).
@@ -73,6 +78,7 @@ interface OutgoingMessage {
 export class OutboundPipeline {
   readonly #codec: Codec;
   readonly #serializer: FrameSerializer;
+  readonly #slab: FrameSlab;
   readonly #port: OutboundPort;
   #extensions: readonly NegotiatedExtension<Extension>[] = [];
   #output: Uint8Array[] = [];
@@ -89,10 +95,14 @@ export class OutboundPipeline {
   /** Shared frames sent while a fragmented message was in progress: they follow its last frame. */
   #heldEncoded: EncodedMessage[] | null = null;
 
-  /** @param maskKeys the key pool a client masks with; null on a server. */
-  constructor(codec: Codec, maskKeys: MaskKeyPool | null, port: OutboundPort) {
+  /**
+   * @param maskKeys the key pool a client masks with; null on a server.
+   * @param slab the memory output is written into (`FrameSlab.for` the connection's `allocate`).
+   */
+  constructor(codec: Codec, maskKeys: MaskKeyPool | null, slab: FrameSlab, port: OutboundPort) {
     this.#codec = codec;
-    this.#serializer = new FrameSerializer(codec, maskKeys);
+    this.#serializer = new FrameSerializer(codec, maskKeys, slab);
+    this.#slab = slab;
     this.#port = port;
   }
 
@@ -121,7 +131,7 @@ export class OutboundPipeline {
 
   /** Queue bytes that are not a frame (a handshake request or response head). */
   writeRaw(bytes: Uint8Array): void {
-    this.#output.push(bytes);
+    this.#slab.append(this.#output, bytes);
   }
 
   /** The chunks to write since the last call; the array is the caller's (an empty one is shared and frozen). */
@@ -137,29 +147,66 @@ export class OutboundPipeline {
     this.#stopped = true;
   }
 
-  /** A text message or its first fragment; see `Connection.sendText`. */
-  sendText(data: string | Uint8Array, fin: boolean, compress: boolean): void {
-    const owned = typeof data === 'string';
-    const payload = owned ? utf8Encode(data) : checkBytes(data);
-    // A string's encoding is whole characters; only bytes need checking.
-    const utf8 = owned ? UTF8_ACCEPT : this.#checkText(payload, UTF8_ACCEPT, fin);
-    this.#sendData(Opcode.TEXT, payload, fin, owned, compress);
+  /** A text message or its first fragment, and the size of its payload; see `Connection.sendText`. */
+  sendText(data: string | Uint8Array, fin: boolean, compress: boolean): number {
+    if (typeof data === 'string') {
+      // A string's encoding is whole characters: nothing to check.
+      const length = this.#sendString(Opcode.TEXT, data, fin, compress);
+      this.#sendUtf8 = UTF8_ACCEPT;
+      return length;
+    }
+    const payload = checkBytes(data);
+    const utf8 = this.#checkText(payload, UTF8_ACCEPT, fin);
+    this.#sendData(Opcode.TEXT, payload, fin, false, compress);
     this.#sendUtf8 = utf8;
+    return payload.length;
   }
 
-  /** A binary message or its first fragment; see `Connection.sendBinary`. */
-  sendBinary(data: Uint8Array, fin: boolean, compress: boolean): void {
-    this.#sendData(Opcode.BINARY, checkBytes(data), fin, false, compress);
+  /** A binary message or its first fragment, and the size of its payload; see `Connection.sendBinary`. */
+  sendBinary(data: Uint8Array, fin: boolean, compress: boolean): number {
+    const payload = checkBytes(data);
+    this.#sendData(Opcode.BINARY, payload, fin, false, compress);
+    return payload.length;
   }
 
-  /** The next fragment of the message in progress (`sendingFragmented` must be true). */
-  sendContinuation(data: string | Uint8Array, fin: boolean): void {
+  /** The next fragment of the message in progress (`sendingFragmented` must be true), and the size of its payload. */
+  sendContinuation(data: string | Uint8Array, fin: boolean): number {
+    const text = this.#sending!.text;
+    let utf8 = this.#sendUtf8;
+    if (typeof data === 'string' && (!text || utf8 === UTF8_ACCEPT)) {
+      const length = this.#sendString(Opcode.CONTINUATION, data, fin, true);
+      this.#sendUtf8 = UTF8_ACCEPT;
+      return length;
+    }
+    // Bytes, or a string behind a character the fragments before it left unfinished: checked.
     const owned = typeof data === 'string';
     const payload = owned ? utf8Encode(data) : checkBytes(data);
-    let utf8 = this.#sendUtf8;
-    if (this.#sending!.text && !(owned && utf8 === UTF8_ACCEPT)) utf8 = this.#checkText(payload, utf8, fin);
+    if (text) utf8 = this.#checkText(payload, utf8, fin);
     this.#sendData(Opcode.CONTINUATION, payload, fin, owned, true);
     this.#sendUtf8 = fin ? UTF8_ACCEPT : utf8;
+    return payload.length;
+  }
+
+  /**
+   * Send `text` as a data frame: encoded straight into its frame when no extension may
+   * transform it (none negotiated, `compress` false, or a fragmented message that its first
+   * frame left untransformed) and nothing waits to be written before it; else encoded into
+   * bytes that take the usual way (an extension decides on the message's size). Returns the
+   * size of the payload.
+   */
+  #sendString(opcode: number, text: string, fin: boolean, compress: boolean): number {
+    const transformable = opcode === Opcode.CONTINUATION ? this.#sending!.encoders !== null : compress && this.#extensions.length > 0;
+    if (!transformable && !this.#stopped && !this.#pending && this.#queue.length === 0) {
+      const length = this.#serializer.writeText(this.#output, fin, 0, opcode, text);
+      if (length >= 0) {
+        this.#trackMessage(opcode, fin, null);
+        if (fin && this.#heldEncoded !== null) this.#releaseHeldEncoded();
+        return length;
+      }
+    }
+    const payload = utf8Encode(text);
+    this.#sendData(opcode, payload, fin, true, compress);
+    return payload.length;
   }
 
   /** A ping or a pong. @throws InvalidArgumentError for a payload over 125 bytes. */
@@ -201,18 +248,26 @@ export class OutboundPipeline {
     let rsv = 0;
     if (opcode === Opcode.CONTINUATION) {
       encoders = this.#sending!.encoders;
-      if (fin) this.#sending = null;
     } else {
       // The first frame decides for the whole message; its continuations follow (above) with
       // RSV 0 (RFC 7692 §6: RSV1 on the first frame only). §5.2: only the RSV bits of the
       // extensions that transform the message are set.
       encoders = compress ? this.#encodersFor(opcode === Opcode.BINARY, fin ? payload.length : undefined) : null;
       if (encoders !== null) for (const { rsvBits, extension } of this.#extensions) if (encoders.includes(extension)) rsv |= rsvBits;
-      if (!fin) this.#sending = { encoders, text: opcode === Opcode.TEXT };
     }
+    this.#trackMessage(opcode, fin, encoders);
     this.#queueFrame(opcode, fin, rsv, payload, owned, encoders);
     // The fragmented message ended: the shared frames sent meanwhile follow it.
     if (fin && this.#heldEncoded !== null) this.#releaseHeldEncoded();
+  }
+
+  /** A data frame is sent: a first frame without FIN starts a fragmented message, a continuation with FIN ends it. */
+  #trackMessage(opcode: number, fin: boolean, encoders: readonly Extension[] | null): void {
+    if (opcode === Opcode.CONTINUATION) {
+      if (fin) this.#sending = null;
+    } else if (!fin) {
+      this.#sending = { encoders, text: opcode === Opcode.TEXT };
+    }
   }
 
   /** The extensions that transform an outgoing message, in the response's order (§9.1). */
@@ -260,7 +315,7 @@ export class OutboundPipeline {
 
   #writeEncoded(message: EncodedMessage): void {
     if (this.#stopped) return;
-    for (const chunk of message.chunks) this.#output.push(chunk);
+    for (const chunk of message.chunks) this.#slab.append(this.#output, chunk);
   }
 
   #pump(): void {

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Codec } from '../../src/codec/types.js';
 import type { Connection } from '../../src/protocol/connection.js';
+import { COPY_BELOW } from '../../src/protocol/frame-slab.js';
 import { compactPiece } from '../../src/protocol/message-assembler.js';
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode, ReadyState } from '../../src/shared/constants.js';
@@ -476,9 +477,9 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
         expect(frames[4]!.payload).toEqual(bytesFrom(65536));
       });
 
-      it('server payloads are written without a copy; client masking leaves the caller’s bytes intact', () => {
+      it(`server payloads of ${COPY_BELOW} bytes or more are written without a copy; client masking leaves the caller’s bytes intact`, () => {
         const connection = open();
-        const payload = bytesFrom(500);
+        const payload = bytesFrom(COPY_BELOW);
         const original = payload.slice();
         connection.sendBinary(payload);
         const chunks = connection.dataToSend();
@@ -486,6 +487,37 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
         else expect(chunks.includes(payload)).toBe(false);
         expect(payload).toEqual(original);
         expect(readFrames(chunks)[0]!.payload).toEqual(original);
+      });
+
+      it('small frames sent one after another, as bytes or strings, leave as one chunk; the caller’s bytes stay intact', () => {
+        const connection = open();
+        const payload = bytesFrom(500);
+        const original = payload.slice();
+        connection.sendBinary(payload);
+        connection.sendText('ünïcödé');
+        connection.sendPing(Uint8Array.of(1, 2));
+        connection.sendBinary(bytesFrom(COPY_BELOW - 1));
+        const chunks = connection.dataToSend();
+        expect(chunks).toHaveLength(1);
+        expect(payload).toEqual(original);
+        expect(readFrames(chunks).map((f) => [f.opcode, f.payload.length])).toEqual([
+          [Opcode.BINARY, 500],
+          [Opcode.TEXT, utf8Encode('ünïcödé').length],
+          [Opcode.PING, 2],
+          [Opcode.BINARY, COPY_BELOW - 1],
+        ]);
+        expect(readFrames(chunks)[0]!.payload).toEqual(original);
+      });
+
+      it('sends report the size of their payload: a string its UTF-8', () => {
+        const connection = open();
+        expect(connection.sendText('ünï')).toBe(5);
+        expect(connection.sendText('x'.repeat(5000))).toBe(5000);
+        expect(connection.sendBinary(bytesFrom(7))).toBe(7);
+        expect(connection.send('é', true)).toBe(2);
+        expect(connection.sendText('ab', false)).toBe(2);
+        expect(connection.sendContinuation('€', true)).toBe(3);
+        expect(sentFrames(connection).map((f) => text(f.payload)).slice(-2)).toEqual(['ab', '€']);
       });
 
       it('§6.1 a text message may be sent as a string or as UTF-8 bytes', () => {

@@ -8,6 +8,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Codec } from '../../src/codec/types.js';
 import { EncodedMessage } from '../../src/protocol/encoded-message.js';
+import { COPY_BELOW } from '../../src/protocol/frame-slab.js';
 import { utf8Encode } from '../../src/shared/bytes.js';
 import { Opcode } from '../../src/shared/constants.js';
 import { InvalidArgumentError, InvalidStateError } from '../../src/shared/errors.js';
@@ -53,15 +54,28 @@ describe.each(protocolCodecs)('EncodedMessage, %s codec', (_codecName, make) => 
   });
 
   describe('Connection.sendEncoded', () => {
-    it('queues the same chunks on every connection, not copies', () => {
+    it(`queues the same payload on every connection, not copies (its header, under ${COPY_BELOW} bytes, is copied behind what is queued before it)`, () => {
       const message = EncodedMessage.frame(codec, new Uint8Array(10_000), true);
       const connections = [openConnection('server', codec), openConnection('server', codec), openConnection('server', codec)];
       for (const connection of connections) connection.sendEncoded(message);
       for (const connection of connections) {
         const chunks = connection.dataToSend();
         expect(chunks.length).toBe(message.chunks.length);
-        chunks.forEach((chunk, i) => expect(chunk).toBe(message.chunks[i]));
+        chunks.forEach((chunk, i) => {
+          if (chunk.length >= COPY_BELOW) expect(chunk).toBe(message.chunks[i]);
+          else expect(chunk).toEqual(message.chunks[i]);
+        });
       }
+    });
+
+    it('small shared frames join the connection\'s own small frames in one chunk', () => {
+      const connection = openConnection('server', codec);
+      connection.sendText('one');
+      connection.sendEncoded(EncodedMessage.frame(codec, 'two', false));
+      connection.sendEncoded(EncodedMessage.frame(codec, new Uint8Array(100), true));
+      const chunks = connection.dataToSend();
+      expect(chunks).toHaveLength(1);
+      expect(readFrames(chunks).map((frame) => frame.payload.length)).toEqual([3, 3, 100]);
     });
 
     it('keeps call order with the connection\'s own sends', () => {

@@ -105,10 +105,6 @@ export class SocketBinding implements ByteTransport {
     if (reading) this.socket.resume();
     else this.socket.pause();
   }
-
-  allocate(size: number): Uint8Array {
-    return Buffer.allocUnsafe(size);
-  }
 }
 
 /**
