@@ -339,6 +339,7 @@ export class WebSocket extends EventEmitterTarget {
     let driver: ConnectionDriver | null = null;
     const connection = new ClientConnection({
       codec: opts.codec ?? defaultCodec(),
+      allocate: Buffer.allocUnsafe,
       random: mask?.random ?? webCryptoRandom,
       sha1: nodeSha1,
       host: hostName,

@@ -45,10 +45,12 @@ export interface ConnectionOptions {
   readonly onWake?: () => void;
   /**
    * Memory for the messages the connection assembles (one that arrived in several reads or
-   * fragments; a message that arrived whole is a view of the bytes received): `length`
-   * bytes, which the connection fills completely before it hands them out, so they need not
-   * be zeroed. Default `new Uint8Array(length)`. Node's adapter passes `Buffer.allocUnsafe`:
-   * no zeroing, and those messages are Buffers like the views of Node's reads.
+   * fragments; a message that arrived whole is a view of the bytes received), and for the
+   * slab its frames are written into (`FrameSlab`, one per function per thread: pass the same
+   * function to every connection): `length` bytes, which the connection fills completely
+   * before it hands them out, so they need not be zeroed. Default `new Uint8Array(length)`.
+   * Node's adapters pass `Buffer.allocUnsafe`: no zeroing, messages that are Buffers like the
+   * views of Node's reads, and frames that `net.Socket` writes without converting them.
    */
   readonly allocate?: (length: number) => Uint8Array;
   /** Start OPEN, with these terms, because the opening handshake happened elsewhere. */
