@@ -217,6 +217,7 @@ export class PendingStream implements PendingHandshake {
       limits: options.limits,
       autoPong: options.autoPong,
       streamMessages: options.streamMessages,
+      allocate: Buffer.allocUnsafe,
       onWake: wakerOf(this.#wakeScope),
       established: { protocol: handshake.protocol, extensions: handshake.extensions },
     });
