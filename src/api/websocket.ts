@@ -339,10 +339,10 @@ export class WebSocket extends EventEmitterTarget {
     let driver: ConnectionDriver | null = null;
     const connection = new ClientConnection({
       codec: opts.codec ?? defaultCodec(),
-      allocate: Buffer.allocUnsafe,
       random: mask?.random ?? webCryptoRandom,
       sha1: nodeSha1,
-      // Messages assembled from many reads land in one Buffer, sized once from the header.
+      // Messages assembled from many reads land in one Buffer, sized once from the header, and
+      // frames are written into a Buffer slab, which the socket takes without converting.
       allocate: Buffer.allocUnsafe,
       host: hostName,
       port: headers.host !== undefined ? headers.host.port : record.port === '' ? undefined : Number(record.port),
