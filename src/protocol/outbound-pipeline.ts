@@ -36,8 +36,8 @@ import { InvalidArgumentError, type ProtocolError } from '../shared/errors.js';
 import type { CloseStatus } from './close.js';
 import type { EncodedMessage } from './encoded-message.js';
 import { type Extension, isPromiseLike, runEncoders } from './extension.js';
-import { asProtocolError } from './internal-error.js';
 import type { FrameSlab } from './frame-slab.js';
+import { asProtocolError } from './internal-error.js';
 import { FrameSerializer } from './serializer.js';
 
 // Returned when there is nothing: shared, so frozen (a caller that pushes onto one learns at once).
