@@ -196,13 +196,12 @@ export function attachFace(face: object, core: FaceCore): FaceCore {
  * algorithms of every public member, the send queue, the handler attributes, and the sink
  * the engine reports to.
  */
-export class FaceCore {
+export class FaceCore implements ConnectionSink {
   readonly #owner: FaceOwner;
   readonly #events: FaceEvents;
   readonly #typing: FaceTyping;
   readonly #hooks: FaceHooks | undefined;
   #engine: FaceEngine | null = null;
-  #sink: ConnectionSink | null = null;
   #binaryType: BinaryType = 'nodebuffer';
   #protocol = '';
   #extensions = '';
@@ -239,9 +238,9 @@ export class FaceCore {
     this.#engine = engine;
   }
 
-  /** The sink the engine reports to (one per face). */
+  /** The sink the engine reports to: the face itself. */
   get sink(): ConnectionSink {
-    return (this.#sink ??= new FaceCore.#Sink(this));
+    return this;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -446,40 +445,34 @@ export class FaceCore {
     }
   }
 
-  /** What the engine reports, handed to the face (one small object per connection). */
-  static readonly #Sink = class implements ConnectionSink {
-    readonly #core: FaceCore;
-    constructor(core: FaceCore) {
-      this.#core = core;
-    }
-    onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
-      this.#core.#deliverOpen(protocol, extensions);
-    }
-    onMessage(data: Uint8Array, binary: boolean): void {
-      this.#core.#deliverMessage(data, binary);
-    }
-    onFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void {
-      const core = this.#core;
-      core.#events.emit('fragment', core.#typing.wrapBytes(data), binary, first, last);
-    }
-    onPing(data: Uint8Array): void {
-      const core = this.#core;
-      core.#events.call('ping', core.#typing.wrapBytes(data));
-    }
-    onPong(data: Uint8Array): void {
-      const core = this.#core;
-      core.#events.call('pong', core.#typing.wrapBytes(data));
-    }
-    onError(error: Error): void {
-      this.#core.#deliverError(error);
-    }
-    onClose(code: number, reason: string, wasClean: boolean): void {
-      this.#core.#deliverClose(code, reason, wasClean);
-    }
-    onDrain(): void {
-      this.#core.#events.call('drain');
-    }
-  };
+  // -------------------------------------------------------------------------------------------
+  // What the engine reports (the face is its own `ConnectionSink`: no object of its own per connection)
+  // -------------------------------------------------------------------------------------------
+
+  onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
+    this.#deliverOpen(protocol, extensions);
+  }
+  onMessage(data: Uint8Array, binary: boolean): void {
+    this.#deliverMessage(data, binary);
+  }
+  onFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void {
+    this.#events.emit('fragment', this.#typing.wrapBytes(data), binary, first, last);
+  }
+  onPing(data: Uint8Array): void {
+    this.#events.call('ping', this.#typing.wrapBytes(data));
+  }
+  onPong(data: Uint8Array): void {
+    this.#events.call('pong', this.#typing.wrapBytes(data));
+  }
+  onError(error: Error): void {
+    this.#deliverError(error);
+  }
+  onClose(code: number, reason: string, wasClean: boolean): void {
+    this.#deliverClose(code, reason, wasClean);
+  }
+  onDrain(): void {
+    this.#events.call('drain');
+  }
 
   // -------------------------------------------------------------------------------------------
   // Delivery

@@ -745,7 +745,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.#track(websocket);
-    upgrade.setWake(wakerOf(websocket));
+    if (upgrade.wakes) upgrade.setWake(wakerOf(websocket));
     try {
       callback(websocket, request);
     } finally {
