@@ -548,7 +548,10 @@ export class ConnectionDriver {
         // Only batches with messages or callbacks need to know when they are written.
         let written: WriteCallback | null = null;
         if (this.#batchFrames > 0 || this.#batchCallbacks !== null) {
-          (this.#written ??= []).push({ bytes: this.#batchBytes, frames: this.#batchFrames, callbacks: this.#batchCallbacks });
+          const batch: WrittenBatch = { bytes: this.#batchBytes, frames: this.#batchFrames, callbacks: this.#batchCallbacks };
+          // A literal of one has room for one; `push` onto an empty array would make room for 16.
+          if (this.#written === null) this.#written = [batch];
+          else this.#written.push(batch);
           this.#batchBytes = 0;
           this.#batchFrames = 0;
           this.#batchCallbacks = null;
@@ -573,8 +576,12 @@ export class ConnectionDriver {
   }
 
   #batchWritten(error: Error | undefined): void {
-    const batch = this.#written?.shift();
+    const written = this.#written;
+    const batch = written?.shift();
     if (batch === undefined) return;
+    // An array keeps the room it grew to: an idle connection holds none (a new one is made
+    // for the next batch).
+    if (written!.length === 0) this.#written = null;
     this.#buffered -= batch.bytes;
     this.#bufferedFrames -= batch.frames;
     if (batch.callbacks !== null) for (const callback of batch.callbacks) callback(error ?? null);

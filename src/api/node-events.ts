@@ -141,32 +141,32 @@ export abstract class EventEmitterTarget extends EventEmitter {
     return true;
   }
 
-  /** The port a face's core delivers through: every listener is in the emitter's list. */
+  /** The port a face's core delivers through (one for every object): every listener is in the emitter's list. */
   protected faceEvents(): FaceEvents {
-    return new EventEmitterTarget.#Events(this);
+    return EventEmitterTarget.#events;
   }
 
-  static readonly #Events = class extends FaceEventsPort<EventEmitterTarget> {
-    call(type: string, first?: unknown, second?: unknown): void {
+  static readonly #events: FaceEvents = new (class extends FaceEventsPort<EventEmitterTarget> {
+    call(target: EventEmitterTarget, type: string, first?: unknown, second?: unknown): void {
       // The message path: read the emitter's own listener slot instead of `rawListeners()`,
       // which copies the list on every call. One listener is one function there, called as it
       // is; several are an array, copied as `emit` does (a once-listener removes itself).
-      const slot = (this.target as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[type];
+      const slot = (target as unknown as { _events: Record<string, Listener | Listener[] | undefined> })._events[type];
       if (slot === undefined) return;
-      if (typeof slot === 'function') callOne(slot, this.target, arguments.length - 1, first, second);
-      else callEach(slot.slice(), this.target, arguments.length - 1, first, second);
+      if (typeof slot === 'function') callOne(slot, target, arguments.length - 2, first, second);
+      else callEach(slot.slice(), target, arguments.length - 2, first, second);
     }
     wants(): boolean {
       // The addEventListener wrappers build their events from the emitter's arguments.
       return false;
     }
-    dispatch(event: Event): void {
-      this.target.dispatchEvent(event);
+    dispatch(target: EventEmitterTarget, event: Event): void {
+      target.dispatchEvent(event);
     }
-    addHandlerListener(type: string, listener: (event: Event) => void): void {
-      this.target.#addTargetListener(type, listener, false, true);
+    addHandlerListener(target: EventEmitterTarget, type: string, listener: (event: Event) => void): void {
+      target.#addTargetListener(type, listener, false, true);
     }
-  };
+  })();
 
   #addTargetListener(type: string, listener: EventListenerOrEventListenerObject | null, once: boolean, forHandler: boolean): void {
     if (listener === null || (typeof listener !== 'function' && typeof listener?.handleEvent !== 'function')) return;

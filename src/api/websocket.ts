@@ -295,7 +295,7 @@ export class WebSocket extends EventEmitterTarget {
     if (url === null && serverSideInit !== null) {
       const init = serverSideInit;
       serverSideInit = null;
-      const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS)));
+      const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, init.hooks ?? SERVER_SIDE_HOOKS)));
       this.#isServer = true;
       const synchronousEvents = (init.options as WsBehaviourOptions).allowSynchronousEvents ?? true;
       face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, serverDriverOptions(init.transport, synchronousEvents), nodeScheduler);
@@ -694,6 +694,8 @@ export interface ServerSideInit {
   readonly topics: TopicRegistry | null;
   /** Which HTTP carried the handshake; default 1.1. */
   readonly httpVersion?: '1.1' | '2';
+  /** The face's hooks (the server's, which hear of the close first); default: no open event, nothing else. */
+  readonly hooks?: FaceHooks;
 }
 
 /** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */
