@@ -3,6 +3,7 @@
  * are valid UTF-8, and chunks of masked frames, all built from a fixed seed.
  */
 import { concatBytes, utf8Encode } from '../src/shared/bytes.js';
+import { CHAT_TEXT } from '../src/cli/bench/payload.js';
 
 /** A deterministic integer generator in [min, max] (xorshift32). */
 export function seededIntegers(seed: number): (min: number, max: number) => number {
@@ -31,12 +32,8 @@ export const TEXT_KINDS = {
   ascii: 'The quick brown fox jumps over the lazy dog, 0123456789; {"key": [true, null]}\n',
   /** Mixed scripts with ASCII punctuation and spaces: 1-, 2- and 3-byte sequences interleaved. */
   mixed: 'Ελληνικά κείμενα, русский текст, 中文文本 और हिन्दी, العربية — naïve café. ',
-  /**
-   * Chat-shaped text: short ASCII words alternating with Cyrillic, Greek, CJK and emoji words,
-   * about 44 % non-ASCII bytes and several script switches in every 64 bytes, so a validator
-   * that runs fast only on long single-script stretches gains nothing here.
-   */
-  chat: 'hi привет, ok then γεια and 你好 lol 😀 yes, да. no way 世界 go on now καλά see 🎉 and the мир by 日本 we are here 🚀 so ναι it is 中文 up to you ',
+  /** Chat-shaped text, as the load generator sends (see `CHAT_TEXT`). */
+  chat: CHAT_TEXT,
   /** Mostly 4-byte sequences (emoji), with some ASCII. */
   fourByte: '🌍🚀🎉😀 𝄞𝔘𝔫𝔦 🧪🔬 ok ',
 } as const;

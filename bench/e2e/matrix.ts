@@ -59,7 +59,7 @@ export function crossProduct(
 
 /**
  * The cells the performance targets against the Node floor are stated for: 16 connections,
- * binary at 16 B, 1 KiB and 64 KiB and mixed-script text at 1 KiB and 64 KiB, each at depth 1
+ * binary at 16 B, 1 KiB and 64 KiB and chat-shaped text at 1 KiB and 64 KiB, each at depth 1
  * and 16; and one connection at depth 1 with 1 MiB and 16 MiB binary messages, where the cost
  * is per byte and assembling a message from many reads.
  */

@@ -6,7 +6,7 @@
 import { formatSize } from '../../src/cli/bench/report.js';
 import type { BenchResult } from '../../src/cli/bench/run.js';
 import { type Cell, cellKey } from './matrix.js';
-import { FLOOR_SERVER, OURS_SERVER, WS_SERVER } from './servers.js';
+import { BATCHED_FLOOR_SERVER, FLOOR_SERVER, OURS_SERVER, WS_SERVER } from './servers.js';
 
 /** What one run of one cell against one server measured. */
 export interface RunMeasurement {
@@ -56,6 +56,8 @@ export interface CellResult {
 export interface FloorRatios {
   readonly ours: number | null;
   readonly ws: number | null;
+  /** Ours over the floor that writes once per read (null where it was not run). */
+  readonly oursBatched: number | null;
 }
 
 /** Idle memory of one server. */
@@ -200,7 +202,11 @@ function ratioTarget(cells: readonly CellResult[], target: string, applies: (cel
 
 /** Ours and ws + bufferutil over the floor in a cell. */
 export function floorRatios(result: CellResult): FloorRatios {
-  return { ours: cpuRatio(result, OURS_SERVER, FLOOR_SERVER), ws: cpuRatio(result, WS_SERVER, FLOOR_SERVER) };
+  return {
+    ours: cpuRatio(result, OURS_SERVER, FLOOR_SERVER),
+    ws: cpuRatio(result, WS_SERVER, FLOOR_SERVER),
+    oursBatched: cpuRatio(result, OURS_SERVER, BATCHED_FLOOR_SERVER),
+  };
 }
 
 const KiB = 1024;

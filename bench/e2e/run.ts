@@ -54,7 +54,7 @@ const USAGE = `Usage: tsx bench/e2e/run.ts [--quick | --full | --targets] [optio
   --types <list>          binary,text
   --depths <list>         e.g. 1,16
   --servers <list>        of ${SERVERS.map((s) => s.id).join(', ')} (${REQUIRED_SERVERS.join(' and ')}, the references of the ratios, always run;
-                          ${SERVERS.filter((s) => s.optional === true).map((s) => s.id).join(', ')} only when named: the floor with a write per reply)
+                          ${SERVERS.filter((s) => s.optional === true).map((s) => s.id).join(', ')} only when named: the floor with one write per read)
   --rounds <n>            rounds over the matrix (quick 1, otherwise ${DEFAULT_ROUNDS}); figures are medians
   --duration <s>          measured seconds per run (quick 2, full 3)
   --warmup <s>            warm-up seconds per run (quick 0.5, full 1)

@@ -357,6 +357,8 @@ export class WebSocket extends EventEmitterTarget {
       codec: opts.codec ?? defaultCodec(),
       random: mask?.random ?? webCryptoRandom,
       sha1: nodeSha1,
+      // Messages assembled from many reads land in one Buffer, sized once from the header.
+      allocate: Buffer.allocUnsafe,
       host: hostName,
       port: headers.host !== undefined ? headers.host.port : record.port === '' ? undefined : Number(record.port),
       secure: record.protocol === 'wss:',

@@ -135,9 +135,12 @@ describe('e2e results', () => {
   it('puts ours and ws + bufferutil over the floor', () => {
     const [small, large] = fixture().cells;
     // 5.5 / 5 and 10 / 5; 50 / 40 and 150 / 40.
-    expect(floorRatios(small!)).toEqual({ ours: 1.1, ws: 2 });
-    expect(floorRatios(large!)).toEqual({ ours: 1.25, ws: 3.75 });
-    expect(floorRatios({ cell: small!.cell, runs: { wasm: small!.runs.wasm! } })).toEqual({ ours: null, ws: null });
+    expect(floorRatios(small!)).toEqual({ ours: 1.1, ws: 2, oursBatched: null });
+    expect(floorRatios(large!)).toEqual({ ours: 1.25, ws: 3.75, oursBatched: null });
+    expect(floorRatios({ cell: small!.cell, runs: { wasm: small!.runs.wasm! } })).toEqual({ ours: null, ws: null, oursBatched: null });
+    // The floor that writes once per read: 5.5 / 2.5.
+    const batched = { ...small!, runs: { ...small!.runs, 'floor-batched': [run(0, 2.5, 90000)] } };
+    expect(floorRatios(batched)).toEqual({ ours: 1.1, ws: 2, oursBatched: 2.2 });
   });
 
   it('checks the targets against the measured ratios', () => {
@@ -185,6 +188,20 @@ describe('e2e report writers', () => {
     expect(markdown).toContain('| wasmsocket (wasm) | 16 MiB | 3 | 100.0 | 150.0 | 50.00 MiB | 1.00 MiB |');
     expect(markdown).toContain('| Node floor | 16 MiB | 3 | 80.0 | 113.0 | 33.00 MiB | – |');
     expect(markdown).toContain('- 1 MiB binary, 256 conn, depth 16: 4 GiB in flight');
+    expect(markdown).not.toContain('batched floor |');
+  });
+
+  it('adds ours over the batched floor when that floor ran, beside the floor the targets use', () => {
+    const result = fixture();
+    const withBatched: E2eResult = {
+      ...result,
+      servers: [...result.servers, { id: 'floor-batched', label: 'Node floor, a write per read' }],
+      cells: result.cells.map((c) => ({ ...c, runs: { ...c.runs, 'floor-batched': [run(0, 2.5, 90000)] } })),
+    };
+    const markdown = renderMarkdown(withBatched);
+    expect(markdown).toContain('| Node floor | Node floor, a write per read | ours/floor | ws/floor | ours/batched floor | rounds |');
+    // 5.5 / 2.5 against the batched floor; 1.10× against the floor.
+    expect(markdown).toMatch(/\| 16 B binary, 16 conn, depth 1 \|.* \| 1\.10× \| 2\.00× \| 2\.20× \| 1 \|/);
   });
 
   it('writes JSON that reads back to the same result', () => {

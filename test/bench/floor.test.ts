@@ -105,12 +105,12 @@ describe('the Node floor', () => {
     expect(stats.frames).toBe(2);
   });
 
-  it('answers frames that arrive in one read with as many replies when it writes each reply on its own', async () => {
-    const perFrame = createFloorServer({ size: 16, type: 'binary' }, stats, 'frame');
-    perFrame.listen(0, '127.0.0.1');
-    await once(perFrame, 'listening');
+  it('answers frames that arrive in one read with as many replies when it writes them all at once', async () => {
+    const batched = createFloorServer({ size: 16, type: 'binary' }, stats, 'batch');
+    batched.listen(0, '127.0.0.1');
+    await once(batched, 'listening');
     try {
-      const socket = connect({ port: (perFrame.address() as AddressInfo).port, host: '127.0.0.1' });
+      const socket = connect({ port: (batched.address() as AddressInfo).port, host: '127.0.0.1' });
       await once(socket, 'connect');
       socket.write(request('/'));
       const [head] = (await once(socket, 'data')) as [Buffer];
@@ -131,7 +131,7 @@ describe('the Node floor', () => {
       expect(stats.frames).toBe(3);
       socket.destroy();
     } finally {
-      perFrame.close();
+      batched.close();
     }
   });
 

@@ -91,7 +91,7 @@ describe('bench options', () => {
 });
 
 describe('bench payloads', () => {
-  it('makes valid mixed-script UTF-8 of exactly the size asked, at every size up to two repetitions', () => {
+  it('makes valid chat-shaped UTF-8 of exactly the size asked, at every size up to two repetitions', () => {
     const decoder = new TextDecoder('utf-8', { fatal: true });
     for (let size = 0; size <= 300; size++) {
       const text = textPayload(size);
@@ -102,6 +102,15 @@ describe('bench payloads', () => {
     expect(sample).toMatch(/[\u0400-\u04ff]/); // Cyrillic
     expect(sample).toMatch(/[\u4e00-\u9fff]/); // CJK
     expect(sample).toMatch(/\p{Extended_Pictographic}/u); // four-byte sequences
+    expect(sample).toMatch(/[\u0370-\u03ff]/); // Greek
+    // Chat-shaped: 40-50 % of the bytes are not ASCII, and the script changes every few bytes.
+    const bytes = textPayload(4096);
+    const nonAscii = bytes.filter((byte) => byte >= 0x80).length / bytes.length;
+    expect(nonAscii).toBeGreaterThan(0.4);
+    expect(nonAscii).toBeLessThan(0.5);
+    let switches = 0;
+    for (let i = 1; i < bytes.length; i++) if (bytes[i]! >= 0x80 !== bytes[i - 1]! >= 0x80) switches++;
+    expect(switches / (bytes.length / 64)).toBeGreaterThan(4);
   });
 
   it('makes binary payloads that are not constant, the same for the same seed', () => {

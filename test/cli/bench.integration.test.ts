@@ -131,7 +131,7 @@ describe('wasmsocket bench', () => {
     expect(result.closeCodes).toEqual({ '1000': 2 });
   });
 
-  it('sends mixed-script text with a size distribution, echoed as text', async () => {
+  it('sends chat-shaped text with a size distribution, echoed as text', async () => {
     const { code, result } = await bench(['--connections', '2', '--workers', '1', '--text', '--size', '10:1,2k:1,70k:1']);
     expect(code).toBe(0);
     expect(result.options.messageType).toBe('text');
@@ -207,7 +207,7 @@ describe('wasmsocket bench', () => {
       expect(result.errors.total).toBe(0);
       expect(result.messages.received).toBeGreaterThan(0);
       expect(result.throughput.bytesReceived).toBe(result.messages.received * 4096);
-      // Compressed on the wire: the repeated mixed-script text takes far less than 4 KiB a message.
+      // Compressed on the wire: the repeated chat-shaped text takes far less than 4 KiB a message.
       const wireBytes = sockets.reduce((sum, socket) => sum + socket.bytesRead, 0);
       expect(wireBytes).toBeLessThan((result.messages.sent * 4096) / 4);
     } finally {

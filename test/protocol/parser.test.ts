@@ -402,6 +402,26 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       ]);
     });
 
+    it('payloads of whole frames are views of the chunk of its class (its Symbol.species), as subarray would make them', () => {
+      class Bytes extends Uint8Array {}
+      const bytes = bytesOf(frame(Opcode.BINARY, payloadOf(40), { mask: true }), frame(Opcode.TEXT, 'héllo', { mask: true }));
+      for (const chunk of [new Uint8Array(bytes), Buffer.from(bytes), new Bytes(bytes)]) {
+        const payloads: Uint8Array[] = [];
+        const parser = new FrameParser(codec, SERVER, {
+          onFrame: (_opcode, _fin, _rsv, payload) => (payloads.push(payload), true),
+          onFrameStart: () => expect.fail('whole frames only'),
+          onFramePayload: () => expect.fail('whole frames only'),
+          onFrameEnd: () => expect.fail('whole frames only'),
+          onFrameError: (error) => expect.fail(error.message),
+        });
+        parser.receive(chunk);
+        expect(payloads.map((payload) => payload.constructor)).toEqual([chunk.subarray(0, 1).constructor, chunk.subarray(0, 1).constructor]);
+        expect(payloads.every((payload) => payload.buffer === chunk.buffer)).toBe(true);
+        expectBytes(payloads[0]!, payloadOf(40));
+        expect(new TextDecoder().decode(payloads[1])).toBe('héllo');
+      }
+    });
+
     it('a streamed frame is unmasked straight into the handler\'s payload destination, one of the wrong length is not used', () => {
       const payload = payloadOf(3000);
       const bytes = frame(Opcode.BINARY, payload, { mask: true });

@@ -3,9 +3,10 @@
  * end-to-end benchmark: every request says the size and type of the frames it will send
  * (`?size=N&type=binary|text`).
  *
- *   tsx bench/e2e/servers/floor-server.ts [--write-per-frame]
+ *   tsx bench/e2e/servers/floor-server.ts [--write-per-read]
  *
- * `--write-per-frame`: a write per reply rather than one per read (`FloorWrites`).
+ * `--write-per-read`: one write per read carrying every reply it asked for, rather than a
+ * write per reply (`FloorWrites`).
  *
  * It talks to the runner as the echo servers do (`control.ts`).
  */
@@ -15,7 +16,7 @@ import { createFloorServer } from './floor.js';
 
 async function main(): Promise<void> {
   // Requests from the runner always carry their size and type; these only answer one that does not.
-  const writes = process.argv.includes('--write-per-frame') ? 'frame' : 'batch';
+  const writes = process.argv.includes('--write-per-read') ? 'batch' : 'frame';
   const server = createFloorServer({ size: 16, type: 'binary' }, { connections: 0, frames: 0 }, writes);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

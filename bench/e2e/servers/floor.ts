@@ -10,8 +10,10 @@
  * and allocates nothing per message: a masked client frame of payload n is
  * `2 + (0 | 2 | 8) + 4 + n` bytes on the wire (§5.2), so it counts bytes. Per read it does one
  * thing per frame boundary in the read — compare the frame's first byte with the one expected
- * (FIN and the opcode) — and then one `socket.write` of as many pre-built frames as frames
- * completed. That byte is what tells the client's Close frame (§5.5.1) from a data frame: the
+ * (FIN and the opcode) — and then one `socket.write` per completed frame: one read and one
+ * write per message, as a server that answers each message as it comes spends. (With
+ * `'batch'` writes it makes one `socket.write` of as many pre-built frames as frames completed
+ * instead: a stricter bound where reads carry many frames.) That byte is what tells the client's Close frame (§5.5.1) from a data frame: the
  * floor answers it with a Close frame of its own (1000) and ends the TCP connection, as the
  * server should (§7.1.1). Any other first byte (a ping, a fragment, another size) is not what
  * the floor serves: it closes with 1002 at once rather than miscount.
@@ -228,7 +230,7 @@ function refuse(socket: Socket, status: string): void {
 }
 
 /** A floor server (not listening yet); `stats` counts what it serves. */
-export function createFloorServer(defaults: FloorOptions, stats: FloorStats = { connections: 0, frames: 0 }, writes: FloorWrites = 'batch'): Server {
+export function createFloorServer(defaults: FloorOptions, stats: FloorStats = { connections: 0, frames: 0 }, writes: FloorWrites = 'frame'): Server {
   const framesByKind = new Map<string, ReplyFrames>();
   const framesOf = (reply: FloorOptions): ReplyFrames => {
     const kind = `${reply.type}:${reply.size}`;

@@ -218,6 +218,7 @@ export class PendingStream implements PendingHandshake {
       limits: options.limits,
       autoPong: options.autoPong,
       streamMessages: options.streamMessages,
+      allocate: Buffer.allocUnsafe,
       // Only asynchronous extensions wake the core (see `PendingHandshake.wakes`).
       onWake: handshake.extensions.length > 0 ? wakerOf(this.#wakeScope) : undefined,
       established: { protocol: handshake.protocol, extensions: handshake.extensions },

@@ -130,7 +130,7 @@ Load:
   -s, --size <sizes>      payload size in bytes, with k/m suffixes (1024 = 1k), or a
                           distribution: "16:90,1k:9,64k:1" (size:weight, picked at random
                           per message) (default 1k)
-      --text              send text messages (mixed-script UTF-8); default binary
+      --text              send text messages (chat-shaped mixed-script UTF-8); default binary
   -d, --depth <n>         closed loop: messages in flight per connection; each echo
                           sends the next (default ${DEFAULT_DEPTH}). With --mode count: frames
                           waiting to be written per connection; each one written sends
