@@ -16,8 +16,11 @@ import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from '../shared/c
 export class FrameSerializer {
   readonly #codec: Codec;
   readonly #maskKeys: MaskKeyPool | null;
-  /** Scratch for the current frame's key, so masking allocates no key array. */
-  readonly #key = new Uint8Array(4);
+  /**
+   * Scratch for the current frame's key, so masking allocates no key array; a client's only
+   * (a server masks nothing, and a typed array costs far more memory than its 4 bytes).
+   */
+  readonly #key: Uint8Array | null;
 
   /**
    * @param maskKeys the client's key pool; null on a server ("A server MUST NOT mask any
@@ -26,6 +29,17 @@ export class FrameSerializer {
   constructor(codec: Codec, maskKeys: MaskKeyPool | null) {
     this.#codec = codec;
     this.#maskKeys = maskKeys;
+    this.#key = maskKeys === null ? null : new Uint8Array(4);
+  }
+
+  /**
+   * A server's serializer over `codec`: it holds nothing of a connection, so the connections
+   * of a server share one (the last one made, kept for the next connection over that codec).
+   */
+  static forServer(codec: Codec): FrameSerializer {
+    const last = lastServerSerializer;
+    if (last !== null && last.#codec === codec) return last;
+    return (lastServerSerializer = new FrameSerializer(codec, null));
   }
 
   /** Whether frames are masked (client side). */
@@ -55,7 +69,7 @@ export class FrameSerializer {
     }
     // §5.3: "The masking key is a 32-bit value chosen at random by the client ... the client
     // MUST pick a fresh masking key from the set of allowed 32-bit values."
-    const key = this.#key;
+    const key = this.#key!;
     maskKeys.fill(key, 0);
     const headerLength = frameHeaderLength(length, true);
     if (owned && length > 0) {
@@ -72,6 +86,8 @@ export class FrameSerializer {
     return headerLength + length;
   }
 }
+
+let lastServerSerializer: FrameSerializer | null = null;
 
 /** A frame to serialize in one piece with `serializeFrame`. */
 export interface FrameSpec {
