@@ -407,7 +407,7 @@ describe.each(protocolCodecs)('FrameParser, %s codec', (_name, make) => {
       // As Node's Buffer, whose views are made by its species (FastBuffer), not by Buffer itself.
       class SpeciesView extends Uint8Array {}
       class WithSpecies extends Uint8Array {
-        static override get [Symbol.species]() {
+        static get [Symbol.species]() {
           return SpeciesView;
         }
       }
