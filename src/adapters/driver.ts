@@ -113,6 +113,30 @@ export interface DriverOptions extends TransportOptions {
  */
 const MESSAGE_FRAME_OVERHEAD = 32;
 
+/** Bits of `ConnectionDriver.#flags`. */
+/** Inside the loop (`#pump`): a nested call returns at once. */
+const PUMPING = 1 << 0;
+/** A flush is deferred (`Scheduler.defer`). */
+const FLUSH_SCHEDULED = 1 << 1;
+/** The turn of the held event has come. */
+const HELD_DUE = 1 << 2;
+/** We ended or aborted the transport: nothing more may be written. */
+const ENDED = 1 << 3;
+/** The transport was aborted locally (terminate, a deadline, an overflow): pending work is dropped. */
+const ABORTED = 1 << 4;
+/** The connection is CLOSED and its close was delivered. */
+const CLOSED = 1 << 5;
+/** `send` returned false: `onDrain` is due once every buffered byte was taken. */
+const NEED_DRAIN = 1 << 6;
+/** The application paused reading. */
+const USER_PAUSED = 1 << 7;
+/** The transport was told to stop reading. */
+const READING_PAUSED = 1 << 8;
+/** A heartbeat ping is waiting for its pong. */
+const AWAITING_PONG = 1 << 9;
+/** The handshake deadline passed and was reported: the core's own "closed before the handshake completed" would repeat it. */
+const HANDSHAKE_FAILURE_REPORTED = 1 << 10;
+
 /** A batch handed to the transport, waiting for its completion. */
 interface WrittenBatch {
   readonly bytes: number;
@@ -129,17 +153,10 @@ export class ConnectionDriver {
   readonly #scheduler: Scheduler;
   #transport: ByteTransport | null = null;
 
-  #pumping = false;
-  #flushScheduled = false;
-  /** An event taken and held for a later turn (`synchronousEvents` false), and whether that turn has come. */
+  /** The driver's yes/no state, as bits (`PUMPING`, `ENDED`, …): one field instead of one each. */
+  #flags = 0;
+  /** An event taken and held for a later turn (`synchronousEvents` false; `HELD_DUE` once that turn has come). */
   #heldEvent: ConnectionEvent | null = null;
-  #heldDue = false;
-  /** We ended or aborted the transport: nothing more may be written. */
-  #ended = false;
-  /** The transport was aborted locally (terminate, a deadline, an overflow): pending work is dropped. */
-  #aborted = false;
-  /** The connection is CLOSED and its close was delivered. */
-  #closed = false;
 
   // Outgoing accounting (see the module comment).
   #buffered = 0;
@@ -149,13 +166,8 @@ export class ConnectionDriver {
   #batchFrames = 0;
   #batchCallbacks: WriteCallback[] | null = null;
   #written: WrittenBatch[] | null = null;
-  #needDrain = false;
   /** The completion of batches that carry message bytes or callbacks; made on the first such batch. */
   #onWritten: WriteCallback | null = null;
-
-  // Reading.
-  #userPaused = false;
-  #readingPaused = false;
 
   // Timers (each exists only while armed).
   #handshakeTimer: Timer | null = null;
@@ -164,24 +176,21 @@ export class ConnectionDriver {
   #heartbeatTimer: Timer | null = null;
   #lastReceived = 0;
   #pingSentAt = 0;
-  #awaitingPong = false;
-  /** The handshake deadline passed and was reported: the core's own "closed before the handshake completed" would repeat it. */
-  #handshakeFailureReported = false;
 
   // Scheduler callbacks are shared by every connection: they get the driver as argument.
   static #flushTask(driver: ConnectionDriver): void {
     driver.#flush();
   }
   static #deliverHeld(driver: ConnectionDriver): void {
-    if (driver.#heldEvent === null || driver.#closed) return;
-    driver.#heldDue = true;
+    if (driver.#heldEvent === null || (driver.#flags & CLOSED) !== 0) return;
+    driver.#flags |= HELD_DUE;
     driver.#pump();
   }
   static #handshakeTimedOut(driver: ConnectionDriver): void {
     driver.#handshakeTimer = null;
     if (driver.#connection.state !== ReadyState.CONNECTING) return;
     const timeout = driver.#options.handshakeTimeout;
-    driver.#handshakeFailureReported = true;
+    driver.#flags |= HANDSHAKE_FAILURE_REPORTED;
     driver.#sink.onError(new HandshakeError(`the opening handshake did not complete within ${timeout} ms`, 408, [], ErrorCode.TIMEOUT));
     driver.#abort('the opening handshake timed out');
   }
@@ -231,17 +240,17 @@ export class ConnectionDriver {
 
   /** Whether the application paused reading. */
   get isPaused(): boolean {
-    return this.#userPaused;
+    return (this.#flags & USER_PAUSED) !== 0;
   }
 
   /** Whether the transport was aborted locally and the close is on its way. */
   get terminating(): boolean {
-    return this.#aborted && !this.#closed;
+    return (this.#flags & ABORTED) !== 0 && (this.#flags & CLOSED) === 0;
   }
 
   /** Whether the close has been delivered (the last event). */
   get closed(): boolean {
-    return this.#closed;
+    return (this.#flags & CLOSED) !== 0;
   }
 
   /**
@@ -251,10 +260,10 @@ export class ConnectionDriver {
    */
   attach(transport: ByteTransport, received: readonly Uint8Array[] = []): void {
     this.#transport = transport;
-    if (this.#aborted) {
+    if ((this.#flags & ABORTED) !== 0) {
       // Terminated before the transport arrived (an overflow from sends in a 'connection'
       // listener, a client closed between its 101 and the socket): it ends here, 1006.
-      this.#ended = true;
+      this.#flags |= ENDED;
       transport.abort(new WebSocketError('the WebSocket was terminated', ErrorCode.INVALID_STATE));
       return;
     }
@@ -276,7 +285,7 @@ export class ConnectionDriver {
    * `error`, then the close (1006), and nothing else.
    */
   failDetached(error: Error): void {
-    if (this.#closed) return;
+    if ((this.#flags & CLOSED) !== 0) return;
     this.#sink.onError(error);
     const connection = this.#connection;
     connection.abort();
@@ -305,8 +314,8 @@ export class ConnectionDriver {
   /** The transport is closed: the core is told (`receiveEof`, or `abort` after a local abort). */
   transportClosed(): void {
     const connection = this.#connection;
-    this.#ended = true;
-    if (this.#aborted) connection.abort();
+    this.#flags |= ENDED;
+    if ((this.#flags & ABORTED) !== 0) connection.abort();
     else connection.receiveEof();
     this.#pump();
   }
@@ -326,7 +335,7 @@ export class ConnectionDriver {
 
   /** The core's `onWake` port: asynchronous work finished; run the loop. */
   wake(): void {
-    if (!this.#closed) this.#pump();
+    if ((this.#flags & CLOSED) === 0) this.#pump();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -371,7 +380,7 @@ export class ConnectionDriver {
       return false;
     }
     if (buffered >= this.#options.highWaterMark) {
-      this.#needDrain = true;
+      this.#flags |= NEED_DRAIN;
       return false;
     }
     return true;
@@ -418,13 +427,13 @@ export class ConnectionDriver {
 
   /** Stop reading (the peer's sends back up into its own buffers). */
   pause(): void {
-    this.#userPaused = true;
+    this.#flags |= USER_PAUSED;
     this.#updateReading();
   }
 
   /** Read again after `pause()`. */
   resume(): void {
-    this.#userPaused = false;
+    this.#flags &= ~USER_PAUSED;
     this.#updateReading();
   }
 
@@ -433,17 +442,17 @@ export class ConnectionDriver {
   // -------------------------------------------------------------------------------------------
 
   #pump(): void {
-    if (this.#pumping) return;
-    this.#pumping = true;
+    if ((this.#flags & PUMPING) !== 0) return;
+    this.#flags |= PUMPING;
     try {
       const connection = this.#connection;
       if (this.#options.synchronousEvents === false) {
         // One message, ping or pong per turn: hold the next one for a later turn, and take
         // nothing after it until it is delivered (reading stops meanwhile, `#updateReading`).
         const held = this.#heldEvent;
-        if (held !== null && this.#heldDue) {
+        if (held !== null && (this.#flags & HELD_DUE) !== 0) {
           this.#heldEvent = null;
-          this.#heldDue = false;
+          this.#flags &= ~HELD_DUE;
           this.#deliver(held);
         }
         while (this.#heldEvent === null) {
@@ -461,9 +470,9 @@ export class ConnectionDriver {
         for (let event = connection.nextEvent(); event !== undefined; event = connection.nextEvent()) this.#deliver(event);
       }
     } finally {
-      this.#pumping = false;
+      this.#flags &= ~PUMPING;
     }
-    if (!this.#closed) this.#flush();
+    if ((this.#flags & CLOSED) === 0) this.#flush();
   }
 
   #deliver(event: ConnectionEvent): void {
@@ -487,11 +496,11 @@ export class ConnectionDriver {
         sink.onOpen(event.protocol, event.extensions);
         break;
       case 'error':
-        if (this.#handshakeFailureReported && event.error instanceof HandshakeError) break;
+        if ((this.#flags & HANDSHAKE_FAILURE_REPORTED) !== 0 && event.error instanceof HandshakeError) break;
         sink.onError(event.error);
         break;
       case 'close':
-        this.#closed = true;
+        this.#flags |= CLOSED;
         this.#clearTimers();
         this.#failPendingWrites(new WebSocketError('the connection closed before the data was written', ErrorCode.INVALID_STATE));
         sink.onClose(event.code, event.reason, event.wasClean);
@@ -505,27 +514,30 @@ export class ConnectionDriver {
   /** A send queued bytes: flush them with everything else queued before the deferred task runs. */
   #queued(callback: WriteCallback | undefined): void {
     if (callback !== undefined) (this.#batchCallbacks ??= []).push(callback);
-    if (!this.#flushScheduled && !this.#pumping) {
-      this.#flushScheduled = true;
+    if ((this.#flags & (FLUSH_SCHEDULED | PUMPING)) === 0) {
+      this.#flags |= FLUSH_SCHEDULED;
       this.#scheduler.defer(ConnectionDriver.#flushTask, this);
     }
   }
 
   /** Write what the core queued, then apply the transport state it asks for. */
   #flush(): void {
-    this.#flushScheduled = false;
+    this.#flags &= ~FLUSH_SCHEDULED;
     const transport = this.#transport;
     if (transport === null) return;
     const connection = this.#connection;
     const chunks = connection.dataToSend();
     if (chunks.length > 0 || this.#batchCallbacks !== null) {
-      if (this.#ended) {
+      if ((this.#flags & ENDED) !== 0) {
         this.#failPendingWrites(new WebSocketError('the transport is closed', ErrorCode.INVALID_STATE));
       } else if (chunks.length > 0) {
         // Only batches with messages or callbacks need to know when they are written.
         let written: WriteCallback | null = null;
         if (this.#batchFrames > 0 || this.#batchCallbacks !== null) {
-          (this.#written ??= []).push({ bytes: this.#batchBytes, frames: this.#batchFrames, callbacks: this.#batchCallbacks });
+          const batch: WrittenBatch = { bytes: this.#batchBytes, frames: this.#batchFrames, callbacks: this.#batchCallbacks };
+          // A literal of one has room for one; `push` onto an empty array would make room for 16.
+          if (this.#written === null) this.#written = [batch];
+          else this.#written.push(batch);
           this.#batchBytes = 0;
           this.#batchFrames = 0;
           this.#batchCallbacks = null;
@@ -543,20 +555,24 @@ export class ConnectionDriver {
       // WebSocket Connection_"); otherwise end our side after the queued bytes.
       if (connection.state === ReadyState.CONNECTING && connection.side === 'client') this.#abort('the opening handshake failed');
       else this.#endTransport();
-    } else if (this.#closeTimer === null && !this.#aborted && connection.closeExpected()) {
+    } else if (this.#closeTimer === null && (this.#flags & ABORTED) === 0 && connection.closeExpected()) {
       this.#closeTimer = this.#scheduler.setTimer(ConnectionDriver.#closeTimedOut, this.#options.closeTimeout, this);
     }
     this.#updateReading();
   }
 
   #batchWritten(error: Error | undefined): void {
-    const batch = this.#written?.shift();
+    const written = this.#written;
+    const batch = written?.shift();
     if (batch === undefined) return;
+    // An array keeps the room it grew to: an idle connection holds none (a new one is made
+    // for the next batch).
+    if (written!.length === 0) this.#written = null;
     this.#buffered -= batch.bytes;
     this.#bufferedFrames -= batch.frames;
     if (batch.callbacks !== null) for (const callback of batch.callbacks) callback(error ?? null);
-    if (this.#needDrain && this.#buffered === 0 && !this.#closed) {
-      this.#needDrain = false;
+    if ((this.#flags & NEED_DRAIN) !== 0 && this.#buffered === 0 && (this.#flags & CLOSED) === 0) {
+      this.#flags &= ~NEED_DRAIN;
       this.#sink.onDrain();
     }
   }
@@ -574,16 +590,16 @@ export class ConnectionDriver {
 
   #updateReading(): void {
     const transport = this.#transport;
-    if (transport === null || this.#closed) return;
+    if (transport === null || (this.#flags & CLOSED) !== 0) return;
     // A peer that does not read what the protocol owes it (pongs, close frames) must not make
     // us queue without bound: stop reading from it while more than a high-water mark of such
     // bytes waits. Message bytes are the application's, bounded by `maxBufferedAmount`; not
     // reading because of them would deadlock two peers that both send more than they read —
     // and so are their frames' headers, which outweigh short messages.
     const owed = transport.pendingBytes - this.#buffered - this.#bufferedFrames * MESSAGE_FRAME_OVERHEAD;
-    const pause = this.#userPaused || this.#heldEvent !== null || this.#connection.shouldPauseReading() || owed > this.#options.highWaterMark;
-    if (pause === this.#readingPaused) return;
-    this.#readingPaused = pause;
+    const pause = (this.#flags & USER_PAUSED) !== 0 || this.#heldEvent !== null || this.#connection.shouldPauseReading() || owed > this.#options.highWaterMark;
+    if (pause === ((this.#flags & READING_PAUSED) !== 0)) return;
+    this.#flags = pause ? this.#flags | READING_PAUSED : this.#flags & ~READING_PAUSED;
     transport.setReading(!pause);
   }
 
@@ -594,11 +610,11 @@ export class ConnectionDriver {
   /** End our side of the transport once what is written has gone (FIN after the data). */
   #endTransport(): void {
     const transport = this.#transport;
-    if (this.#ended || transport === null) return;
-    this.#ended = true;
+    if ((this.#flags & ENDED) !== 0 || transport === null) return;
+    this.#flags |= ENDED;
     transport.end();
     // A peer that never closes its side, or never reads our last bytes, is cut off after the close timeout.
-    if (this.#closeTimer === null && !this.#aborted) {
+    if (this.#closeTimer === null && (this.#flags & ABORTED) === 0) {
       this.#closeTimer = this.#scheduler.setTimer(ConnectionDriver.#closeTimedOut, this.#options.closeTimeout, this);
     }
   }
@@ -609,9 +625,8 @@ export class ConnectionDriver {
   }
 
   #abortTransport(error: Error): void {
-    if (this.#aborted || this.#closed) return;
-    this.#aborted = true;
-    this.#ended = true;
+    if ((this.#flags & (ABORTED | CLOSED)) !== 0) return;
+    this.#flags |= ABORTED | ENDED;
     // Before a transport is attached, attach() aborts it as it arrives.
     this.#transport?.abort(error);
   }
@@ -663,7 +678,7 @@ export class ConnectionDriver {
 
   #idle(): void {
     const connection = this.#connection;
-    if (this.#closed || connection.state !== ReadyState.OPEN) return;
+    if ((this.#flags & CLOSED) !== 0 || connection.state !== ReadyState.OPEN) return;
     const timeout = this.#options.idleTimeout;
     const quiet = this.#scheduler.now() - this.#lastReceived;
     if (quiet < timeout) {
@@ -683,13 +698,13 @@ export class ConnectionDriver {
   #heartbeat(): void {
     const heartbeat = this.#options.heartbeat!;
     const timeout = heartbeat.timeout ?? heartbeat.interval;
-    if (this.#connection.state !== ReadyState.OPEN || this.#closed) return;
-    if (this.#awaitingPong) {
+    if (this.#connection.state !== ReadyState.OPEN || (this.#flags & CLOSED) !== 0) return;
+    if ((this.#flags & AWAITING_PONG) !== 0) {
       this.#sink.onError(new WebSocketError(`no pong within ${timeout} ms of a ping: the peer is unresponsive`, ErrorCode.TIMEOUT));
       this.#abort('the peer stopped answering pings');
       return;
     }
-    this.#awaitingPong = true;
+    this.#flags |= AWAITING_PONG;
     this.#pingSentAt = this.#scheduler.now();
     this.#connection.sendPing();
     this.#queued(undefined);
@@ -697,8 +712,8 @@ export class ConnectionDriver {
   }
 
   #pongReceived(): void {
-    if (!this.#awaitingPong) return;
-    this.#awaitingPong = false;
+    if ((this.#flags & AWAITING_PONG) === 0) return;
+    this.#flags &= ~AWAITING_PONG;
     const heartbeat = this.#options.heartbeat!;
     const elapsed = this.#scheduler.now() - this.#pingSentAt;
     this.#scheduleHeartbeat(Math.max(1, Math.round(heartbeat.interval - elapsed)));

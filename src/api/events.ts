@@ -23,35 +23,32 @@
  */
 
 /**
- * How a face's core reaches the listeners of the object it serves; each event base gives
- * one (`EventTargetEmitter` here, `EventEmitterTarget` in Node).
+ * How a face's core reaches the listeners of the object it serves (`target`, an object of
+ * the event base's class); each event base gives one, shared by all its objects
+ * (`EventTargetEmitter` here, `EventEmitterTarget` in Node), so a socket holds no port of its own.
  */
 export interface FaceEvents {
   /** Call the emitter listeners of `type` with exactly the arguments given after it (at most two). */
-  call(type: string, first?: unknown, second?: unknown): void;
+  call(target: object, type: string, first?: unknown, second?: unknown): void;
   /** Call the emitter listeners of `type` with any arguments. */
-  emit(type: string, ...args: unknown[]): void;
+  emit(target: object, type: string, ...args: unknown[]): void;
   /** Whether a WHATWG event object should be dispatched for `type` (someone listens through `addEventListener`). */
-  wants(type: string): boolean;
+  wants(target: object, type: string): boolean;
   /** Dispatch `event`, reporting a listener's exception like `call` does. */
-  dispatch(event: Event): void;
+  dispatch(target: object, event: Event): void;
   /** Add the listener of an `onxxx` handler attribute. */
-  addHandlerListener(type: string, listener: (event: Event) => void): void;
+  addHandlerListener(target: object, type: string, listener: (event: Event) => void): void;
 }
 
-/** What an event base's port starts from: its target, whose `emit` serves for any arguments. */
+/** What an event base's port starts from: its targets' `emit` serves for any arguments. */
 export abstract class FaceEventsPort<T extends { emit(type: string, ...args: unknown[]): unknown }> implements FaceEvents {
-  protected readonly target: T;
-  constructor(target: T) {
-    this.target = target;
+  abstract call(target: T, type: string, first?: unknown, second?: unknown): void;
+  emit(target: T, type: string, ...args: unknown[]): void {
+    target.emit(type, ...args);
   }
-  abstract call(type: string, first?: unknown, second?: unknown): void;
-  emit(type: string, ...args: unknown[]): void {
-    this.target.emit(type, ...args);
-  }
-  abstract wants(type: string): boolean;
-  abstract dispatch(event: Event): void;
-  abstract addHandlerListener(type: string, listener: (event: Event) => void): void;
+  abstract wants(target: T, type: string): boolean;
+  abstract dispatch(target: T, event: Event): void;
+  abstract addHandlerListener(target: T, type: string, listener: (event: Event) => void): void;
 }
 
 /**
@@ -360,26 +357,26 @@ export class EventTargetEmitter extends EventTarget {
     }
   }
 
-  /** The port a face's core delivers through. */
+  /** The port a face's core delivers through (one for every object of the class). */
   protected faceEvents(): FaceEvents {
-    return new EventTargetEmitter.#Events(this);
+    return EventTargetEmitter.#events;
   }
 
-  static readonly #Events = class extends FaceEventsPort<EventTargetEmitter> {
-    call(type: string, first?: unknown, second?: unknown): void {
-      const list = this.target.#listeners?.[type];
-      if (list !== undefined) callEach(list, this.target, arguments.length - 1, first, second);
+  static readonly #events: FaceEvents = new (class extends FaceEventsPort<EventTargetEmitter> {
+    call(target: EventTargetEmitter, type: string, first?: unknown, second?: unknown): void {
+      const list = target.#listeners?.[type];
+      if (list !== undefined) callEach(list, target, arguments.length - 2, first, second);
     }
-    wants(type: string): boolean {
-      return this.target.hasTargetListeners(type);
+    wants(target: EventTargetEmitter, type: string): boolean {
+      return target.hasTargetListeners(type);
     }
-    dispatch(event: Event): void {
-      this.target.dispatchSafely(event);
+    dispatch(target: EventTargetEmitter, event: Event): void {
+      target.dispatchSafely(event);
     }
-    addHandlerListener(type: string, listener: (event: Event) => void): void {
-      this.target.addEventListener(type, listener);
+    addHandlerListener(target: EventTargetEmitter, type: string, listener: (event: Event) => void): void {
+      target.addEventListener(type, listener);
     }
-  };
+  })();
 
   /** How many emitter listeners `type` has, or how many registrations of `listener`. */
   listenerCount(type: string, listener?: EmitterListener): number {

@@ -167,6 +167,8 @@ export interface FaceHooks {
   abortHandshake?(): void;
   /** Whether the face announces `'open'`; default true (a server-side socket is open when the application gets it, and does not). */
   readonly announcesOpen?: boolean;
+  /** The connection closed: called before the `close` listeners (a server stops counting the socket). Must not throw. */
+  closed?(owner: FaceOwner): void;
 }
 
 /** The object a core serves: the face the application holds. */
@@ -197,13 +199,12 @@ export function attachFace(face: object, core: FaceCore): FaceCore {
  * algorithms of every public member, the send queue, the handler attributes, and the sink
  * the engine reports to.
  */
-export class FaceCore {
+export class FaceCore implements ConnectionSink {
   readonly #owner: FaceOwner;
   readonly #events: FaceEvents;
   readonly #typing: FaceTyping;
   readonly #hooks: FaceHooks | undefined;
   #engine: FaceEngine | null = null;
-  #sink: ConnectionSink | null = null;
   #binaryType: BinaryType = 'nodebuffer';
   #protocol = '';
   #extensions = '';
@@ -240,9 +241,9 @@ export class FaceCore {
     this.#engine = engine;
   }
 
-  /** The sink the engine reports to (one per face). */
+  /** The sink the engine reports to: the face itself. */
   get sink(): ConnectionSink {
-    return (this.#sink ??= new FaceCore.#Sink(this));
+    return this;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -307,7 +308,7 @@ export class FaceCore {
       },
     };
     handlers[type] = entry;
-    this.#events.addHandlerListener(type, entry.listener);
+    this.#events.addHandlerListener(owner, type, entry.listener);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -453,40 +454,34 @@ export class FaceCore {
     }
   }
 
-  /** What the engine reports, handed to the face (one small object per connection). */
-  static readonly #Sink = class implements ConnectionSink {
-    readonly #core: FaceCore;
-    constructor(core: FaceCore) {
-      this.#core = core;
-    }
-    onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
-      this.#core.#deliverOpen(protocol, extensions);
-    }
-    onMessage(data: Uint8Array, binary: boolean): void {
-      this.#core.#deliverMessage(data, binary);
-    }
-    onFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void {
-      const core = this.#core;
-      core.#events.emit('fragment', core.#typing.wrapBytes(data), binary, first, last);
-    }
-    onPing(data: Uint8Array): void {
-      const core = this.#core;
-      core.#events.call('ping', core.#typing.wrapBytes(data));
-    }
-    onPong(data: Uint8Array): void {
-      const core = this.#core;
-      core.#events.call('pong', core.#typing.wrapBytes(data));
-    }
-    onError(error: Error): void {
-      this.#core.#deliverError(error);
-    }
-    onClose(code: number, reason: string, wasClean: boolean): void {
-      this.#core.#deliverClose(code, reason, wasClean);
-    }
-    onDrain(): void {
-      this.#core.#events.call('drain');
-    }
-  };
+  // -------------------------------------------------------------------------------------------
+  // What the engine reports (the face is its own `ConnectionSink`: no object of its own per connection)
+  // -------------------------------------------------------------------------------------------
+
+  onOpen(protocol: string | null, extensions: readonly NegotiatedExtension<Extension>[]): void {
+    this.#deliverOpen(protocol, extensions);
+  }
+  onMessage(data: Uint8Array, binary: boolean): void {
+    this.#deliverMessage(data, binary);
+  }
+  onFragment(data: Uint8Array, binary: boolean, first: boolean, last: boolean): void {
+    this.#events.emit(this.#owner, 'fragment', this.#typing.wrapBytes(data), binary, first, last);
+  }
+  onPing(data: Uint8Array): void {
+    this.#events.call(this.#owner, 'ping', this.#typing.wrapBytes(data));
+  }
+  onPong(data: Uint8Array): void {
+    this.#events.call(this.#owner, 'pong', this.#typing.wrapBytes(data));
+  }
+  onError(error: Error): void {
+    this.#deliverError(error);
+  }
+  onClose(code: number, reason: string, wasClean: boolean): void {
+    this.#deliverClose(code, reason, wasClean);
+  }
+  onDrain(): void {
+    this.#events.call(this.#owner, 'drain');
+  }
 
   // -------------------------------------------------------------------------------------------
   // Delivery
@@ -498,8 +493,8 @@ export class FaceCore {
     this.setTerms(protocol, extensions);
     if (this.#hooks?.announcesOpen === false) return;
     const events = this.#events;
-    events.call('open');
-    if (events.wants('open')) events.dispatch(new Event('open'));
+    events.call(this.#owner, 'open');
+    if (events.wants(this.#owner, 'open')) events.dispatch(this.#owner, new Event('open'));
   }
 
   /** A message: `data` is valid UTF-8 bytes for text, or binary bytes. */
@@ -508,24 +503,25 @@ export class FaceCore {
     // binaryType says.
     const events = this.#events;
     const value = binary ? this.#binaryValue(data) : this.#typing.textForListeners(data);
-    events.call('message', value, binary);
-    if (events.wants('message')) events.dispatch(this.eventFor('message', [value, binary]));
+    events.call(this.#owner, 'message', value, binary);
+    if (events.wants(this.#owner, 'message')) events.dispatch(this.#owner, this.eventFor('message', [value, binary]));
   }
 
   #deliverError(error: Error): void {
     if (this.#engine!.state === ReadyState.CONNECTING) this.#handshakeFailed = true;
     const events = this.#events;
-    events.call('error', error);
-    if (events.wants('error')) events.dispatch(this.eventFor('error', [error]));
+    events.call(this.#owner, 'error', error);
+    if (events.wants(this.#owner, 'error')) events.dispatch(this.#owner, this.eventFor('error', [error]));
   }
 
   /** The connection is closed (WHATWG: ready state CLOSED, then fire "close"). Always last. */
   #deliverClose(code: number, reason: string, wasClean: boolean): void {
     this.#failQueuedSends();
     this.#wasClean = wasClean;
+    this.#hooks?.closed?.(this.#owner);
     const events = this.#events;
-    events.call('close', code, this.#typing.reasonForListeners(reason));
-    if (events.wants('close')) events.dispatch(new CloseEvent('close', { wasClean, code, reason }));
+    events.call(this.#owner, 'close', code, this.#typing.reasonForListeners(reason));
+    if (events.wants(this.#owner, 'close')) events.dispatch(this.#owner, new CloseEvent('close', { wasClean, code, reason }));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ import { CloseCode, ReadyState } from '../shared/constants.js';
 import { isToken } from '../handshake/chars.js';
 import { type HandshakeError, InvalidArgumentError } from '../shared/errors.js';
 import { reportListenerError } from './events.js';
-import { bytesOf, type SendData } from './face.js';
+import { bytesOf, type FaceHooks, type SendData } from './face.js';
 import {
   attachServerSideStream,
   attachServerSideWebSocket,
@@ -728,6 +728,7 @@ export class WebSocketServer extends EventEmitter {
         options: this.options,
         httpVersion: upgrade.httpVersion,
         topics: this.#topics,
+        hooks: this.#socketHooks,
       });
     } catch (error) {
       // The application's subclass threw in its constructor: the connection cannot be served.
@@ -745,7 +746,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     this.#track(websocket);
-    upgrade.setWake(wakerOf(websocket));
+    if (upgrade.wakes) upgrade.setWake(wakerOf(websocket));
     try {
       callback(websocket, request);
     } finally {
@@ -756,18 +757,31 @@ export class WebSocketServer extends EventEmitter {
     }
   }
 
-  /** Count `websocket` among the connections until it closes (its closure holds nothing else). */
+  /** Count `websocket` among the connections until it closes (`#untrack`, from its face's `closed` hook). */
   #track(websocket: WebSocket): WebSocket {
     this.#connections.add(websocket);
     this.#clients?.add(websocket);
-    websocket.on('close', () => {
-      // Before the application's close listeners: a closed socket is in no topic.
-      serverSideTopics(websocket)?.leaveAll();
-      this.#connections.delete(websocket);
-      this.#clients?.delete(websocket);
-      // After the application's own close listeners of this socket have run.
-      if (this.#connections.size === 0 && this.#onConnectionsEmpty !== null) queueMicrotask(this.#onConnectionsEmpty);
-    });
     return websocket;
+  }
+
+  /**
+   * The hooks of this server's sockets: one object for all of them, so that a socket costs no
+   * close listener of the server's own (a closure, and an array of listeners once the
+   * application adds one).
+   */
+  readonly #socketHooks: FaceHooks = {
+    announcesOpen: false,
+    // Before the application's close listeners.
+    closed: (owner) => this.#untrack(owner as WebSocket),
+  };
+
+  /** A tracked socket closed. */
+  #untrack(websocket: WebSocket): void {
+    // A closed socket is in no topic.
+    serverSideTopics(websocket)?.leaveAll();
+    if (!this.#connections.delete(websocket)) return;
+    this.#clients?.delete(websocket);
+    // After the application's own close listeners of this socket have run.
+    if (this.#connections.size === 0 && this.#onConnectionsEmpty !== null) queueMicrotask(this.#onConnectionsEmpty);
   }
 }

@@ -24,7 +24,7 @@ import type { Agent, ClientRequest as HttpClientRequest, IncomingMessage } from 
 import type { RequestOptions as HttpsRequestOptions } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ConnectionDriver } from '../adapters/driver.js';
+import { ConnectionDriver, type DriverOptions } from '../adapters/driver.js';
 import { dialClient, type ClientTlsOptions, type PendingDial } from '../adapters/node/client.js';
 import { perMessageDeflateNode, type PerMessageDeflateNodeOptions } from '../adapters/node/deflate.js';
 import { toBuffer } from '../adapters/node/buffer.js';
@@ -229,6 +229,22 @@ const NODE_TYPING: FaceTyping = {
   error: (message, name, wsClass) => dualError(wsClass, message, name),
 };
 
+/** The driver options of the server-side sockets made last, kept for the next ones (see `serverDriverOptions`). */
+let lastServerDriverOptions: { readonly transport: TransportOptions; readonly options: DriverOptions } | null = null;
+
+/**
+ * The driver options of a server-side socket: its server's transport options, with no
+ * handshake deadline (the server ran it). The sockets of one server share one frozen object
+ * rather than holding a copy each.
+ */
+function serverDriverOptions(transport: TransportOptions, synchronousEvents: boolean): DriverOptions {
+  const last = lastServerDriverOptions;
+  if (last !== null && last.transport === transport && last.options.synchronousEvents === synchronousEvents) return last.options;
+  const options: DriverOptions = Object.freeze({ ...transport, handshakeTimeout: 0, synchronousEvents });
+  lastServerDriverOptions = { transport, options };
+  return options;
+}
+
 /** A server-side socket is open when the application gets it: it reports no open event. */
 const SERVER_SIDE_HOOKS: FaceHooks = { announcesOpen: false };
 
@@ -279,10 +295,10 @@ export class WebSocket extends EventEmitterTarget {
     if (url === null && serverSideInit !== null) {
       const init = serverSideInit;
       serverSideInit = null;
-      const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, SERVER_SIDE_HOOKS)));
+      const face = (this.#face = attachFace(this, new FaceCore(this, this.faceEvents(), NODE_TYPING, init.hooks ?? SERVER_SIDE_HOOKS)));
       this.#isServer = true;
       const synchronousEvents = (init.options as WsBehaviourOptions).allowSynchronousEvents ?? true;
-      face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, { ...init.transport, handshakeTimeout: 0, synchronousEvents }, nodeScheduler);
+      face.engine = this.#driver = new ConnectionDriver(init.connection, face.sink, serverDriverOptions(init.transport, synchronousEvents), nodeScheduler);
       this.#topicRegistry = init.topics;
       // The handshake is done: the terms are known before the application gets the socket.
       face.setTerms(init.connection.protocol, init.connection.extensions);
@@ -681,6 +697,8 @@ export interface ServerSideInit {
   readonly topics: TopicRegistry | null;
   /** Which HTTP carried the handshake; default 1.1. */
   readonly httpVersion?: '1.1' | '2';
+  /** The face's hooks (the server's, which hear of the close first); default: no open event, nothing else. */
+  readonly hooks?: FaceHooks;
 }
 
 /** Create a server-side socket over an accepted connection (for `WebSocketServer`). @internal */

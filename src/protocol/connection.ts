@@ -115,6 +115,24 @@ const NO_EVENTS = Object.freeze([]) as unknown as ConnectionEvent[];
 /** The extensions of every connection that negotiated none (one array, not one each). */
 const NO_EXTENSIONS: readonly NegotiatedExtension<Extension>[] = Object.freeze([]);
 
+/** Bits of `Connection.#flags`. */
+/** No more input is processed: a close frame arrived, the connection failed, or the handshake did. */
+const INPUT_CLOSED = 1 << 0;
+/**
+ * The input is over as the application sees it: the peer's close frame or a failure has taken
+ * effect, or the application failed the connection.
+ */
+const INPUT_FINISHED = 1 << 1;
+const HANDSHAKE_FAILED = 1 << 2;
+/** The failure read from the peer whose effects (close frame, CLOSING) wait until its `error` event is taken. */
+const FAILURE_PENDING = 1 << 3;
+/** `shouldCloseTransport()`. */
+const TRANSPORT_CLOSE_REQUESTED = 1 << 4;
+/** The `autoPong` option. */
+const AUTO_PONG = 1 << 5;
+/** The `streamMessages` option. */
+const STREAM_MESSAGES = 1 << 6;
+
 /**
  * The connection after (and, through `ServerConnection` and `ClientConnection`, during) the
  * opening handshake. See the module comment for how to drive it.
@@ -126,9 +144,7 @@ export abstract class Connection {
   readonly limits: ConnectionLimits;
 
   readonly #codec: Codec;
-  readonly #autoPong: boolean;
   readonly #onWake: (() => void) | undefined;
-  readonly #streamMessages: boolean;
   readonly #allocate: ((length: number) => Uint8Array) | undefined;
   /**
    * Made for the first frame that is not a whole, untransformed message or control frame (a
@@ -151,21 +167,12 @@ export abstract class Connection {
   #protocol: string | null = null;
   #extensions: readonly NegotiatedExtension<Extension>[] = NO_EXTENSIONS;
 
-  /** No more input is processed: a close frame arrived, the connection failed, or the handshake did. */
-  #inputClosed = false;
-  /**
-   * The input is over as the application sees it: the peer's close frame or a failure has
-   * taken effect, or the application failed the connection.
-   */
-  #inputFinished = false;
+  /** The connection's yes/no state and options, as bits (`INPUT_CLOSED`, `AUTO_PONG`, …): one field instead of one each. */
+  #flags = 0;
   #failure: WebSocketError | null = null;
-  #handshakeFailed = false;
-  /** The failure read from the peer whose effects (close frame, CLOSING) wait until its `error` event is taken. */
-  #failurePending = false;
   /** The close frame the parser read; it takes effect when its `close-received` event is taken. */
   #closeRead: CloseStatus | null = null;
   #closeReceived: CloseStatus | null = null;
-  #transportCloseRequested = false;
 
   /**
    * The connection as the parser and its parts see it: one object per connection whose
@@ -184,7 +191,7 @@ export abstract class Connection {
       const connection = this.#connection;
       const inbound = connection.#inbound;
       if (inbound !== null && inbound.pending) return connection.#queueFrame(inbound, opcode, fin, rsv, payload);
-      if (fin && rsv === 0 && (opcode === Opcode.BINARY || opcode === Opcode.TEXT) && !connection.#streamMessages) {
+      if (fin && rsv === 0 && (opcode === Opcode.BINARY || opcode === Opcode.TEXT) && (connection.#flags & STREAM_MESSAGES) === 0) {
         // §5.6, §6.2: an unfragmented, untransformed message is its frame's payload (the
         // codec has checked the limits and the UTF-8 of text): reported as it is, a view.
         connection.#pushEvent({ type: 'message', binary: opcode === Opcode.BINARY, data: payload });
@@ -198,7 +205,7 @@ export abstract class Connection {
         if (payload.length > 0) assembler.framePayload(payload);
         assembler.frameEnd();
       }
-      return !connection.#inputClosed;
+      return (connection.#flags & INPUT_CLOSED) === 0;
     }
     onFrameStart(opcode: number, fin: boolean, rsv: number, length: number): boolean {
       const connection = this.#connection;
@@ -208,7 +215,7 @@ export abstract class Connection {
       const inbound = connection.#inbound;
       if (inbound !== null && inbound.pending) inbound.start(opcode, fin, rsv, length);
       else assembler.frameStart(opcode, fin, rsv, length);
-      return !connection.#inputClosed;
+      return (connection.#flags & INPUT_CLOSED) === 0;
     }
     // The frame's start made the assembler.
     payloadDestination(): Uint8Array | null {
@@ -221,14 +228,14 @@ export abstract class Connection {
       const inbound = connection.#inbound;
       if (inbound !== null && inbound.pending) inbound.payload(data);
       else connection.#assembler!.framePayload(data);
-      return !connection.#inputClosed;
+      return (connection.#flags & INPUT_CLOSED) === 0;
     }
     onFrameEnd(): boolean {
       const connection = this.#connection;
       const inbound = connection.#inbound;
       if (inbound === null || !inbound.pending) connection.#assembler!.frameEnd();
       else if (!inbound.end()) return false;
-      return !connection.#inputClosed;
+      return (connection.#flags & INPUT_CLOSED) === 0;
     }
     onFrameError(error: ProtocolError): false {
       return this.#connection.#reject(error);
@@ -244,7 +251,7 @@ export abstract class Connection {
       this.#connection.#fail(error);
     }
     inputClosed(): boolean {
-      return this.#connection.#inputClosed;
+      return (this.#connection.#flags & INPUT_CLOSED) !== 0;
     }
     decodePending(decoding: PromiseLike<void>, fin: boolean): void {
       this.#connection.#inboundQueue().wait(decoding, fin);
@@ -272,10 +279,10 @@ export abstract class Connection {
     this.side = side;
     this.limits = resolveLimits(options.limits);
     this.#codec = options.codec;
-    this.#autoPong = options.autoPong ?? true;
+    if (options.autoPong ?? true) this.#flags |= AUTO_PONG;
     this.#onWake = options.onWake;
     this.#port = new Connection.#Port(this);
-    this.#streamMessages = options.streamMessages ?? false;
+    if (options.streamMessages ?? false) this.#flags |= STREAM_MESSAGES;
     this.#allocate = options.allocate;
     this.#outbound = new OutboundPipeline(options.codec, maskKeys, FrameSlab.for(options.allocate), this.#port);
   }
@@ -328,7 +335,7 @@ export abstract class Connection {
    * timeout fires, close the transport and call `receiveEof()`.
    */
   closeExpected(): boolean {
-    return this.#state !== ReadyState.CLOSED && (this.#outbound.closeSent !== null || this.#handshakeFailed);
+    return this.#state !== ReadyState.CLOSED && (this.#outbound.closeSent !== null || (this.#flags & HANDSHAKE_FAILED) !== 0);
   }
 
   /**
@@ -339,7 +346,7 @@ export abstract class Connection {
    * failed, and on either side after the peer ended the transport.
    */
   shouldCloseTransport(): boolean {
-    return this.#transportCloseRequested;
+    return (this.#flags & TRANSPORT_CLOSE_REQUESTED) !== 0;
   }
 
   /**
@@ -410,7 +417,7 @@ export abstract class Connection {
    * `data` from now on (it unmasks in place and hands out views of it).
    */
   receiveData(data: Uint8Array): void {
-    if (data.length === 0 || this.#state === ReadyState.CLOSED || this.#inputClosed) return;
+    if (data.length === 0 || this.#state === ReadyState.CLOSED || (this.#flags & INPUT_CLOSED) !== 0) return;
     try {
       if (this.#state === ReadyState.CONNECTING) this.receiveHandshakeData(data);
       else this.#parser!.receive(data);
@@ -580,7 +587,7 @@ export abstract class Connection {
     const payload = serializeClosePayload(code, reason);
     // Events read but not yet taken are input too: the application stopped processing it.
     this.#dropUntakenEvents();
-    this.#inputFinished = true;
+    this.#flags |= INPUT_FINISHED;
     // (An end of the transport queued behind a pending decode closes the connection here.)
     this.#discardPendingInput();
     if (this.#state === ReadyState.OPEN) this.#startClosing(code, reason, payload);
@@ -606,7 +613,7 @@ export abstract class Connection {
 
   /** Whether the handshake failed (input is discarded, the transport is to be closed). */
   protected get handshakeFailed(): boolean {
-    return this.#handshakeFailed;
+    return (this.#flags & HANDSHAKE_FAILED) !== 0;
   }
 
   /**
@@ -662,10 +669,10 @@ export abstract class Connection {
   protected failHandshake(error: WebSocketError | null, response: Uint8Array | null): void {
     if (error !== null) this.#pushEvent({ type: 'error', error });
     if (response !== null) this.#outbound.writeRaw(response);
-    this.#handshakeFailed = true;
-    this.#inputClosed = true;
+    this.#flags |= HANDSHAKE_FAILED;
+    this.#flags |= INPUT_CLOSED;
     this.#inbound?.discard();
-    this.#transportCloseRequested = true;
+    this.#flags |= TRANSPORT_CLOSE_REQUESTED;
   }
 
   /** The connection closed while CONNECTING: release what the handshake holds (declined extensions). */
@@ -696,7 +703,7 @@ export abstract class Connection {
   #messageAssembler(): MessageAssembler {
     let assembler = this.#assembler;
     if (assembler === null) {
-      assembler = this.#assembler = new MessageAssembler(this.limits, this.#codec, this.#streamMessages, this.#port, this.#allocate);
+      assembler = this.#assembler = new MessageAssembler(this.limits, this.#codec, (this.#flags & STREAM_MESSAGES) !== 0, this.#port, this.#allocate);
       assembler.useExtensions(this.#extensions);
     }
     return assembler;
@@ -708,7 +715,7 @@ export abstract class Connection {
     if (violation !== null) return this.#reject(violation);
     inbound.start(opcode, fin, rsv, payload.length);
     if (payload.length > 0) inbound.payload(payload);
-    return inbound.end() && !this.#inputClosed;
+    return inbound.end() && (this.#flags & INPUT_CLOSED) === 0;
   }
 
   /** A violation found while parsing: fail now, or in order behind pending work. Returns false. */
@@ -746,7 +753,7 @@ export abstract class Connection {
   /** Whether taking `event` makes its frame take effect (see `#takeEffect`). */
   #hasEffect(event: ConnectionEvent): boolean {
     const type = event.type;
-    return type === 'ping' || type === 'close-received' || (type === 'error' && this.#failurePending && event.error === this.#failure);
+    return type === 'ping' || type === 'close-received' || (type === 'error' && (this.#flags & FAILURE_PENDING) !== 0 && event.error === this.#failure);
   }
 
   /** What a frame read from the peer does, at the moment its event is taken (`nextEvent`). */
@@ -757,10 +764,10 @@ export abstract class Connection {
       // §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a Pong frame in
       // response, unless it already received a Close frame." §5.5.3: "A Pong frame sent in
       // response to a Ping frame must have identical "Application data"".
-      if (this.#autoPong && this.#closeReceived === null) this.#outbound.sendControl(Opcode.PONG, event.data);
+      if ((this.#flags & AUTO_PONG) !== 0 && this.#closeReceived === null) this.#outbound.sendControl(Opcode.PONG, event.data);
     } else if (event.type === 'close-received') {
       this.#closeReceived = this.#closeRead;
-      this.#inputFinished = true;
+      this.#flags |= INPUT_FINISHED;
       if (this.#outbound.closeSent === null) {
         // §5.5.1: "If an endpoint receives a Close frame and did not previously send a Close
         // frame, the endpoint MUST send a Close frame in response. (When sending a Close
@@ -772,8 +779,8 @@ export abstract class Connection {
       }
       this.#requestServerTransportClose();
     } else {
-      this.#failurePending = false;
-      this.#inputFinished = true;
+      this.#flags &= ~FAILURE_PENDING;
+      this.#flags |= INPUT_FINISHED;
       this.#sendFailureClose(this.#failure as ProtocolError);
     }
   }
@@ -793,7 +800,7 @@ export abstract class Connection {
     this.#events = NO_EVENTS;
     this.#eventHead = 0;
     this.#eventsSettled = 0;
-    this.#failurePending = false;
+    this.#flags &= ~FAILURE_PENDING;
     if (this.#closeReceived === null) this.#closeRead = null;
   }
 
@@ -803,7 +810,7 @@ export abstract class Connection {
 
   /** Stop processing input: §7.1.7 "An endpoint MUST NOT continue to attempt to process data ... from the remote endpoint". */
   #closeInput(): void {
-    this.#inputClosed = true;
+    this.#flags |= INPUT_CLOSED;
     this.#parser?.stop();
     this.#assembler?.drop();
   }
@@ -825,7 +832,7 @@ export abstract class Connection {
     this.#failure = error;
     // The close frame waits until the `error` event is taken (`#takeEffect`), after the
     // events read before the violation and the application's replies to them.
-    this.#failurePending = true;
+    this.#flags |= FAILURE_PENDING;
     this.#pushEvent({ type: 'error', error });
     // Last: an end of the transport queued behind a pending decode closes the connection here,
     // and `close` is the last event.
@@ -864,8 +871,8 @@ export abstract class Connection {
    */
   #requestServerTransportClose(): void {
     // Complete: our close frame is written, and the peer's was taken or the connection failed.
-    if (this.side === 'server' && this.#outbound.closeWritten && this.#inputFinished) {
-      this.#transportCloseRequested = true;
+    if (this.side === 'server' && this.#outbound.closeWritten && (this.#flags & INPUT_FINISHED) !== 0) {
+      this.#flags |= TRANSPORT_CLOSE_REQUESTED;
     }
   }
 
@@ -881,7 +888,7 @@ export abstract class Connection {
     this.#closeInput();
     this.#inbound?.discard();
     if (wasConnecting) this.releaseHandshake();
-    if (wasConnecting && this.side === 'client' && !this.#handshakeFailed) {
+    if (wasConnecting && this.side === 'client' && (this.#flags & HANDSHAKE_FAILED) === 0) {
       this.#pushEvent({
         type: 'error',
         error: new HandshakeError('the connection closed before the opening handshake completed', 0),
@@ -898,7 +905,7 @@ export abstract class Connection {
       wasClean: this.#outbound.closeWritten && received !== null,
     });
     // The peer has ended its side; end ours (a client closes after the server, §7.1.1).
-    this.#transportCloseRequested = true;
+    this.#flags |= TRANSPORT_CLOSE_REQUESTED;
     this.#dispose();
   }
 

@@ -42,6 +42,7 @@ import { FrameSerializer } from './serializer.js';
 
 // Returned when there is nothing: shared, so frozen (a caller that pushes onto one learns at once).
 const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
+const NO_FRAMES = Object.freeze([]) as unknown as OutboundFrame[];
 
 /** What the pipeline reports to its connection. */
 export interface OutboundPort {
@@ -78,12 +79,13 @@ interface OutgoingMessage {
 export class OutboundPipeline {
   readonly #codec: Codec;
   readonly #serializer: FrameSerializer;
-  readonly #slab: FrameSlab;
   readonly #port: OutboundPort;
   #extensions: readonly NegotiatedExtension<Extension>[] = [];
-  #output: Uint8Array[] = [];
+  /** The chunks not yet taken; the shared empty array when there are none (an idle connection holds none). */
+  #output: Uint8Array[] = NO_CHUNKS;
   #pending = false;
-  #queue: OutboundFrame[] = [];
+  /** Frames behind a pending encode; the shared empty array when there are none. */
+  #queue: OutboundFrame[] = NO_FRAMES;
   #sending: OutgoingMessage | null = null;
   /** UTF-8 state of the text message being sent in fragments. */
   #sendUtf8 = UTF8_ACCEPT;
@@ -101,8 +103,7 @@ export class OutboundPipeline {
    */
   constructor(codec: Codec, maskKeys: MaskKeyPool | null, slab: FrameSlab, port: OutboundPort) {
     this.#codec = codec;
-    this.#serializer = new FrameSerializer(codec, maskKeys, slab);
-    this.#slab = slab;
+    this.#serializer = maskKeys === null ? FrameSerializer.forServer(codec, slab) : new FrameSerializer(codec, maskKeys, slab);
     this.#port = port;
   }
 
@@ -131,14 +132,14 @@ export class OutboundPipeline {
 
   /** Queue bytes that are not a frame (a handshake request or response head). */
   writeRaw(bytes: Uint8Array): void {
-    this.#slab.append(this.#output, bytes);
+    this.#serializer.slab.append(this.#chunks(), bytes);
   }
 
   /** The chunks to write since the last call; the array is the caller's (an empty one is shared and frozen). */
   take(): Uint8Array[] {
     const output = this.#output;
     if (output.length === 0) return NO_CHUNKS;
-    this.#output = [];
+    this.#output = NO_CHUNKS;
     return output;
   }
 
@@ -197,7 +198,7 @@ export class OutboundPipeline {
   #sendString(opcode: number, text: string, fin: boolean, compress: boolean): number {
     const transformable = opcode === Opcode.CONTINUATION ? this.#sending!.encoders !== null : compress && this.#extensions.length > 0;
     if (!transformable && !this.#stopped && !this.#pending && this.#queue.length === 0) {
-      const length = this.#serializer.writeText(this.#output, fin, 0, opcode, text);
+      const length = this.#serializer.writeText(this.#chunks(), fin, 0, opcode, text);
       if (length >= 0) {
         this.#trackMessage(opcode, fin, null);
         if (fin && this.#heldEncoded !== null) this.#releaseHeldEncoded();
@@ -297,14 +298,14 @@ export class OutboundPipeline {
       this.#writeFrame(opcode, fin, rsv, payload, owned);
       return;
     }
-    this.#queue.push({ opcode, fin, rsv, payload, owned, encoders, encoded: null });
+    this.#frames().push({ opcode, fin, rsv, payload, owned, encoders, encoded: null });
     this.#pump();
   }
 
   /** Write a shared frame now, or queue it behind a pending asynchronous encode. */
   #queueEncoded(message: EncodedMessage): void {
     if (!this.#pending && this.#queue.length === 0) this.#writeEncoded(message);
-    else this.#queue.push({ opcode: Opcode.CONTINUATION, fin: true, rsv: 0, payload: message.payload, owned: false, encoders: null, encoded: message });
+    else this.#frames().push({ opcode: Opcode.CONTINUATION, fin: true, rsv: 0, payload: message.payload, owned: false, encoders: null, encoded: message });
   }
 
   #releaseHeldEncoded(): void {
@@ -315,7 +316,21 @@ export class OutboundPipeline {
 
   #writeEncoded(message: EncodedMessage): void {
     if (this.#stopped) return;
-    for (const chunk of message.chunks) this.#slab.append(this.#output, chunk);
+    const output = this.#chunks();
+    const slab = this.#serializer.slab;
+    for (const chunk of message.chunks) slab.append(output, chunk);
+  }
+
+  /** The output, to append to. */
+  #chunks(): Uint8Array[] {
+    const output = this.#output;
+    return output === NO_CHUNKS ? (this.#output = []) : output;
+  }
+
+  /** The queue behind a pending encode, to append to. */
+  #frames(): OutboundFrame[] {
+    const queue = this.#queue;
+    return queue === NO_FRAMES ? (this.#queue = []) : queue;
   }
 
   #pump(): void {
@@ -373,7 +388,7 @@ export class OutboundPipeline {
 
   #writeFrame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array, owned: boolean): void {
     if (this.#stopped) return;
-    this.#serializer.write(this.#output, fin, rsv, opcode, payload, owned);
+    this.#serializer.write(this.#chunks(), fin, rsv, opcode, payload, owned);
     if (opcode === Opcode.CLOSE) {
       this.#closeWritten = true;
       this.#port.closeWritten();

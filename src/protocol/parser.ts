@@ -117,6 +117,13 @@ let sharedTableBusy = false;
  */
 const streamKey = new Uint8Array(4);
 
+/**
+ * The fragmentation state of the codec pass under way: each parser keeps its state as two
+ * numbers and copies them in and out around the pass (`#parseFrames`), so that a connection
+ * holds no object of its own for it. A pass is synchronous and nothing else runs during it.
+ */
+const sharedFragments: FragmentState = { fragment: Fragment.NONE, utf8: UTF8_ACCEPT };
+
 /** The codec options of the last parser made, shared by the parsers configured alike. */
 let lastOptions: ParseOptions | null = null;
 
@@ -142,7 +149,9 @@ export class FrameParser {
   /** Set only when a caller asked for a capacity of its own. */
   readonly #ownTable: FrameTable | null;
   readonly #options: ParseOptions;
-  readonly #fragments: FragmentState = { fragment: Fragment.NONE, utf8: UTF8_ACCEPT };
+  /** The fragmentation state the codec carries across frames (see `sharedFragments`). */
+  #fragment: number = Fragment.NONE;
+  #fragmentUtf8 = UTF8_ACCEPT;
   #stopped = false;
 
   /** A header split across chunks; made for the first one. */
@@ -228,7 +237,7 @@ export class FrameParser {
     // A chunk whose first frame is longer than the chunk holds nothing else: the codec gets
     // only that frame's header (a wasm pass would copy in the whole chunk only to leave the
     // payload to the streaming below), and the payload is streamed from `view`.
-    this.#codec.parseFrames(startOfLongFrame(view) ?? view, table, this.#options, this.#fragments);
+    this.#parseFrames(startOfLongFrame(view) ?? view, table);
     const consumed = table.consumed;
     // The wasm codec unmasked a copy in its own memory: bring the bytes home before any other
     // codec call can overwrite them, so every view handed out points into `view`.
@@ -252,6 +261,16 @@ export class FrameParser {
     }
     this.#hold(view, consumed);
     return -1;
+  }
+
+  /** One codec pass, with this parser's fragmentation state carried in and out of `sharedFragments`. */
+  #parseFrames(view: Uint8Array, table: FrameTable): void {
+    const state = sharedFragments;
+    state.fragment = this.#fragment;
+    state.utf8 = this.#fragmentUtf8;
+    this.#codec.parseFrames(view, table, this.#options, state);
+    this.#fragment = state.fragment;
+    this.#fragmentUtf8 = state.utf8;
   }
 
   /** Hand every complete frame of the last codec pass to the handler, one call each. */
@@ -302,9 +321,9 @@ export class FrameParser {
     if (opcode === Opcode.TEXT && rsv === 0) {
       this.#validating = true;
       this.#utf8 = UTF8_ACCEPT;
-    } else if (opcode === Opcode.CONTINUATION && this.#fragments.fragment === Fragment.TEXT) {
+    } else if (opcode === Opcode.CONTINUATION && this.#fragment === Fragment.TEXT) {
       this.#validating = true;
-      this.#utf8 = this.#fragments.utf8;
+      this.#utf8 = this.#fragmentUtf8;
     } else {
       this.#validating = false;
     }
@@ -373,19 +392,18 @@ export class FrameParser {
 
   /** Update the fragmentation state for a streamed frame, as the codec does for whole ones. */
   #endStreamedFrame(): void {
-    const state = this.#fragments;
     const opcode = this.#opcode;
     if (opcode === Opcode.TEXT || opcode === Opcode.BINARY) {
       if (!this.#fin) {
-        state.fragment = this.#validating ? Fragment.TEXT : Fragment.OPAQUE;
-        state.utf8 = this.#validating ? this.#utf8 : UTF8_ACCEPT;
+        this.#fragment = this.#validating ? Fragment.TEXT : Fragment.OPAQUE;
+        this.#fragmentUtf8 = this.#validating ? this.#utf8 : UTF8_ACCEPT;
       }
     } else if (opcode === Opcode.CONTINUATION) {
       if (this.#fin) {
-        state.fragment = Fragment.NONE;
-        state.utf8 = UTF8_ACCEPT;
+        this.#fragment = Fragment.NONE;
+        this.#fragmentUtf8 = UTF8_ACCEPT;
       } else if (this.#validating) {
-        state.utf8 = this.#utf8;
+        this.#fragmentUtf8 = this.#utf8;
       }
     }
   }
@@ -429,7 +447,7 @@ export class FrameParser {
     // is reported from the first two bytes, not once the whole header is in.
     const table = this.#table;
     const view = header.subarray(0, held);
-    this.#codec.parseFrames(view, table, this.#options, this.#fragments);
+    this.#parseFrames(view, table);
     if (table.status < 0) {
       this.#headerHeld = 0;
       this.#fail(table.status, view, 0);

@@ -42,6 +42,22 @@ export class FrameSerializer {
     this.#slab = slab;
   }
 
+  /**
+   * A server's serializer over `codec` and `slab`: it holds nothing of a connection, so the
+   * connections of a server share one (the last one made, kept for the next connection over
+   * the same codec and slab).
+   */
+  static forServer(codec: Codec, slab: FrameSlab): FrameSerializer {
+    const last = lastServerSerializer;
+    if (last !== null && last.#codec === codec && last.#slab === slab) return last;
+    return (lastServerSerializer = new FrameSerializer(codec, null, slab));
+  }
+
+  /** Where frames are written; the connection queues its other small chunks there too. */
+  get slab(): FrameSlab {
+    return this.#slab;
+  }
+
   /** Whether frames are masked (client side). */
   get masks(): boolean {
     return this.#maskKeys !== null;
@@ -130,6 +146,8 @@ export class FrameSerializer {
     return length;
   }
 }
+
+let lastServerSerializer: FrameSerializer | null = null;
 
 /** A frame to serialize in one piece with `serializeFrame`. */
 export interface FrameSpec {

@@ -49,7 +49,11 @@ const INTERNAL_ERROR_RESPONSE = { status: 500, message: 'internal server error' 
  * for (const event of conn.eventsReceived()) if (event.type === 'message') conn.sendBinary(event.data);
  */
 export class ServerConnection extends Connection {
-  readonly #options: ServerConnectionOptions;
+  /**
+   * The handshake's options, until the handshake is answered: an open connection keeps none
+   * of them (the application's callbacks, and what they hold, are released with them).
+   */
+  #options: ServerConnectionOptions | null;
   /** Created with the first request byte and dropped once the head is parsed. */
   #headParser: RequestHeadParser | null = null;
   #headReceived = false;
@@ -64,6 +68,7 @@ export class ServerConnection extends Connection {
     this.#options = options;
     if (options.established !== undefined) {
       this.#headReceived = true;
+      this.#options = null;
       this.establish(options.established);
     }
   }
@@ -93,7 +98,8 @@ export class ServerConnection extends Connection {
    */
   accept(options: { readonly headers?: ServerResponseOptions['headers'] } = {}): void {
     const handshake = this.#waitingHandshake('accept');
-    const response = buildServerResponse(handshake, { sha1: this.#options.sha1, headers: options.headers ?? this.#options.responseHeaders });
+    const own = this.#options!;
+    const response = buildServerResponse(handshake, { sha1: own.sha1, headers: options.headers ?? own.responseHeaders });
     this.#open(handshake, response);
   }
 
@@ -124,7 +130,7 @@ export class ServerConnection extends Connection {
     }
     let result;
     try {
-      result = (this.#headParser ??= new RequestHeadParser(this.#options.headLimits)).push(data);
+      result = (this.#headParser ??= new RequestHeadParser(this.#options!.headLimits)).push(data);
     } catch (error) {
       this.#headParser = null;
       this.#refuse(error);
@@ -143,7 +149,7 @@ export class ServerConnection extends Connection {
   }
 
   #handleRequest(head: HttpRequestHead, rest: Uint8Array | null): void {
-    const options = this.#options;
+    const options = this.#options!;
     let handshake: ServerHandshake<Extension>;
     try {
       handshake = validateClientRequest<Extension>(head, options);
@@ -172,6 +178,7 @@ export class ServerConnection extends Connection {
 
   #open(handshake: ServerHandshake<Extension>, response: Uint8Array): void {
     this.#handshake = null;
+    this.#options = null;
     this.writeHandshake(response);
     this.completeHandshake(handshake.protocol, handshake.extensions, handshake.request, null);
   }

@@ -108,7 +108,7 @@ describe('EventEmitterTarget', () => {
       });
       probe.on('message', (...args: unknown[]) => after.push(`after ${args.length}`));
       expect(() => probe.emit('message', 'a', true)).not.toThrow();
-      expect(() => probe.port().call('message', 'b', false)).not.toThrow();
+      expect(() => probe.port().call(probe, 'message', 'b', false)).not.toThrow();
       expect(after).toEqual(['after 2', 'after 2']);
       await Promise.resolve();
       expect(reported.map((error) => (error as Error).message)).toEqual(['emitter listener', 'target listener', 'emitter listener', 'target listener']);
@@ -124,19 +124,19 @@ describe('EventEmitterTarget', () => {
     const counts: number[] = [];
     probe.on('x', (...args: unknown[]) => counts.push(args.length));
     const port = probe.port();
-    port.call('x');
-    port.call('x', 1);
-    port.call('x', 1, undefined);
-    port.emit('x', 1, 2, 3, 4);
+    port.call(probe, 'x');
+    port.call(probe, 'x', 1);
+    port.call(probe, 'x', 1, undefined);
+    port.emit(probe, 'x', 1, 2, 3, 4);
     expect(counts).toEqual([0, 1, 2, 4]);
     probe.addEventListener('x', () => {});
-    expect(port.wants('x')).toBe(false);
+    expect(port.wants(probe, 'x')).toBe(false);
   });
 
   it("a handler attribute's listener keeps its place and removeEventListener does not match it", () => {
     const probe = new Probe();
     const handler = vi.fn();
-    probe.port().addHandlerListener('open', handler);
+    probe.port().addHandlerListener(probe, 'open', handler);
     probe.removeEventListener('open', handler);
     probe.emit('open');
     expect(handler).toHaveBeenCalledOnce();

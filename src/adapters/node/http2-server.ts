@@ -134,6 +134,7 @@ export class PendingStream implements PendingHandshake {
   #settled = false;
   #timer: NodeJS.Timeout | null = null;
   #abandoned: (() => void) | null = null;
+  #wakes = false;
   /**
    * Where the core's `onWake` goes. The core keeps its options for the life of the connection,
    * so its callback holds only this small object, not the handshake (and its request).
@@ -218,9 +219,11 @@ export class PendingStream implements PendingHandshake {
       autoPong: options.autoPong,
       streamMessages: options.streamMessages,
       allocate: Buffer.allocUnsafe,
-      onWake: wakerOf(this.#wakeScope),
+      // Only asynchronous extensions wake the core (see `PendingHandshake.wakes`).
+      onWake: handshake.extensions.length > 0 ? wakerOf(this.#wakeScope) : undefined,
       established: { protocol: handshake.protocol, extensions: handshake.extensions },
     });
+    this.#wakes = handshake.extensions.length > 0;
     this.#handshake = null;
     this.#settle();
     this.stream.removeListener('close', this.#onClose);
@@ -232,6 +235,11 @@ export class PendingStream implements PendingHandshake {
   whenAbandoned(callback: () => void): void {
     if (this.settled) callback();
     else this.#abandoned = callback;
+  }
+
+  /** Whether the core may call its `onWake`: known once accepted, with the extensions agreed. */
+  get wakes(): boolean {
+    return this.#wakes;
   }
 
   setWake(wake: () => void): void {

@@ -83,6 +83,11 @@ export interface PendingHandshake {
   accept(headers: readonly HeaderField[]): ServerConnection;
   /** Call `callback` if the handshake ends before it was answered. */
   whenAbandoned(callback: () => void): void;
+  /**
+   * Whether the core may call its `onWake` (asynchronous extensions can be negotiated): only
+   * then does the face give `setWake` a waker, which an idle connection would otherwise hold.
+   */
+  readonly wakes: boolean;
   /** Where the core's `onWake` goes once a face drives it. */
   setWake(wake: () => void): void;
   /** Refuse with an HTTP error response (400–599). */
@@ -123,9 +128,11 @@ interface HandshakeScope {
 function scopedCallbacks(
   scope: HandshakeScope,
   handleProtocols: UpgradeOptions['handleProtocols'],
-): { onWake: () => void; handleProtocols: ((offered: ReadonlySet<string>) => string | false) | undefined } {
+  wakes: boolean,
+): { onWake: (() => void) | undefined; handleProtocols: ((offered: ReadonlySet<string>) => string | false) | undefined } {
   return {
-    onWake: () => scope.wake?.(),
+    // Only asynchronous extensions wake the core: without a negotiator it never calls onWake.
+    onWake: wakes ? () => scope.wake?.() : undefined,
     handleProtocols: handleProtocols === undefined ? undefined : (offered) => handleProtocols(offered, scope.request!),
   };
 }
@@ -139,6 +146,7 @@ export class PendingUpgrade implements PendingHandshake {
   readonly socket: NodeSocket;
   readonly statusLine = 'HTTP/1.1 101 Switching Protocols';
   readonly httpVersion = '1.1';
+  readonly wakes: boolean;
   readonly #connection: ServerConnection;
   #timer: NodeJS.Timeout | null = null;
   #settled = false;
@@ -161,7 +169,8 @@ export class PendingUpgrade implements PendingHandshake {
     socket.on('error', this.#onError);
     socket.once('close', this.#onClose);
     const scope: HandshakeScope = (this.#scope = { request, wake: null });
-    const callbacks = scopedCallbacks(scope, options.handleProtocols);
+    this.wakes = options.extensions.length > 0;
+    const callbacks = scopedCallbacks(scope, options.handleProtocols, this.wakes);
     this.#connection = new ServerConnection({
       codec: options.codec,
       limits: options.limits,
