@@ -490,7 +490,8 @@ describe.each(protocolCodecs)('Connection, %s codec', (_codecName, make) => {
       });
 
       it('small frames sent one after another, as bytes or strings, leave as one chunk; the caller’s bytes stay intact', () => {
-        const connection = open();
+        // A slab of its own (one per allocate function), so no other test's frames filled it up to a boundary.
+        const connection = open({ allocate: (length) => new Uint8Array(length) });
         const payload = bytesFrom(500);
         const original = payload.slice();
         connection.sendBinary(payload);
