@@ -69,7 +69,8 @@ describe.each(protocolCodecs)('EncodedMessage, %s codec', (_codecName, make) => 
     });
 
     it('small shared frames join the connection\'s own small frames in one chunk', () => {
-      const connection = openConnection('server', codec);
+      // A slab of its own (one per allocate function), so no other test's frames filled it up to a boundary.
+      const connection = openConnection('server', codec, { allocate: (length) => new Uint8Array(length) });
       connection.sendText('one');
       connection.sendEncoded(EncodedMessage.frame(codec, 'two', false));
       connection.sendEncoded(EncodedMessage.frame(codec, new Uint8Array(100), true));
